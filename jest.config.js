@@ -1,0 +1,9 @@
+/** Unit suites run on the TypeScript sources (transpile only: `npm test` type-checks separately). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  testTimeout: 30000,
+};

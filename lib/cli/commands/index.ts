@@ -1,0 +1,9 @@
+import { Command } from 'commander';
+import * as dataplane from './dataplane';
+import * as probe from './probe';
+
+/** Every command module exports `register(program)`. Add new commands here, one line each. */
+export function registerCommands(program: Command): void {
+  dataplane.register(program);
+  probe.register(program);
+}

@@ -1,0 +1,68 @@
+/**
+ * Resolving secret references inside a workload. Clear values live only in memory, in 0600 files under
+ * `<storage>/secrets`, or in the workload's environment; callers must never log them.
+ */
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SecretRef } from '../model/manifest';
+import { secretEnvName } from '../topology';
+import { storagePaths } from './storage-layout';
+
+export class SecretUnavailableError extends Error {}
+
+/**
+ * The clear value of a `generated` or `variable` secret. A generated secret is created on first use
+ * (O_EXCL, so concurrent workloads agree on one value) as 32 url-safe random characters.
+ */
+export function resolveSecret(ref: SecretRef, storageDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  switch (ref.kind) {
+    case 'variable': {
+      const value = env[secretEnvName(ref.id)];
+      if (!value) {
+        throw new SecretUnavailableError(`secret ${ref.id}: environment variable ${secretEnvName(ref.id)} is not set (Terraform variable ${ref.name}; the runtime reads TF_VAR_${ref.name})`);
+      }
+      return value;
+    }
+    case 'generated':
+      return readOrCreateSecret(storagePaths.secret(storageDir, ref.id));
+    case 'hash':
+      throw new SecretUnavailableError(`secret ${ref.id} is stored only as a hash; it can be verified (verifySecret), not read`);
+  }
+}
+
+/** Constant-time check of a presented value against any secret reference. */
+export function verifySecret(ref: SecretRef, presented: string, storageDir: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (ref.kind === 'hash') {
+    const expected = Buffer.from(ref.hash, 'base64');
+    const actual = scryptSync(presented, Buffer.from(ref.salt, 'base64'), expected.length, { N: ref.cost });
+    return timingSafeEqual(actual, expected);
+  }
+  const expected = Buffer.from(resolveSecret(ref, storageDir, env));
+  const actual = Buffer.from(presented);
+  // Compare equal-length buffers so the comparison time does not depend on where they differ.
+  const padded = Buffer.alloc(expected.length);
+  actual.copy(padded, 0, 0, Math.min(actual.length, expected.length));
+  return timingSafeEqual(padded, expected) && actual.length === expected.length;
+}
+
+export function readOrCreateSecret(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Write a private temp file, then link it into place: link() fails if another workload won the race,
+  // and no reader ever sees an empty or half-written secret.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  try {
+    fs.linkSync(tmp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    fs.unlinkSync(tmp);
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}

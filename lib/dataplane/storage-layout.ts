@@ -1,0 +1,91 @@
+/**
+ * The account storage layout: the contract between ingest (writes), origin (reads), key service and
+ * runtime. All paths are relative to the storage root (`LIVESTACK_STORAGE_DIR`).
+ *
+ * ```
+ * channels/<channel>/                 ingest's working area (transcoder output; ingest owns its inner layout)
+ * channels/<channel>/health.json      IngestHealth, rewritten atomically every few seconds
+ * assets/<asset>/asset.json           AssetDescriptor
+ * assets/<asset>/<rendition>/index.m3u8  HLS media playlist of the asset (fMP4: EXT-X-MAP, EXT-X-PROGRAM-DATE-TIME,
+ *                                     EXT-X-DISCONTINUITY on reconnects; sliding window while recording,
+ *                                     EXT-X-ENDLIST once stopped). Segment and map URIs are relative file names
+ *                                     in the same folder (hard links of the channel's segments).
+ * keys/<keyId>.key                    16 raw bytes, mode 0600, created once with O_EXCL by whoever needs it first
+ * secrets/<secretId>                  generated secrets, mode 0600
+ * control/<workload>.json             live config written by the runtime (atomic rename), watched by the workload
+ * ```
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+
+export const storagePaths = {
+  channelDir: (root: string, channel: string) => path.join(root, 'channels', channel),
+  channelHealth: (root: string, channel: string) => path.join(root, 'channels', channel, 'health.json'),
+  assetDir: (root: string, asset: string) => path.join(root, 'assets', asset),
+  assetDescriptor: (root: string, asset: string) => path.join(root, 'assets', asset, 'asset.json'),
+  renditionDir: (root: string, asset: string, rendition: string) => path.join(root, 'assets', asset, rendition),
+  renditionPlaylist: (root: string, asset: string, rendition: string) => path.join(root, 'assets', asset, rendition, 'index.m3u8'),
+  contentKey: (root: string, keyId: string) => path.join(root, 'keys', `${keyId}.key`),
+  secret: (root: string, secretId: string) => path.join(root, 'secrets', secretId),
+  controlFile: (root: string, workload: string) => path.join(root, 'control', `${workload}.json`),
+};
+
+/** One stored rendition of an asset, as the origin needs it to write HLS and DASH manifests. */
+export const storedRendition = z.object({
+  name: z.string(),
+  type: z.enum(['video', 'audio']),
+  /** Peak bits per second (HLS BANDWIDTH, DASH bandwidth). */
+  bandwidth: z.number().int().positive(),
+  averageBandwidth: z.number().int().positive().optional(),
+  /** RFC 6381 codec string, e.g. `avc1.64001f` or `mp4a.40.2`. */
+  codecs: z.string(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  frameRate: z.number().optional(),
+  sampleRate: z.number().int().optional(),
+  channels: z.number().int().optional(),
+});
+export type StoredRendition = z.infer<typeof storedRendition>;
+
+export const assetDescriptor = z.object({
+  version: z.literal(1),
+  asset: z.string(),
+  channel: z.string(),
+  program: z.string(),
+  /** `recording` while the program runs (live, sliding window); `stopped` once it is VOD. */
+  state: z.enum(['recording', 'stopped']),
+  archiveWindowSeconds: z.number(),
+  /** Nominal segment duration (HLS TARGETDURATION is the ceiling of the longest segment). */
+  segmentDurationSeconds: z.number(),
+  container: z.literal('fmp4'),
+  /** Video renditions (video only) and one audio rendition. */
+  renditions: z.array(storedRendition).min(1),
+  startedAt: z.string(),
+  stoppedAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type AssetDescriptor = z.infer<typeof assetDescriptor>;
+
+export const ingestHealth = z.object({
+  channel: z.string(),
+  publisherConnected: z.boolean(),
+  /** Remote address of the current publisher, if any. */
+  publisher: z.string().optional(),
+  inputBitrateKbps: z.number().optional(),
+  inputFrameRate: z.number().optional(),
+  /** Seconds since the newest segment was written; absent before the first. */
+  lastSegmentAgeSeconds: z.number().optional(),
+  lastSegmentAt: z.string().optional(),
+  transcoderRestarts: z.number().int(),
+  updatedAt: z.string(),
+});
+export type IngestHealth = z.infer<typeof ingestHealth>;
+
+/** Write a file so that readers never see half of it (write to a temp name, then rename). */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(tmp, data, { mode });
+  fs.renameSync(tmp, file);
+}

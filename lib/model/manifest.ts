@@ -1,0 +1,208 @@
+/**
+ * The desired-state manifest: the one document that constructs produce, synth writes beside
+ * `cdk.tf.json`, and topology, runtime and data plane read. Versioned by `apiVersion`; every
+ * reader validates it with these schemas before acting, so a malformed file changes nothing.
+ *
+ * Units are explicit in field names (`...Seconds`, `...Kbps`); times are ISO 8601 strings.
+ */
+import { z } from 'zod';
+
+export const MANIFEST_API_VERSION = 'livestack/v1';
+
+/** A DNS label (RFC 1123): lower-case letters, digits and '-', 1-63 chars, no leading/trailing '-'. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const dnsLabel = z.string().regex(DNS_LABEL, 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"');
+
+const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d|[12]\d|3[0-2]))?$/;
+/** An IPv4 or IPv6 address or CIDR block, e.g. `127.0.0.1`, `10.0.0.0/8`, `::1/128`. */
+export const cidr = z.string().refine((value) => isCidr(value), 'must be an IPv4/IPv6 address or CIDR block such as 10.0.0.0/8');
+
+export function isCidr(value: string): boolean {
+  const v4 = ipv4Cidr.exec(value);
+  if (v4) return v4.slice(1, 5).every((octet) => Number(octet) <= 255);
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || !/^[0-9a-fA-F:]+$/.test(address) || !address.includes(':')) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= 128);
+}
+
+export const port = z.number().int().min(1).max(65535);
+export const runState = z.enum(['running', 'stopped']);
+export type RunState = z.infer<typeof runState>;
+
+/**
+ * Where a secret comes from. The clear value never appears in the manifest:
+ * - `generated`: created at run time by the workload that needs it, stored 0600 under `<storage>/secrets/<id>`;
+ * - `variable`: a sensitive Terraform variable; Terraform interpolates `${var.NAME}`, the runtime reads `TF_VAR_NAME`;
+ * - `hash`: a stream key given in clear in code, kept only as a salted scrypt hash (enough to verify a publisher).
+ */
+export const secretRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('generated'), id: z.string().regex(/^[a-z0-9-]+$/) }),
+  z.object({ kind: z.literal('variable'), id: z.string().regex(/^[a-z0-9-]+$/), name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/) }),
+  z.object({
+    kind: z.literal('hash'),
+    id: z.string().regex(/^[a-z0-9-]+$/),
+    algorithm: z.literal('scrypt'),
+    salt: z.string().min(8),
+    hash: z.string().min(16),
+    cost: z.number().int().min(1024),
+  }),
+]);
+export type SecretRef = z.infer<typeof secretRef>;
+
+export const rendition = z.object({
+  /** Rendition name, also its folder name: e.g. `720p`. */
+  name: dnsLabel,
+  width: z.number().int().min(16).max(7680).refine((n) => n % 2 === 0, 'must be even (4:2:0 chroma)'),
+  height: z.number().int().min(16).max(4320).refine((n) => n % 2 === 0, 'must be even (4:2:0 chroma)'),
+  videoBitrateKbps: z.number().int().min(50).max(100_000),
+  /** H.264 profile. */
+  profile: z.enum(['baseline', 'main', 'high']),
+});
+export type Rendition = z.infer<typeof rendition>;
+
+export const encoding = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('passthrough') }),
+  z.object({
+    type: z.literal('standard'),
+    preset: z.enum(['Default720p', 'Default1080p', 'Custom']),
+    ladder: z.array(rendition).min(1).max(8),
+    audioBitrateKbps: z.number().int().min(32).max(512),
+    /** x264 speed preset; the ladder is real-time only with fast presets on small machines. */
+    speedPreset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']),
+  }),
+]);
+export type Encoding = z.infer<typeof encoding>;
+
+export const program = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  /** The asset the program records into; unique in its account. */
+  assetName: dnsLabel,
+  /** Base name of the manifests a locator serves: `<manifestName>.m3u8`, `<manifestName>.mpd`. */
+  manifestName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  archiveWindowSeconds: z.number().int().min(300).max(90_000),
+  state: runState,
+});
+export type ProgramManifest = z.infer<typeof program>;
+
+export const channel = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  protocol: z.literal('rtmp'),
+  port,
+  streamKey: secretRef,
+  ingestAllowList: z.array(cidr),
+  previewAllowList: z.array(cidr),
+  keyFrameIntervalSeconds: z.number().min(0.5).max(20),
+  segmentDurationSeconds: z.number().min(1).max(60),
+  encoding,
+  state: runState,
+  programs: z.array(program),
+});
+export type ChannelManifest = z.infer<typeof channel>;
+
+export const endpoint = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  port,
+  scaleUnits: z.number().int().min(0).max(64),
+  corsAllowedOrigins: z.array(z.string()),
+  allowList: z.array(cidr),
+  hostNames: z.array(z.string()),
+  maxCacheAgeSeconds: z.number().int().min(0).max(31_536_000),
+  state: runState,
+});
+export type EndpointManifest = z.infer<typeof endpoint>;
+
+export const jwtAlgorithm = z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+export type JwtAlgorithm = z.infer<typeof jwtAlgorithm>;
+
+export const verificationKey = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('symmetric'), kid: z.string().optional(), secret: secretRef }),
+  z.object({ kind: z.literal('publicKeyPem'), kid: z.string().optional(), pem: z.string().includes('-----BEGIN PUBLIC KEY-----') }),
+  z.object({ kind: z.literal('jwks'), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }) }),
+  z.object({ kind: z.literal('jwksUrl'), url: z.string().url() }),
+]);
+export type VerificationKey = z.infer<typeof verificationKey>;
+
+export const keyRestriction = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('open') }),
+  z.object({
+    type: z.literal('token'),
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    algorithms: z.array(jwtAlgorithm).min(1),
+    keys: z.array(verificationKey).min(1),
+    /** Claims that must be present; a non-null value must also match exactly. */
+    requiredClaims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    clockSkewSeconds: z.number().int().min(0).max(300),
+  }),
+  z.object({ type: z.literal('ip'), allowList: z.array(cidr).min(1) }),
+]);
+export type KeyRestriction = z.infer<typeof keyRestriction>;
+
+export const keyPolicy = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  keyType: z.literal('aes-128'),
+  restriction: keyRestriction,
+});
+export type KeyPolicyManifest = z.infer<typeof keyPolicy>;
+
+export const deliveryPolicy = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  protocols: z.array(z.enum(['hls', 'dash'])).min(1),
+  encryption: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('none') }),
+    z.object({ type: z.literal('envelope'), keyPolicy: dnsLabel }),
+  ]),
+});
+export type DeliveryPolicyManifest = z.infer<typeof deliveryPolicy>;
+
+export const locator = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  /** The unguessable first path segment of every playback URL (a UUID). */
+  id: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+  channel: dnsLabel,
+  program: dnsLabel,
+  endpoint: dnsLabel,
+  deliveryPolicy: dnsLabel,
+  start: z.string().datetime({ offset: true }).optional(),
+  end: z.string().datetime({ offset: true }).optional(),
+});
+export type LocatorManifest = z.infer<typeof locator>;
+
+export const account = z.object({
+  name: dnsLabel,
+  path: z.string(),
+  /** Runtime image every workload of the account runs. */
+  image: z.string().min(1),
+  /** Address published ports bind to. */
+  bindAddress: z.string().min(1),
+  storage: z.object({
+    /** Docker volume holding media, keys and secrets (Docker and Terraform targets). */
+    volume: z.string().min(1),
+  }),
+  network: z.object({ name: z.string().min(1) }),
+  keyDelivery: z.object({
+    port,
+    allowList: z.array(cidr),
+    /** Base URL players use for key requests; absent: the host the player used for the origin, on `port`. */
+    publicBaseUrl: z.string().url().optional(),
+  }),
+  limits: z.object({ maxChannels: z.number().int().min(1).max(10_000) }),
+  endpoints: z.array(endpoint),
+  channels: z.array(channel),
+  keyPolicies: z.array(keyPolicy),
+  deliveryPolicies: z.array(deliveryPolicy),
+  locators: z.array(locator),
+});
+export type AccountManifest = z.infer<typeof account>;
+
+export const manifest = z.object({
+  apiVersion: z.literal(MANIFEST_API_VERSION),
+  accounts: z.array(account),
+});
+export type Manifest = z.infer<typeof manifest>;

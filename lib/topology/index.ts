@@ -1,0 +1,273 @@
+/**
+ * Topology: manifest -> workload specs. Pure and deterministic (same manifest, byte-identical specs),
+ * so the Terraform synth and the runtime drivers cannot drift apart: both render these specs.
+ */
+import { createHash } from 'node:crypto';
+import { AccountManifest, ChannelManifest, EndpointManifest, Manifest } from '../model/manifest';
+import { contentHash } from '../util/stable-json';
+import {
+  BalancerConfig, IngestConfig, IngestLiveConfig, KeyServiceConfig, OriginConfig, OriginLiveConfig, ServedLocator,
+} from './workload-config';
+import { Disruption, ENV, LABELS, STORAGE_MOUNT, WorkloadRole, WorkloadSpec } from './workload-spec';
+import { InternalPortAllocator } from './internal-ports';
+
+export * from './workload-spec';
+export * from './workload-config';
+
+/** Content key id of an envelope-encrypted locator: derived one way from its (secret) id. */
+export function contentKeyId(locatorId: string): string {
+  return createHash('sha256').update(`livestack content key:${locatorId}`).digest('hex').slice(0, 32);
+}
+
+/** Environment variable through which a `variable` secret reaches its workload. */
+export function secretEnvName(secretId: string): string {
+  return `LIVESTACK_SECRET_${secretId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/** Docker names are DNS labels: keep them readable and unique when the parts are long. */
+export function workloadName(...parts: string[]): string {
+  const name = ['ls', ...parts].join('-');
+  if (name.length <= 63) return name;
+  return `${name.slice(0, 50)}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+}
+
+/** The workload specs of a whole manifest, sorted by name. */
+export function topology(manifest: Manifest): WorkloadSpec[] {
+  const ports = new InternalPortAllocator(manifest);
+  const specs = manifest.accounts.flatMap((account) => accountWorkloads(account, ports));
+  return specs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function accountWorkloads(account: AccountManifest, ports: InternalPortAllocator): WorkloadSpec[] {
+  const specs: WorkloadSpec[] = [keyService(account)];
+  for (const channel of account.channels) {
+    if (channel.state === 'running') specs.push(ingest(account, channel, ports));
+  }
+  for (const endpoint of account.endpoints) {
+    if (endpoint.state === 'running') specs.push(...origin(account, endpoint, ports));
+  }
+  return specs;
+}
+
+function keyService(account: AccountManifest): WorkloadSpec {
+  const policies = account.keyPolicies;
+  const secretEnv: Record<string, string> = {};
+  for (const policy of policies) {
+    if (policy.restriction.type !== 'token') continue;
+    for (const key of policy.restriction.keys) {
+      if (key.kind === 'symmetric' && key.secret.kind === 'variable') secretEnv[secretEnvName(key.secret.id)] = key.secret.name;
+    }
+  }
+  const config: KeyServiceConfig = {
+    kind: 'keys',
+    account: account.name,
+    port: account.keyDelivery.port,
+    allowList: account.keyDelivery.allowList,
+    corsAllowedOrigins: [...new Set(account.endpoints.flatMap((e) => e.corsAllowedOrigins))].sort(),
+    policies,
+    keys: envelopeLocators(account).map(({ locatorId, keyPolicy }) => ({ keyId: contentKeyId(locatorId), keyPolicy })),
+  };
+  const keyPort = account.keyDelivery.port;
+  return build(account, {
+    name: workloadName(account.name, 'keys'),
+    role: 'keys',
+    owner: account.path,
+    config,
+    secretEnv,
+    publishedPorts: [keyPort],
+    internalPorts: [],
+    healthPort: keyPort,
+    disruption: 'key-delivery',
+    urls: [`http://${hostFor(account)}:${keyPort}/keys/`],
+  });
+}
+
+function ingest(account: AccountManifest, channel: ChannelManifest, ports: InternalPortAllocator): WorkloadSpec {
+  const name = workloadName(account.name, 'ingest', channel.name);
+  const controlPort = ports.portFor(name);
+  const { programs, ...channelOnly } = channel;
+  const config: IngestConfig = { kind: 'ingest', account: account.name, channel: channelOnly, controlPort };
+  const liveConfig: IngestLiveConfig = { programs };
+  const secretEnv: Record<string, string> = {};
+  if (channel.streamKey.kind === 'variable') secretEnv[secretEnvName(channel.streamKey.id)] = channel.streamKey.name;
+  return build(account, {
+    name,
+    role: 'ingest',
+    owner: channel.path,
+    config,
+    liveConfig,
+    secretEnv,
+    publishedPorts: [channel.port],
+    internalPorts: [controlPort],
+    healthPort: controlPort,
+    disruption: 'live-ingest',
+    urls: [`rtmp://${hostFor(account)}:${channel.port}/live`],
+  });
+}
+
+function origin(account: AccountManifest, endpoint: EndpointManifest, ports: InternalPortAllocator): WorkloadSpec[] {
+  const replicas = Math.max(1, endpoint.scaleUnits);
+  const urls = account.locators
+    .filter((l) => l.endpoint === endpoint.name)
+    .map((l) => `http://${hostFor(account)}:${endpoint.port}/${l.id}/`);
+  const liveConfig: OriginLiveConfig = { locators: servedLocators(account, endpoint.name) };
+  const previews = account.channels
+    .filter((c) => c.previewAllowList.length > 0)
+    .map((c) => ({ channel: c.name, allowList: c.previewAllowList }));
+  const balanced = replicas > 1;
+  const specs: WorkloadSpec[] = [];
+  for (let replica = 0; replica < replicas; replica++) {
+    const name = workloadName(account.name, 'origin', endpoint.name, String(replica));
+    const listenPort = balanced ? ports.portFor(name) : endpoint.port;
+    const config: OriginConfig = {
+      kind: 'origin',
+      account: account.name,
+      endpoint,
+      replica,
+      listenPort,
+      keyDelivery: { port: account.keyDelivery.port, publicBaseUrl: account.keyDelivery.publicBaseUrl },
+      previews,
+    };
+    specs.push(build(account, {
+      name,
+      role: 'origin',
+      owner: endpoint.path,
+      config,
+      liveConfig,
+      secretEnv: {},
+      publishedPorts: balanced ? [] : [endpoint.port],
+      internalPorts: balanced ? [listenPort] : [],
+      healthPort: listenPort,
+      disruption: 'playback',
+      urls: balanced ? [] : urls,
+    }));
+  }
+  if (balanced) {
+    const config: BalancerConfig = {
+      kind: 'balancer',
+      account: account.name,
+      endpoint: endpoint.name,
+      listenPort: endpoint.port,
+      upstreams: specs.map((s) => ({ host: s.name, port: s.internalPorts[0] })),
+    };
+    specs.push(build(account, {
+      name: workloadName(account.name, 'balancer', endpoint.name),
+      role: 'balancer',
+      owner: endpoint.path,
+      config,
+      secretEnv: {},
+      publishedPorts: [endpoint.port],
+      internalPorts: [],
+      healthPort: endpoint.port,
+      disruption: 'playback',
+      urls,
+    }));
+  }
+  return specs;
+}
+
+function servedLocators(account: AccountManifest, endpointName: string): ServedLocator[] {
+  return account.locators
+    .filter((l) => l.endpoint === endpointName)
+    .map((l) => {
+      const channel = account.channels.find((c) => c.name === l.channel);
+      const program = channel?.programs.find((p) => p.name === l.program);
+      const policy = account.deliveryPolicies.find((d) => d.name === l.deliveryPolicy);
+      if (!channel || !program || !policy) {
+        throw new Error(`topology: locator ${l.path} refers to a channel, program or delivery policy that does not exist (validate the manifest first)`);
+      }
+      return {
+        id: l.id,
+        name: l.name,
+        channel: channel.name,
+        program: program.name,
+        assetName: program.assetName,
+        manifestName: program.manifestName,
+        archiveWindowSeconds: program.archiveWindowSeconds,
+        protocols: policy.protocols,
+        encryption: policy.encryption.type === 'envelope'
+          ? { type: 'envelope' as const, keyPolicy: policy.encryption.keyPolicy, keyId: contentKeyId(l.id) }
+          : { type: 'none' as const },
+        start: l.start,
+        end: l.end,
+      };
+    });
+}
+
+function envelopeLocators(account: AccountManifest): { locatorId: string; keyPolicy: string }[] {
+  return account.locators.flatMap((l) => {
+    const policy = account.deliveryPolicies.find((d) => d.name === l.deliveryPolicy);
+    return policy?.encryption.type === 'envelope' ? [{ locatorId: l.id, keyPolicy: policy.encryption.keyPolicy }] : [];
+  });
+}
+
+/** Host shown in URLs: the bind address, or localhost when bound to every interface. */
+function hostFor(account: AccountManifest): string {
+  return account.bindAddress === '0.0.0.0' || account.bindAddress === '::' ? 'localhost' : account.bindAddress;
+}
+
+interface WorkloadParts {
+  readonly name: string;
+  readonly role: WorkloadRole;
+  readonly owner: string;
+  readonly config: unknown;
+  readonly liveConfig?: unknown;
+  readonly secretEnv: Record<string, string>;
+  readonly publishedPorts: number[];
+  readonly internalPorts: number[];
+  readonly healthPort: number;
+  readonly disruption: Disruption;
+  readonly urls: string[];
+}
+
+function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
+  const env: Record<string, string> = {
+    [ENV.config]: JSON.stringify(parts.config),
+    [ENV.storageDir]: STORAGE_MOUNT,
+    [ENV.listenHost]: '0.0.0.0',
+    [ENV.workloadName]: parts.name,
+  };
+  if (parts.liveConfig !== undefined) env[ENV.liveConfig] = JSON.stringify(parts.liveConfig);
+  const healthUrl = `http://127.0.0.1:${parts.healthPort}/healthz`;
+  const body = {
+    name: parts.name,
+    role: parts.role,
+    account: account.name,
+    owner: parts.owner,
+    image: account.image,
+    command: ['livestack', 'dataplane', parts.role],
+    secretEnv: parts.secretEnv,
+    ports: parts.publishedPorts.map((p) => ({ containerPort: p, hostPort: p, hostIp: account.bindAddress, protocol: 'tcp' as const })),
+    internalPorts: parts.internalPorts,
+    mounts: [{ volume: account.storage.volume, target: STORAGE_MOUNT, readOnly: false }],
+    healthCheck: {
+      command: ['CMD', 'livestack', 'probe', healthUrl],
+      httpUrl: healthUrl,
+      intervalSeconds: 5,
+      timeoutSeconds: 3,
+      retries: 3,
+      startPeriodSeconds: 10,
+    },
+    disruption: parts.disruption,
+    urls: parts.urls,
+  };
+  // The live config travels in the env for the first boot, but must not count as a spec change.
+  const { [ENV.liveConfig]: _live, ...hashedEnv } = env;
+  const specHash = contentHash({ ...body, env: hashedEnv });
+  const liveHash = contentHash(parts.liveConfig ?? null);
+  return {
+    ...body,
+    env,
+    liveConfig: parts.liveConfig,
+    specHash,
+    liveHash,
+    labels: {
+      [LABELS.managedBy]: 'livestack',
+      [LABELS.account]: account.name,
+      [LABELS.role]: parts.role,
+      [LABELS.owner]: parts.owner,
+      [LABELS.specHash]: specHash,
+      [LABELS.liveHash]: liveHash,
+    },
+  };
+}

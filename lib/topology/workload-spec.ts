@@ -1,0 +1,97 @@
+/**
+ * A workload spec: everything a driver (local processes, Docker, Swarm) or the Terraform synth needs
+ * to run one workload. Topology produces these; nothing downstream decides *what* runs.
+ */
+
+export type WorkloadRole = 'keys' | 'ingest' | 'origin' | 'balancer';
+
+/** Labels every workload carries (Docker labels, and the local driver's records). */
+export const LABELS = {
+  managedBy: 'livestack.managed-by',
+  account: 'livestack.account',
+  role: 'livestack.role',
+  owner: 'livestack.owner',
+  specHash: 'livestack.spec-hash',
+  liveHash: 'livestack.live-hash',
+} as const;
+
+/** Where the account storage is mounted inside a container; the local driver points it elsewhere. */
+export const STORAGE_MOUNT = '/var/lib/livestack';
+
+/** Environment variables the data-plane programs read. */
+export const ENV = {
+  /** JSON of the workload's static config (part of the spec hash: a change replaces the workload). */
+  config: 'LIVESTACK_CONFIG',
+  /** JSON of the workload's live config at boot; later changes arrive in `<storage>/control/<name>.json`. */
+  liveConfig: 'LIVESTACK_LIVE_CONFIG',
+  /** The account storage root. */
+  storageDir: 'LIVESTACK_STORAGE_DIR',
+  /** Address servers listen on: `0.0.0.0` in containers, the bind address on the local driver. */
+  listenHost: 'LIVESTACK_LISTEN_HOST',
+  /** This workload's name (for logs, control file, metrics). */
+  workloadName: 'LIVESTACK_WORKLOAD',
+} as const;
+
+export interface PortSpec {
+  /** Port inside the container; the same number is published, so URLs look alike everywhere. */
+  readonly containerPort: number;
+  readonly hostPort: number;
+  readonly hostIp: string;
+  readonly protocol: 'tcp';
+}
+
+export interface MountSpec {
+  /** Docker volume name. */
+  readonly volume: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+export interface HealthCheckSpec {
+  /** Docker `CMD` form, run inside the workload. */
+  readonly command: string[];
+  /** HTTP URL a local supervisor can probe directly (same check, no exec). */
+  readonly httpUrl: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+/** What restarting or removing a workload interrupts, for plan disruption flags. */
+export type Disruption = 'live-ingest' | 'playback' | 'key-delivery';
+
+export interface WorkloadSpec {
+  /** Deterministic, DNS-safe: `ls-<account>-<role>[-<owner>][-<replica>]`. */
+  readonly name: string;
+  readonly role: WorkloadRole;
+  readonly account: string;
+  /** Construct path of the construct this workload serves. */
+  readonly owner: string;
+  readonly image: string;
+  /** argv; argv[0] is `livestack`, which the local driver maps to this package's CLI. */
+  readonly command: string[];
+  /** Plain environment (no secrets). */
+  readonly env: Record<string, string>;
+  /**
+   * Secret environment: env name -> sensitive Terraform variable name. Synth renders `${var.NAME}`;
+   * the runtime reads `TF_VAR_NAME` from its own environment. Values never enter specs, plans or logs.
+   */
+  readonly secretEnv: Record<string, string>;
+  readonly ports: PortSpec[];
+  /** Internal ports (not published) the workload listens on, e.g. an origin replica behind a balancer. */
+  readonly internalPorts: number[];
+  readonly mounts: MountSpec[];
+  readonly healthCheck: HealthCheckSpec;
+  /** Includes the spec hash and live hash. */
+  readonly labels: Record<string, string>;
+  /** Reloaded in place when it changes (no restart); undefined when the workload has none. */
+  readonly liveConfig?: unknown;
+  readonly disruption: Disruption;
+  /** Player- or encoder-facing URLs this workload provides, for plan flags and `up`. */
+  readonly urls: string[];
+  /** Hash of everything above except labels and liveConfig: a change means replace. */
+  readonly specHash: string;
+  /** Hash of liveConfig: a change alone means update in place. */
+  readonly liveHash: string;
+}

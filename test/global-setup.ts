@@ -1,0 +1,14 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+/**
+ * End-to-end suites spawn `bin/livestack`, which runs the compiled dist/: rebuild it (incremental,
+ * a no-op when nothing changed) so those processes never run stale code.
+ */
+export default function globalSetup(): void {
+  const root = path.join(__dirname, '..');
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
