@@ -1,0 +1,15 @@
+/** livestack's public API: the constructs and the value classes their props take. */
+export { MediaAccount, MediaAccountProps } from './media-account';
+export { StreamingEndpoint, StreamingEndpointProps } from './streaming-endpoint';
+export { LiveChannel, LiveChannelProps, MAX_RUNNING_PROGRAMS } from './live-channel';
+export { Program, ProgramProps } from './program';
+export { KeyPolicy, KeyPolicyProps } from './key-policy';
+export { DeliveryPolicy, DeliveryPolicyProps, DeliveryProtocol } from './delivery-policy';
+export { Locator, LocatorProps } from './locator';
+export { Duration } from '../lib/model/values/duration';
+export { Secret } from '../lib/model/values/secret';
+export { Encoding, EncodingPreset, LadderRung, SpeedPreset } from '../lib/model/values/encoding';
+export { KeyRestriction, TokenRestrictionOptions, VerificationKey } from '../lib/model/values/key-restriction';
+export { DeliveryEncryption } from '../lib/model/values/delivery-encryption';
+export { RuntimeImage } from '../lib/model/values/runtime-image';
+export { LivestackValidationError, ValidationIssue } from '../lib/model/errors';

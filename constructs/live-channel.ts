@@ -1,0 +1,141 @@
+import { Construct } from 'constructs';
+import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
+import { ChannelManifest, RunState } from '../lib/model/manifest';
+import { liveChannelProps, toDuration } from '../lib/model/props';
+import { validateProps } from '../lib/model/validate';
+import { Duration } from '../lib/model/values/duration';
+import { Encoding } from '../lib/model/values/encoding';
+import { Secret } from '../lib/model/values/secret';
+import { MediaAccount } from './media-account';
+import { constructName } from './private/naming';
+import { Program, ProgramProps } from './program';
+
+/** AMS allows 3 running programs (live outputs) per channel (live event). */
+export const MAX_RUNNING_PROGRAMS = 3;
+
+/** Props of a LiveChannel. */
+export interface LiveChannelProps {
+  /** Channel name (DNS label). @default - the construct id */
+  readonly name?: string;
+  /** RTMP port encoders push to. @default - 1935 plus the channel's index in its account */
+  readonly port?: number;
+  /** Ingest protocol. @default 'rtmp' */
+  readonly protocol?: 'rtmp';
+  /**
+   * Stream key encoders must present. A string is a clear key written in code (only its salted hash
+   * is kept) unless it is a token such as `variable.stringValue`.
+   * @default Secret.generated() - created at run time; `livestack up` shows where to read it
+   */
+  readonly streamKey?: string | Secret;
+  /** Addresses or CIDR blocks allowed to publish. @default - all */
+  readonly ingestAllowList?: string[];
+  /** Addresses or CIDR blocks allowed to open the preview page. @default ['127.0.0.1/32', '::1/128'] */
+  readonly previewAllowList?: string[];
+  /** Key frame interval of the output, 0.5 s - 20 s; key frames align across renditions. @default Duration.seconds(2) */
+  readonly keyFrameInterval?: Duration | string;
+  /** Segment duration: a whole multiple of the key frame interval, up to 60 s. @default - twice the key frame interval */
+  readonly segmentDuration?: Duration | string;
+  /** Passthrough or an adaptive ladder. @default Encoding.standard(EncodingPreset.default720p()) */
+  readonly encoding?: Encoding;
+  /** Declared run state: `stopped` removes the ingest workload. @default 'running' */
+  readonly state?: RunState;
+}
+
+/** An ingest point: encoders push RTMP to it; its programs record it (AMS live event). */
+export class LiveChannel extends Construct {
+  readonly channelName: string;
+  readonly account: MediaAccount;
+  /** RTMP port of the channel. */
+  readonly port: number;
+  readonly keyFrameInterval: Duration;
+  readonly segmentDuration: Duration;
+  private readonly resolved: ReturnType<typeof liveChannelProps.parse>;
+  private readonly streamKey: Secret;
+  private readonly programs: Program[] = [];
+
+  constructor(account: MediaAccount, id: string, props: LiveChannelProps = {}) {
+    super(account, id);
+    this.resolved = validateProps(liveChannelProps, props, this.node.path);
+    this.account = MediaAccount.of(this);
+    this.channelName = constructName(this, this.resolved.name);
+    const issues: ValidationIssue[] = [];
+    const keyFrameInterval = toDuration(this.resolved.keyFrameInterval, Duration.seconds(2));
+    if (!keyFrameInterval) issues.push(this.unparsable('keyFrameInterval', this.resolved.keyFrameInterval));
+    const segmentDuration = toDuration(this.resolved.segmentDuration, Duration.seconds((keyFrameInterval?.toSeconds() ?? 2) * 2));
+    if (!segmentDuration) issues.push(this.unparsable('segmentDuration', this.resolved.segmentDuration));
+    if (keyFrameInterval && segmentDuration) issues.push(...this.checkTiming(keyFrameInterval, segmentDuration));
+    const key = this.resolved.streamKey ?? Secret.generated();
+    this.streamKey = typeof key === 'string' ? Secret.fromString(key) : key;
+    const secretProblem = this.streamKey.problem(this, false);
+    if (secretProblem) issues.push({ path: this.node.path, field: 'streamKey', ...secretProblem });
+    if (issues.length) throw new LivestackValidationError(issues);
+    this.keyFrameInterval = keyFrameInterval!;
+    this.segmentDuration = segmentDuration!;
+    const index = this.account._register('channel', this);
+    this.port = this.resolved.port ?? 1935 + index;
+  }
+
+  /** Adds a program that records this channel into an asset. */
+  addProgram(id: string, props: ProgramProps = {}): Program {
+    return new Program(this, id, props);
+  }
+
+  /** The programs of this channel, in creation order. */
+  get allPrograms(): readonly Program[] { return this.programs; }
+
+  /** The URL encoders push to (append the stream key), e.g. `rtmp://127.0.0.1:1935/live`. */
+  get ingestUrl(): string {
+    const host = this.account.bindAddress === '0.0.0.0' ? 'localhost' : this.account.bindAddress;
+    return `rtmp://${host}:${this.port}/live`;
+  }
+
+  /** @internal */
+  _addProgram(program: Program, running: boolean): void {
+    const runningCount = this.programs.filter((p) => p.state === 'running').length;
+    if (running && runningCount >= MAX_RUNNING_PROGRAMS) {
+      throw new LivestackValidationError([{
+        path: program.node.path, field: 'state', received: `"running" (program number ${runningCount + 1} running on channel ${this.channelName})`,
+        allowed: `at most ${MAX_RUNNING_PROGRAMS} running programs per channel; declare the others with state: 'stopped'`,
+      }]);
+    }
+    this.programs.push(program);
+  }
+
+  toManifest(): ChannelManifest {
+    return {
+      name: this.channelName,
+      path: this.node.path,
+      protocol: 'rtmp',
+      port: this.port,
+      streamKey: this.streamKey.toRef(this, `${this.account.accountName}-${this.channelName}-stream-key`),
+      ingestAllowList: this.resolved.ingestAllowList ?? [],
+      previewAllowList: this.resolved.previewAllowList ?? ['127.0.0.1/32', '::1/128'],
+      keyFrameIntervalSeconds: this.keyFrameInterval.toSeconds(),
+      segmentDurationSeconds: this.segmentDuration.toSeconds(),
+      encoding: (this.resolved.encoding ?? Encoding.standard()).toManifest(),
+      state: this.resolved.state ?? 'running',
+      programs: this.programs.map((p) => p.toManifest()),
+    };
+  }
+
+  private checkTiming(keyFrameInterval: Duration, segmentDuration: Duration): ValidationIssue[] {
+    const kfi = keyFrameInterval.toSeconds();
+    const seg = segmentDuration.toSeconds();
+    const issues: ValidationIssue[] = [];
+    if (kfi < 0.5 || kfi > 20) {
+      issues.push({ path: this.node.path, field: 'keyFrameInterval', received: keyFrameInterval.toString(), allowed: 'from 0.5s to 20s' });
+    }
+    const multiple = seg / kfi;
+    if (seg > 60 || seg < kfi || Math.abs(multiple - Math.round(multiple)) > 1e-6) {
+      issues.push({
+        path: this.node.path, field: 'segmentDuration', received: segmentDuration.toString(),
+        allowed: `a whole multiple of the key frame interval (${keyFrameInterval}), at most 60s, so every segment starts on a key frame`,
+      });
+    }
+    return issues;
+  }
+
+  private unparsable(field: string, value: unknown): ValidationIssue {
+    return { path: this.node.path, field, received: JSON.stringify(value), allowed: 'a duration such as "2s", "500ms" or "PT2S"' };
+  }
+}

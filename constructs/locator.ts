@@ -1,0 +1,100 @@
+import { Construct } from 'constructs';
+import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
+import { LocatorManifest } from '../lib/model/manifest';
+import { locatorProps } from '../lib/model/props';
+import { validateProps } from '../lib/model/validate';
+import type { DeliveryPolicy } from './delivery-policy';
+import { MediaAccount } from './media-account';
+import { derivedUuid } from './private/naming';
+import { Program } from './program';
+import type { StreamingEndpoint } from './streaming-endpoint';
+
+/** Props of a Locator. */
+export interface LocatorProps {
+  /** Locator name (DNS label), unique in the account. @default - `<channel>-<program>-<construct id>`, lower-cased */
+  readonly name?: string;
+  /** The endpoint that serves it (same account as the program). */
+  readonly endpoint: StreamingEndpoint;
+  /** Protocols and encryption. @default - the account's default policy: clear HLS and DASH */
+  readonly deliveryPolicy?: DeliveryPolicy;
+  /** Not served before this time (404). @default - served at once */
+  readonly start?: Date | string;
+  /** Not served after this time (410 Gone). @default - served until removed */
+  readonly end?: Date | string;
+  /**
+   * The UUID that starts every playback URL. Set it when URLs must not be derivable from your code:
+   * the default is derived from the construct path (stable across synths, but anyone who can read
+   * the app can compute it).
+   * @default - a UUID derived from the construct path
+   */
+  readonly locatorId?: string;
+}
+
+/** Publication of a program's asset on a streaming endpoint (AMS streaming locator). */
+export class Locator extends Construct {
+  readonly program: Program;
+  readonly endpoint: StreamingEndpoint;
+  readonly deliveryPolicy: DeliveryPolicy;
+  readonly locatorName: string;
+  /** The locator id: the first segment of its URLs. */
+  readonly locatorId: string;
+  private readonly start?: string;
+  private readonly end?: string;
+
+  constructor(program: Program, id: string, props: LocatorProps) {
+    super(program, id);
+    const resolved = validateProps(locatorProps, props, this.node.path);
+    if (!(program instanceof Program)) throw new Error(`${this.node.path}: a Locator's scope must be a Program`);
+    this.program = program;
+    this.endpoint = props.endpoint;
+    const account = MediaAccount.of(this);
+    this.deliveryPolicy = props.deliveryPolicy ?? account.defaultDeliveryPolicy();
+    this.locatorName = resolved.name ?? defaultLocatorName(program, id);
+    this.locatorId = resolved.locatorId ?? derivedUuid(`livestack locator:${this.node.path}`);
+    this.start = resolved.start === undefined ? undefined : new Date(resolved.start).toISOString();
+    this.end = resolved.end === undefined ? undefined : new Date(resolved.end).toISOString();
+    const issues: ValidationIssue[] = [];
+    if (this.start && this.end && this.end <= this.start) {
+      issues.push({ path: this.node.path, field: 'end', received: this.end, allowed: `a time after start (${this.start})` });
+    }
+    for (const [field, other] of [['endpoint', this.endpoint], ['deliveryPolicy', this.deliveryPolicy]] as const) {
+      const otherAccount = MediaAccount.of(other);
+      if (otherAccount !== account) {
+        issues.push({
+          path: this.node.path, field, received: `${other.node.path} (account ${otherAccount.accountName})`,
+          allowed: `a ${field === 'endpoint' ? 'streaming endpoint' : 'delivery policy'} of the program's account ${account.accountName}`,
+        });
+      }
+    }
+    if (issues.length) throw new LivestackValidationError(issues);
+    account._claimName('locator', this.locatorName, this.node.path);
+    account._claimName('locator id', this.locatorId, this.node.path);
+    program._addLocator(this);
+  }
+
+  /** HLS master playlist URL. */
+  get hlsUrl(): string { return `${this.endpoint.url}/${this.locatorId}/${this.program.manifestName}.m3u8`; }
+
+  /** DASH MPD URL. */
+  get dashUrl(): string { return `${this.endpoint.url}/${this.locatorId}/${this.program.manifestName}.mpd`; }
+
+  toManifest(): LocatorManifest {
+    return {
+      name: this.locatorName,
+      path: this.node.path,
+      id: this.locatorId,
+      channel: this.program.channel.channelName,
+      program: this.program.programName,
+      endpoint: this.endpoint.endpointName,
+      deliveryPolicy: this.deliveryPolicy.policyName,
+      start: this.start,
+      end: this.end,
+    };
+  }
+}
+
+/** A readable name unique in the account: channel, program and the locator's id, as a DNS label. */
+function defaultLocatorName(program: Program, id: string): string {
+  const name = `${program.channel.channelName}-${program.programName}-${id}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  return name.length <= 63 ? name : `${name.slice(0, 50)}-${derivedUuid(name).slice(0, 12)}`;
+}

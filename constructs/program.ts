@@ -1,0 +1,83 @@
+import { Construct } from 'constructs';
+import { LivestackValidationError } from '../lib/model/errors';
+import { ProgramManifest, RunState } from '../lib/model/manifest';
+import { programProps, toDuration } from '../lib/model/props';
+import { validateProps } from '../lib/model/validate';
+import { Duration } from '../lib/model/values/duration';
+import { LiveChannel } from './live-channel';
+import { Locator, LocatorProps } from './locator';
+import { constructName } from './private/naming';
+import type { StreamingEndpoint } from './streaming-endpoint';
+
+const MIN_WINDOW = Duration.minutes(5);
+const MAX_WINDOW = Duration.hours(25);
+
+/** Props of a Program. */
+export interface ProgramProps {
+  /** Program name (DNS label). @default - the construct id */
+  readonly name?: string;
+  /** DVR depth: how far back players can seek while the program runs, 5 min - 25 h. @default Duration.hours(1) */
+  readonly archiveWindow?: Duration | string;
+  /** Base name of the manifests: `<manifestName>.m3u8` and `.mpd`. @default 'manifest' */
+  readonly manifestName?: string;
+  /** The asset recorded into (unique in the account). @default - `<channel>-<program>` */
+  readonly assetName?: string;
+  /** `running` records; `stopped` keeps the asset playable as video on demand. @default 'running' */
+  readonly state?: RunState;
+}
+
+/** A recording of a channel into an asset, with a sliding archive window (AMS live output). */
+export class Program extends Construct {
+  readonly programName: string;
+  readonly channel: LiveChannel;
+  readonly assetName: string;
+  readonly manifestName: string;
+  readonly archiveWindow: Duration;
+  readonly state: RunState;
+  private readonly locators: Locator[] = [];
+
+  constructor(channel: LiveChannel, id: string, props: ProgramProps = {}) {
+    super(channel, id);
+    const resolved = validateProps(programProps, props, this.node.path);
+    if (!(channel instanceof LiveChannel)) throw new Error(`${this.node.path}: a Program's scope must be a LiveChannel`);
+    this.channel = channel;
+    this.programName = constructName(this, resolved.name);
+    const window = toDuration(resolved.archiveWindow, Duration.hours(1));
+    if (!window || window.toSeconds() < MIN_WINDOW.toSeconds() || window.toSeconds() > MAX_WINDOW.toSeconds()) {
+      throw new LivestackValidationError([{
+        path: this.node.path, field: 'archiveWindow', received: window ? window.toString() : JSON.stringify(resolved.archiveWindow),
+        allowed: `a duration from ${MIN_WINDOW} to ${MAX_WINDOW}`,
+      }]);
+    }
+    this.archiveWindow = window;
+    this.manifestName = resolved.manifestName ?? 'manifest';
+    this.assetName = resolved.assetName ?? `${channel.channelName}-${this.programName}`;
+    this.state = resolved.state ?? 'running';
+    channel.account._claimName('program', `${channel.channelName}/${this.programName}`, this.node.path);
+    channel.account._claimName('asset', this.assetName, this.node.path);
+    channel._addProgram(this, this.state === 'running');
+  }
+
+  /** Publishes this program's asset on an endpoint; returns the Locator (its URLs are `locator.hlsUrl` / `dashUrl`). */
+  publish(endpoint: StreamingEndpoint, props: Omit<LocatorProps, 'endpoint'> & { readonly id?: string } = {}): Locator {
+    const { id, ...rest } = props;
+    return new Locator(this, id ?? `Locator-${endpoint.endpointName}`, { ...rest, endpoint });
+  }
+
+  /** The locators of this program. */
+  get allLocators(): readonly Locator[] { return this.locators; }
+
+  /** @internal */
+  _addLocator(locator: Locator): void { this.locators.push(locator); }
+
+  toManifest(): ProgramManifest {
+    return {
+      name: this.programName,
+      path: this.node.path,
+      assetName: this.assetName,
+      manifestName: this.manifestName,
+      archiveWindowSeconds: Math.round(this.archiveWindow.toSeconds()),
+      state: this.state,
+    };
+  }
+}

@@ -1,0 +1,67 @@
+import { Construct } from 'constructs';
+import { EndpointManifest, RunState } from '../lib/model/manifest';
+import { streamingEndpointProps } from '../lib/model/props';
+import { validateProps } from '../lib/model/validate';
+import { Duration } from '../lib/model/values/duration';
+import { MediaAccount } from './media-account';
+import { constructName } from './private/naming';
+
+/** Props of a StreamingEndpoint. */
+export interface StreamingEndpointProps {
+  /** Endpoint name (DNS label). @default - the construct id */
+  readonly name?: string;
+  /** Host port players connect to. @default - 8080 plus the endpoint's index in its account */
+  readonly port?: number;
+  /** Scale units, 0-64: each unit adds an origin replica (0 and 1 both run one replica). @default 0 */
+  readonly scaleUnits?: number;
+  /** CORS: origins allowed to fetch manifests and segments from a browser. @default - { allowedOrigins: ['*'] } */
+  readonly cors?: { readonly allowedOrigins: string[] };
+  /** Addresses or CIDR blocks allowed to play. @default - all */
+  readonly allowList?: string[];
+  /** Custom host names served (informational for URLs and TLS in front). @default - none */
+  readonly hostNames?: string[];
+  /** `Cache-Control: max-age` of immutable segments. @default Duration.days(1) */
+  readonly maxCacheAge?: Duration;
+  /** Declared run state: `stopped` removes the origin workloads (locators stay declared). @default 'running' */
+  readonly state?: RunState;
+}
+
+/** An origin that serves the account's locators as HLS and DASH (AMS streaming endpoint). */
+export class StreamingEndpoint extends Construct {
+  readonly endpointName: string;
+  readonly account: MediaAccount;
+  /** Host port of the endpoint. */
+  readonly port: number;
+  readonly scaleUnits: number;
+  private readonly resolved: ReturnType<typeof streamingEndpointProps.parse>;
+
+  constructor(account: MediaAccount, id: string, props: StreamingEndpointProps = {}) {
+    super(account, id);
+    this.resolved = validateProps(streamingEndpointProps, props, this.node.path);
+    this.account = MediaAccount.of(this);
+    this.endpointName = constructName(this, this.resolved.name);
+    const index = this.account._register('endpoint', this);
+    this.port = this.resolved.port ?? 8080 + index;
+    this.scaleUnits = this.resolved.scaleUnits ?? 0;
+  }
+
+  /** Base playback URL of this endpoint, e.g. `http://127.0.0.1:8080`. */
+  get url(): string {
+    const host = this.resolved.hostNames?.[0] ?? (this.account.bindAddress === '0.0.0.0' ? 'localhost' : this.account.bindAddress);
+    return `http://${host}:${this.port}`;
+  }
+
+  toManifest(): EndpointManifest {
+    return {
+      name: this.endpointName,
+      path: this.node.path,
+      port: this.port,
+      scaleUnits: this.scaleUnits,
+      corsAllowedOrigins: this.resolved.cors?.allowedOrigins ?? ['*'],
+      allowList: this.resolved.allowList ?? [],
+      hostNames: this.resolved.hostNames ?? [],
+      maxCacheAgeSeconds: Math.round((this.resolved.maxCacheAge ?? Duration.days(1)).toSeconds()),
+      state: this.resolved.state ?? 'running',
+    };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The smallest useful livestack app: one origin, one 720p ladder channel, one program, a clear HLS+DASH
+ * locator. `npm start` runs it; push with OBS or ffmpeg to the printed ingest URL and play the printed URL.
+ */
+import { App, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { MediaAccount } from '../../constructs';
+
+export class BasicStack extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const account = new MediaAccount(this, 'demo');
+    const endpoint = account.addStreamingEndpoint('main');
+    const channel = account.addLiveChannel('news');
+    channel.addProgram('live').publish(endpoint);
+  }
+}
+
+const app = new App();
+new BasicStack(app, 'basic');
+app.synth();

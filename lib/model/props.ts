@@ -1,0 +1,118 @@
+/**
+ * zod schemas of every construct's props: what users may pass, checked at construction time. Value
+ * classes (Duration, Secret, Encoding, ...) are checked by type here and by content where they are used.
+ * Objects are strict, so a misspelt prop is an error rather than silently ignored.
+ */
+import { Token } from 'cdktf';
+import { z } from 'zod';
+import { cidr, DNS_LABEL, port, runState } from './manifest';
+import { DeliveryEncryption } from './values/delivery-encryption';
+import { Duration } from './values/duration';
+import { Encoding } from './values/encoding';
+import { KeyRestriction } from './values/key-restriction';
+import { RuntimeImage } from './values/runtime-image';
+import { Secret } from './values/secret';
+
+/** `z.instanceof` for value classes with private constructors (their factories are the API). */
+function instanceOf<T>(cls: { prototype: T }, error: string) {
+  return z.custom<T>((value) => value instanceof (cls as unknown as new () => T), { error });
+}
+
+const name = z.string().regex(DNS_LABEL, 'a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"');
+const duration = instanceOf(Duration, 'a Duration, e.g. Duration.seconds(2) or Duration.parse("2s")');
+const durationLike = z.union([duration, z.string()], { error: 'a Duration or a duration string such as "2s", "5m", "PT2H"' });
+const cidrList = z.array(cidr);
+/** A secret may be a value class or a string; an unresolved token (a Terraform variable) is never checked as text. */
+const secretLike = z.union([instanceOf(Secret, 'a Secret'), z.string().refine((s) => Token.isUnresolved(s) || s.length >= 8, 'at least 8 characters')], {
+  error: 'a Secret (Secret.generated(), Secret.fromVariable(v), Secret.plainText(s)) or a string of at least 8 characters',
+});
+const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a lower-case host name such as live.example.com');
+const isoOrDate = z.union([
+  z.date().refine((d) => !Number.isNaN(d.getTime()), 'a valid Date'),
+  z.string().datetime({ offset: true, error: 'an ISO 8601 date-time with zone, e.g. 2026-12-01T18:00:00Z' }),
+], { error: 'a Date or an ISO 8601 date-time string with zone, e.g. 2026-12-01T18:00:00Z' });
+
+export const mediaAccountProps = z.strictObject({
+  name: name.optional(),
+  runtimeImage: instanceOf(RuntimeImage, 'a RuntimeImage, e.g. RuntimeImage.build() or RuntimeImage.fromName("repo/image:tag")').optional(),
+  bindAddress: z.string().refine((a) => /^(\d{1,3}\.){3}\d{1,3}$/.test(a) || a.includes(':'), 'an IPv4 or IPv6 address such as 127.0.0.1 or 0.0.0.0').optional(),
+  storage: z.strictObject({ volumeName: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker volume name').optional() }).optional(),
+  network: z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker network name').optional() }).optional(),
+  keyDelivery: z.strictObject({
+    port: port.optional(),
+    allowList: cidrList.optional(),
+    publicBaseUrl: z.string().url('an absolute URL such as https://keys.example.com').optional(),
+  }).optional(),
+  limits: z.strictObject({ maxChannels: z.number().int().min(1).max(10_000).optional() }).optional(),
+});
+
+export const streamingEndpointProps = z.strictObject({
+  name: name.optional(),
+  port: port.optional(),
+  scaleUnits: z.number().int().min(0).max(64).optional(),
+  cors: z.strictObject({ allowedOrigins: z.array(z.string().refine((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o), 'an origin such as https://player.example.com, or "*"')) }).optional(),
+  allowList: cidrList.optional(),
+  hostNames: z.array(hostName).optional(),
+  maxCacheAge: duration.optional(),
+  state: runState.optional(),
+});
+
+export const liveChannelProps = z.strictObject({
+  name: name.optional(),
+  port: port.optional(),
+  protocol: z.literal('rtmp', { error: '"rtmp" (SRT is planned)' }).optional(),
+  streamKey: secretLike.optional(),
+  ingestAllowList: cidrList.optional(),
+  previewAllowList: cidrList.optional(),
+  keyFrameInterval: durationLike.optional(),
+  segmentDuration: durationLike.optional(),
+  encoding: instanceOf(Encoding, 'an Encoding, e.g. Encoding.standard(EncodingPreset.default720p()) or Encoding.passthrough()').optional(),
+  state: runState.optional(),
+});
+
+export const programProps = z.strictObject({
+  name: name.optional(),
+  archiveWindow: durationLike.optional(),
+  manifestName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 of A-Z, a-z, 0-9, "_" and "-"').optional(),
+  assetName: name.optional(),
+  state: runState.optional(),
+});
+
+export const keyPolicyProps = z.strictObject({
+  name: name.optional(),
+  restriction: instanceOf(KeyRestriction, 'a KeyRestriction: KeyRestriction.open(), .token({...}) or .ip([...])').optional(),
+  keyType: z.literal('aes-128', { error: '"aes-128" (ClearKey and CENC are planned)' }).optional(),
+});
+
+export const deliveryPolicyProps = z.strictObject({
+  name: name.optional(),
+  protocols: z.array(z.enum(['hls', 'dash'])).min(1).optional(),
+  encryption: instanceOf(DeliveryEncryption, 'a DeliveryEncryption: DeliveryEncryption.none() or .envelope(keyPolicy)').optional(),
+});
+
+export const locatorProps = z.strictObject({
+  name: name.optional(),
+  endpoint: z.custom<object>((v) => typeof v === 'object' && v !== null && 'endpointName' in v, { error: 'a StreamingEndpoint construct' }),
+  deliveryPolicy: z.custom<object>((v) => typeof v === 'object' && v !== null && 'policyName' in v && 'protocols' in v, { error: 'a DeliveryPolicy construct' }).optional(),
+  start: isoOrDate.optional(),
+  end: isoOrDate.optional(),
+  locatorId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lower-case UUID').optional(),
+});
+
+/** Duration from a Duration or a duration string; undefined when the string does not parse (reported by the caller). */
+export function toDuration(value: Duration | string | undefined, fallback: Duration): Duration | undefined {
+  if (value === undefined) return fallback;
+  return typeof value === 'string' ? Duration.tryParse(value) : value;
+}
+
+/** Options of KeyRestriction.token(), checked where the key policy is created. */
+export const tokenRestrictionOptions = z.strictObject({
+  issuer: z.string().min(1),
+  audience: z.string().min(1),
+  algorithms: z.array(z.string().refine((a) => a.toLowerCase() !== 'none', '"none" is never accepted (RFC 8725): pin a signing algorithm such as HS256, RS256 or ES256')).min(1).optional(),
+  keys: z.array(z.custom((v) => typeof v === 'object' && v !== null && 'spec' in v, { error: 'a VerificationKey, e.g. VerificationKey.symmetric(secret)' })).min(1).optional(),
+  requiredClaims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  clockSkew: duration.refine((d) => d.toSeconds() >= 0 && d.toSeconds() <= 300, 'from 0s to 300s').optional(),
+});
+
+export const ipAllowList = z.array(cidr).min(1);

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { LivestackValidationError, renderValue, ValidationIssue } from './errors';
+
+/**
+ * Validate props against a zod schema; throw one error listing every problem, each with the construct
+ * path, the field, the received value and what is allowed.
+ */
+export function validateProps<T>(schema: z.ZodType<T>, props: unknown, constructPath: string): T {
+  const result = schema.safeParse(props ?? {});
+  if (result.success) return result.data;
+  throw new LivestackValidationError(zodIssues(result.error, props, constructPath));
+}
+
+export function zodIssues(error: z.ZodError, input: unknown, path: string): ValidationIssue[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        path,
+        field: [...issue.path, key].join('.'),
+        received: renderValue(valueAt(input, [...issue.path, key])),
+        allowed: 'no such prop (check its spelling)',
+      }));
+    }
+    const field = issue.path.length ? issue.path.join('.') : '(props)';
+    return [{ path, field, received: renderValue(valueAt(input, issue.path), field), allowed: allowedFrom(issue) }];
+  });
+}
+
+function allowedFrom(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.message.startsWith('Invalid input') ? `a value of type ${issue.expected}` : issue.message;
+    case 'too_small':
+      return bound(issue.origin, issue.minimum, issue.inclusive ?? true, 'at least', 'more than');
+    case 'too_big':
+      return bound(issue.origin, issue.maximum, issue.inclusive ?? true, 'at most', 'less than');
+    case 'invalid_value':
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+function bound(origin: string, limit: number | bigint, inclusive: boolean, inclusiveWord: string, exclusiveWord: string): string {
+  const word = inclusive ? inclusiveWord : exclusiveWord;
+  if (origin === 'string') return `${word} ${limit} characters`;
+  if (origin === 'array' || origin === 'set') return `${word} ${limit} items`;
+  return `${word} ${limit}`;
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
