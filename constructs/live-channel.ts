@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
-import { ChannelManifest, RunState } from '../lib/model/manifest';
+import { ChannelManifest, encoding as encodingSchema, RunState } from '../lib/model/manifest';
 import { liveChannelProps, toDuration } from '../lib/model/props';
-import { validateProps } from '../lib/model/validate';
+import { validateProps, zodIssues } from '../lib/model/validate';
 import { Duration } from '../lib/model/values/duration';
 import { Encoding } from '../lib/model/values/encoding';
 import { Secret } from '../lib/model/values/secret';
@@ -64,6 +64,11 @@ export class LiveChannel extends Construct {
     const segmentDuration = toDuration(this.resolved.segmentDuration, Duration.seconds((keyFrameInterval?.toSeconds() ?? 2) * 2));
     if (!segmentDuration) issues.push(this.unparsable('segmentDuration', this.resolved.segmentDuration));
     if (keyFrameInterval && segmentDuration) issues.push(...this.checkTiming(keyFrameInterval, segmentDuration));
+    const encoding = (this.resolved.encoding ?? Encoding.standard()).toManifest();
+    const encodingCheck = encodingSchema.safeParse(encoding);
+    if (!encodingCheck.success) {
+      issues.push(...zodIssues(encodingCheck.error, encoding, this.node.path).map((i) => ({ ...i, field: `encoding.${i.field}` })));
+    }
     const key = this.resolved.streamKey ?? Secret.generated();
     this.streamKey = typeof key === 'string' ? Secret.fromString(key) : key;
     const secretProblem = this.streamKey.problem(this, false);

@@ -61,7 +61,8 @@ export class Program extends Construct {
   /** Publishes this program's asset on an endpoint; returns the Locator (its URLs are `locator.hlsUrl` / `dashUrl`). */
   publish(endpoint: StreamingEndpoint, props: Omit<LocatorProps, 'endpoint'> & { readonly id?: string } = {}): Locator {
     const { id, ...rest } = props;
-    return new Locator(this, id ?? `Locator-${endpoint.endpointName}`, { ...rest, endpoint });
+    // `endpoint?.` so a missing endpoint (plain JavaScript) gets the Locator's validation message, not a TypeError.
+    return new Locator(this, id ?? `Locator-${endpoint?.endpointName ?? 'endpoint'}`, { ...rest, endpoint });
   }
 
   /** The locators of this program. */
