@@ -1,0 +1,152 @@
+import { Testing, TerraformStack } from 'cdktf';
+import {
+  DeliveryEncryption, Duration, Encoding, EncodingPreset, KeyRestriction, MediaAccount, VerificationKey,
+} from '../../constructs';
+import { Manifest } from '../../lib/model/manifest';
+import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
+
+function render(build: (stack: TerraformStack) => void): Manifest {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, 'test');
+  build(stack);
+  Testing.synth(stack, true);
+  return LivestackStackSynthesis.of(stack).render().manifest;
+}
+
+describe('defaults', () => {
+  test('a channel with no props is a working 720p ladder on RTMP 1935 with a generated key', () => {
+    // GIVEN / WHEN
+    const manifest = render((stack) => new MediaAccount(stack, 'demo').addLiveChannel('news'));
+    // THEN
+    const channel = manifest.accounts[0].channels[0];
+    expect(channel).toEqual(expect.objectContaining({
+      name: 'news', protocol: 'rtmp', port: 1935, state: 'running',
+      streamKey: { kind: 'generated', id: 'demo-news-stream-key' },
+      keyFrameIntervalSeconds: 2, segmentDurationSeconds: 4,
+      ingestAllowList: [], previewAllowList: ['127.0.0.1/32', '::1/128'],
+    }));
+    expect(channel.encoding).toEqual(expect.objectContaining({ type: 'standard', preset: 'Default720p', audioBitrateKbps: 128, speedPreset: 'veryfast' }));
+    expect(channel.encoding.type === 'standard' && channel.encoding.ladder.map((r) => r.name)).toEqual(['720p', '540p', '360p']);
+  });
+
+  test('an account binds to loopback, allows 5 channels and delivers keys on 8090', () => {
+    const [account] = render((stack) => new MediaAccount(stack, 'demo')).accounts;
+    expect(account).toEqual(expect.objectContaining({
+      name: 'demo', bindAddress: '127.0.0.1', limits: { maxChannels: 5 },
+      keyDelivery: { port: 8090, allowList: [], publicBaseUrl: undefined },
+      storage: { volume: 'livestack-demo-storage' }, network: { name: 'livestack-demo' },
+      image: expect.stringMatching(/^livestack\/runtime:\d+\.\d+\.\d+$/),
+    }));
+  });
+
+  test('endpoints and channels get consecutive ports in creation order', () => {
+    const [account] = render((stack) => {
+      const a = new MediaAccount(stack, 'demo');
+      a.addStreamingEndpoint('one'); a.addStreamingEndpoint('two');
+      a.addLiveChannel('a'); a.addLiveChannel('b');
+    }).accounts;
+    expect(account.endpoints.map((e) => e.port)).toEqual([8080, 8081]);
+    expect(account.channels.map((c) => c.port)).toEqual([1935, 1936]);
+  });
+
+  test('publish() without a policy uses the account default: clear HLS and DASH', () => {
+    const [account] = render((stack) => {
+      const a = new MediaAccount(stack, 'demo');
+      a.addLiveChannel('news').addProgram('live').publish(a.addStreamingEndpoint('main'));
+    }).accounts;
+    expect(account.deliveryPolicies).toEqual([expect.objectContaining({ name: 'default-clear', protocols: ['hls', 'dash'], encryption: { type: 'none' } })]);
+    expect(account.locators[0]).toEqual(expect.objectContaining({ name: 'news-live-locator-main', channel: 'news', program: 'live', endpoint: 'main', deliveryPolicy: 'default-clear' }));
+    expect(account.channels[0].programs[0]).toEqual(expect.objectContaining({ assetName: 'news-live', manifestName: 'manifest', archiveWindowSeconds: 3600, state: 'running' }));
+  });
+
+  test('an envelope policy defaults to HLS only', () => {
+    const [account] = render((stack) => {
+      const a = new MediaAccount(stack, 'demo');
+      a.addDeliveryPolicy('protected', { encryption: DeliveryEncryption.envelope(a.addKeyPolicy('viewers')) });
+    }).accounts;
+    expect(account.deliveryPolicies[0]).toEqual(expect.objectContaining({ protocols: ['hls'], encryption: { type: 'envelope', keyPolicy: 'viewers' } }));
+    expect(account.keyPolicies[0].restriction).toEqual({ type: 'open' });
+  });
+
+  test('a token policy with only issuer and audience gets a generated HS256 key and a 30 s skew', () => {
+    const [account] = render((stack) => new MediaAccount(stack, 'demo').addKeyPolicy('viewers', {
+      restriction: KeyRestriction.token({ issuer: 'https://auth.example.com', audience: 'players' }),
+    })).accounts;
+    expect(account.keyPolicies[0].restriction).toEqual({
+      type: 'token', issuer: 'https://auth.example.com', audience: 'players', algorithms: ['HS256'],
+      keys: [{ kind: 'symmetric', kid: undefined, secret: { kind: 'generated', id: 'demo-viewers-jwt-key-0' } }],
+      requiredClaims: {}, clockSkewSeconds: 30,
+    });
+  });
+});
+
+describe('custom props and verbs', () => {
+  test('the URLs a user needs read from the constructs', () => {
+    render((stack) => {
+      const account = new MediaAccount(stack, 'demo');
+      const endpoint = account.addStreamingEndpoint('main', { port: 9000 });
+      const channel = account.addLiveChannel('news', { port: 2000 });
+      const locator = channel.addProgram('live', { manifestName: 'index' }).publish(endpoint, { locatorId: '0b9c7f7e-1d2a-4c3b-8e4f-5a6b7c8d9e0f' });
+      expect(channel.ingestUrl).toBe('rtmp://127.0.0.1:2000/live');
+      expect(locator.hlsUrl).toBe('http://127.0.0.1:9000/0b9c7f7e-1d2a-4c3b-8e4f-5a6b7c8d9e0f/index.m3u8');
+      expect(locator.dashUrl).toBe('http://127.0.0.1:9000/0b9c7f7e-1d2a-4c3b-8e4f-5a6b7c8d9e0f/index.mpd');
+    });
+  });
+
+  test('default locator ids are UUIDs, stable across synths and distinct per locator', () => {
+    const build = (stack: TerraformStack) => {
+      const a = new MediaAccount(stack, 'demo');
+      const e = a.addStreamingEndpoint('main');
+      const c = a.addLiveChannel('news');
+      c.addProgram('live').publish(e);
+      c.addProgram('late').publish(e);
+    };
+    const first = render(build).accounts[0].locators.map((l) => l.id);
+    expect(render(build).accounts[0].locators.map((l) => l.id)).toEqual(first);
+    expect(new Set(first).size).toBe(2);
+    for (const id of first) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  test('custom ladder, passthrough, durations as strings, time-bounded locator', () => {
+    const [account] = render((stack) => {
+      const a = new MediaAccount(stack, 'demo', { bindAddress: '0.0.0.0', limits: { maxChannels: 10 } });
+      const e = a.addStreamingEndpoint('main', { scaleUnits: 2, cors: { allowedOrigins: ['https://player.example.com'] }, maxCacheAge: Duration.hours(1) });
+      a.addLiveChannel('small', {
+        keyFrameInterval: '1s', segmentDuration: '2s',
+        encoding: Encoding.standard(EncodingPreset.custom({ ladder: [{ width: 426, height: 240, bitrateKbps: 400 }], audioBitrateKbps: 64 }), { speedPreset: 'ultrafast' }),
+      }).addProgram('dvr', { archiveWindow: 'PT25H' }).publish(e, { start: new Date('2026-12-01T18:00:00Z'), end: '2026-12-01T20:00:00+01:00' });
+      a.addLiveChannel('raw', { encoding: Encoding.passthrough() });
+    }).accounts;
+    expect(account.channels[0].encoding).toEqual({
+      type: 'standard', preset: 'Custom', audioBitrateKbps: 64, speedPreset: 'ultrafast',
+      ladder: [{ name: '240p', width: 426, height: 240, videoBitrateKbps: 400, profile: 'main' }],
+    });
+    expect(account.channels[0].programs[0].archiveWindowSeconds).toBe(90_000);
+    expect(account.channels[1].encoding).toEqual({ type: 'passthrough' });
+    expect(account.locators[0]).toEqual(expect.objectContaining({ start: '2026-12-01T18:00:00.000Z', end: '2026-12-01T19:00:00.000Z' }));
+    expect(account.endpoints[0]).toEqual(expect.objectContaining({ scaleUnits: 2, corsAllowedOrigins: ['https://player.example.com'], maxCacheAgeSeconds: 3600 }));
+  });
+
+  test('a stopped program does not count against the 3 running programs', () => {
+    const [account] = render((stack) => {
+      const channel = new MediaAccount(stack, 'demo').addLiveChannel('news');
+      for (const p of ['a', 'b', 'c']) channel.addProgram(p);
+      channel.addProgram('archive', { state: 'stopped' });
+    }).accounts;
+    expect(account.channels[0].programs.map((p) => p.state)).toEqual(['running', 'running', 'running', 'stopped']);
+  });
+
+  test('RSA and EC public keys pin their own algorithms by default', () => {
+    const { generateKeyPairSync } = require('node:crypto');
+    const pem = (type: string, options: object) => generateKeyPairSync(type, options).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const [account] = render((stack) => new MediaAccount(stack, 'demo').addKeyPolicy('partners', {
+      restriction: KeyRestriction.token({
+        issuer: 'i', audience: 'a', requiredClaims: { tier: 'gold', sub: null },
+        keys: [VerificationKey.publicKeyPem(pem('rsa', { modulusLength: 2048 }), { kid: 'r1' }), VerificationKey.publicKeyPem(pem('ec', { namedCurve: 'P-256' }), { kid: 'e1' })],
+      }),
+    })).accounts;
+    const restriction = account.keyPolicies[0].restriction;
+    expect(restriction.type === 'token' && restriction.algorithms).toEqual(['RS256', 'ES256']);
+    expect(restriction.type === 'token' && restriction.requiredClaims).toEqual({ tier: 'gold', sub: null });
+  });
+});

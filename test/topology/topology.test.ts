@@ -1,0 +1,92 @@
+import { Testing, TerraformStack } from 'cdktf';
+import { Duration, MediaAccount } from '../../constructs';
+import { Manifest } from '../../lib/model/manifest';
+import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
+import { contentKeyId, ENV, LABELS, topology } from '../../lib/topology';
+import { ingestLiveConfig, originConfig, originLiveConfig } from '../../lib/topology/workload-config';
+
+function manifestOf(build: (account: MediaAccount) => void): Manifest {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, 'test');
+  build(new MediaAccount(stack, 'demo'));
+  return LivestackStackSynthesis.of(stack).render().manifest;
+}
+
+const basic = (account: MediaAccount) => {
+  const endpoint = account.addStreamingEndpoint('main');
+  account.addLiveChannel('news').addProgram('live').publish(endpoint);
+};
+
+describe('topology', () => {
+  test('is deterministic: the same manifest gives byte-identical specs', () => {
+    const manifest = manifestOf(basic);
+    const copy = JSON.parse(JSON.stringify(manifest)) as Manifest;
+    expect(JSON.stringify(topology(copy))).toEqual(JSON.stringify(topology(manifest)));
+  });
+
+  test('runs one key service per account, one ingest per running channel, one origin per endpoint', () => {
+    const specs = topology(manifestOf(basic));
+    expect(specs.map((s) => [s.name, s.role])).toEqual([
+      ['ls-demo-ingest-news', 'ingest'],
+      ['ls-demo-keys', 'keys'],
+      ['ls-demo-origin-main-0', 'origin'],
+    ]);
+  });
+
+  test('runs max(1, scaleUnits) origin replicas behind one balancer on the endpoint port', () => {
+    for (const [scaleUnits, replicas] of [[0, 1], [1, 1], [3, 3]]) {
+      const specs = topology(manifestOf((a) => a.addStreamingEndpoint('main', { scaleUnits })));
+      const origins = specs.filter((s) => s.role === 'origin');
+      expect(origins).toHaveLength(replicas);
+      const published = specs.filter((s) => s.ports.some((p) => p.hostPort === 8080));
+      expect(published).toHaveLength(1);
+      expect(published[0].role).toBe(replicas > 1 ? 'balancer' : 'origin');
+    }
+  });
+
+  test('omits workloads of stopped channels and endpoints', () => {
+    const specs = topology(manifestOf((a) => {
+      a.addStreamingEndpoint('main', { state: 'stopped' });
+      a.addLiveChannel('news', { state: 'stopped' });
+    }));
+    expect(specs.map((s) => s.role)).toEqual(['keys']);
+  });
+
+  test('labels every workload with account, role, owner and spec hash', () => {
+    const [ingest] = topology(manifestOf(basic));
+    expect(ingest.labels).toEqual({
+      [LABELS.managedBy]: 'livestack',
+      [LABELS.account]: 'demo',
+      [LABELS.role]: 'ingest',
+      [LABELS.owner]: 'test/demo/news',
+      [LABELS.specHash]: ingest.specHash,
+      [LABELS.liveHash]: ingest.liveHash,
+    });
+  });
+
+  test('a program state change is a live change: same spec hash, new live hash', () => {
+    const running = topology(manifestOf(basic)).find((s) => s.role === 'ingest')!;
+    const stopped = topology(manifestOf((a) => {
+      const endpoint = a.addStreamingEndpoint('main');
+      a.addLiveChannel('news').addProgram('live', { state: 'stopped' }).publish(endpoint);
+    })).find((s) => s.role === 'ingest')!;
+    expect(stopped.specHash).toBe(running.specHash);
+    expect(stopped.liveHash).not.toBe(running.liveHash);
+    expect(ingestLiveConfig.parse(stopped.liveConfig).programs[0].state).toBe('stopped');
+  });
+
+  test('a ladder change replaces the ingest', () => {
+    const a = topology(manifestOf(basic)).find((s) => s.role === 'ingest')!;
+    const b = topology(manifestOf((acct) => acct.addLiveChannel('news', { keyFrameInterval: Duration.seconds(1) }).addProgram('live'))).find((s) => s.role === 'ingest')!;
+    expect(b.specHash).not.toBe(a.specHash);
+  });
+
+  test('gives the origin its locators as live config, with a content key id for envelope locators', () => {
+    const manifest = manifestOf(basic);
+    const origin = topology(manifest).find((s) => s.role === 'origin')!;
+    const { locators } = originLiveConfig.parse(origin.liveConfig);
+    expect(locators).toEqual([expect.objectContaining({ id: manifest.accounts[0].locators[0].id, assetName: 'news-live', manifestName: 'manifest', protocols: ['hls', 'dash'], encryption: { type: 'none' } })]);
+    expect(originConfig.parse(JSON.parse(origin.env[ENV.config])).listenPort).toBe(8080);
+    expect(contentKeyId(locators[0].id)).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
