@@ -1,0 +1,358 @@
+/**
+ * The controller: level-triggered reconcile of desired workload specs against what a driver observes.
+ * Every pass reads both sides afresh, plans, runs the actions that are not backing off, and writes
+ * status; a pass after a successful one plans nothing. Transient errors requeue the workload with
+ * backoff (per workload, capped, plus a global rate limit); terminal errors wait for the desired state
+ * to change. Passes are serialized, and the caller holds the state directory's lock (see lock.ts).
+ */
+import * as fs from 'node:fs';
+import { ENV, WorkloadSpec } from '../topology/workload-spec';
+import { IngestHealth, ingestHealth, storagePaths } from '../dataplane/storage-layout';
+import { Driver, ObservedWorkload } from './drivers/driver';
+import { DesiredState, upcomingTimers } from './desired-state';
+import { TerminalError, errorMessage, isTerminal } from './errors';
+import { Plan, PlannedAction, ACTION_ORDER, plan as makePlan, worldFingerprint } from './plan';
+import { RateLimiter, defaultRateLimiter } from './rate-limiter';
+import { readAppliedRecords, removeAppliedRecord, writeAppliedRecord } from './applied-records';
+import { AccountStatus, WorkloadError, computeStatus, readStatuses, writeStatus } from './status';
+import { generationFor } from './generation';
+
+export interface ActionEvent {
+  readonly type: 'started' | 'succeeded' | 'failed' | 'deferred';
+  readonly action: PlannedAction;
+  readonly error?: string;
+  readonly terminal?: boolean;
+  readonly retryInMs?: number;
+  readonly elapsedMs?: number;
+}
+
+export interface ControllerOptions {
+  readonly driver: Driver;
+  readonly stateDir: string;
+  /** Past-tense lines naming the workload ("Created ls-demo-keys"). */
+  readonly log?: (line: string) => void;
+  /** Progress of each action, for displays. */
+  readonly onAction?: (event: ActionEvent) => void;
+  readonly rateLimiter?: RateLimiter;
+  readonly now?: () => number;
+  /** Actions of one kind run at most this many at a time. */
+  readonly concurrency?: number;
+}
+
+export interface PlanView {
+  readonly plan: Plan;
+  readonly observed: ObservedWorkload[];
+  /** Fingerprint of the observed world (see worldFingerprint). */
+  readonly fingerprint: string;
+}
+
+export interface PassResult {
+  /** The plan this pass acted on. */
+  readonly plan: Plan;
+  /** The plan after the pass (what is still to do): no changes means converged. */
+  readonly remaining: Plan;
+  readonly failed: readonly { action: PlannedAction; error: WorkloadError }[];
+  readonly statuses: AccountStatus[];
+  /** When the next pass should run at the latest (a retry or a locator timer), epoch ms. */
+  readonly nextWakeAt?: number;
+}
+
+/** A saved plan is refused when the world moved since it was made. */
+export class StalePlanError extends TerminalError {
+  constructor(saved: string, now: string) {
+    super('saved plan', `the world moved since the plan was made (observed ${now}, plan made against ${saved}); run plan again`);
+  }
+}
+
+interface Failure extends WorkloadError {
+  /** For terminal errors: the desired hashes the error is about; a new spec is tried again. */
+  readonly forHashes?: string;
+  readonly retryAtMs?: number;
+}
+
+export class Controller {
+  private readonly driver: Driver;
+  private readonly stateDir: string;
+  private readonly limiter: RateLimiter;
+  private readonly now: () => number;
+  private readonly failures = new Map<string, Failure>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: ControllerOptions) {
+    this.driver = options.driver;
+    this.stateDir = options.stateDir;
+    this.limiter = options.rateLimiter ?? defaultRateLimiter();
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Observe and plan, acting on nothing (no lock needed). */
+  async plan(desired: DesiredState): Promise<PlanView> {
+    const observed = await this.driver.observe();
+    return { plan: this.planAgainst(desired, observed), observed, fingerprint: worldFingerprint(observed) };
+  }
+
+  /**
+   * One reconcile pass. With `expectFingerprint` (a saved plan), refuse to act when the observed
+   * world differs from the one the plan was made against.
+   */
+  reconcile(desired: DesiredState, options: { expectFingerprint?: string } = {}): Promise<PassResult> {
+    return this.serialized(() => this.pass(desired, options.expectFingerprint));
+  }
+
+  /**
+   * Passes until nothing is left to do. Throws the terminal errors that block convergence, or a
+   * timeout naming what is still pending.
+   */
+  async converge(desired: DesiredState, options: { timeoutMs?: number; expectFingerprint?: string } = {}): Promise<PassResult> {
+    const deadline = this.now() + (options.timeoutMs ?? 120_000);
+    let expect = options.expectFingerprint;
+    for (;;) {
+      const result = await this.reconcile(desired, { expectFingerprint: expect });
+      expect = undefined;
+      if (!result.remaining.hasChanges) return result;
+      const pending = result.remaining.actions.filter((a) => a.kind !== 'keep');
+      const blocked = pending.map((a) => this.failures.get(a.name)).filter((f): f is Failure => f?.terminal === true);
+      if (blocked.length > 0 && blocked.length === pending.length) {
+        throw new TerminalError('apply', blocked.map((f) => f.message).join('; '));
+      }
+      if (this.now() >= deadline) {
+        const what = pending.map((a) => `${a.kind} ${a.name}${this.failures.get(a.name) ? ` (${this.failures.get(a.name)!.message})` : ''}`);
+        throw new Error(`did not converge in time; still pending: ${what.join(', ')}`);
+      }
+      const wake = Math.min(result.nextWakeAt ?? Infinity, this.now() + 1_000, deadline);
+      await sleep(Math.max(20, wake - this.now()));
+    }
+  }
+
+  /**
+   * Reconcile until `signal` aborts: a pass every `resyncMs`, sooner for retries and locator timers,
+   * and at once after `poke()`. `desired()` is read on every pass, so the caller can swap it.
+   */
+  async watch(desired: () => DesiredState, options: { signal: AbortSignal; resyncMs?: number; onPass?: (result: PassResult) => void; onError?: (error: unknown) => void }): Promise<void> {
+    const resync = options.resyncMs ?? 1_000;
+    while (!options.signal.aborted) {
+      let wakeAt = this.now() + resync;
+      try {
+        const result = await this.reconcile(desired());
+        options.onPass?.(result);
+        if (result.nextWakeAt !== undefined) wakeAt = Math.min(wakeAt, result.nextWakeAt);
+      } catch (error) {
+        options.onError?.(error);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(10, wakeAt - this.now()));
+        const poked = () => done();
+        this.pokes.add(poked);
+        options.signal.addEventListener('abort', done, { once: true });
+        const self = this;
+        function done() {
+          clearTimeout(timer);
+          self.pokes.delete(poked);
+          options.signal.removeEventListener('abort', done);
+          resolve();
+        }
+      });
+    }
+  }
+
+  private readonly pokes = new Set<() => void>();
+
+  /** Wake a waiting `watch` loop for an immediate pass. */
+  poke(): void {
+    for (const poke of [...this.pokes]) poke();
+  }
+
+  /** Delete every workload the driver manages (and their records); statuses record the result. */
+  destroy(): Promise<string[]> {
+    return this.serialized(async () => {
+      const observed = await this.driver.observe();
+      const deletes: PlannedAction[] = observed.map((w) => ({
+        kind: 'delete', name: w.name, role: w.role, account: w.account, reason: 'destroy', disruptions: [],
+      }));
+      const errors: string[] = [];
+      await this.runActions(deletes, new Map(), errors);
+      for (const status of readStatuses(this.stateDir).values()) {
+        writeStatus(this.stateDir, { ...status, updatedAt: new Date(this.now()).toISOString(), workloads: [] });
+      }
+      return errors;
+    });
+  }
+
+  private planAgainst(desired: DesiredState, observed: ObservedWorkload[]): Plan {
+    return makePlan({
+      desired: desired.specs, observed, applied: readAppliedRecords(this.stateDir), stopped: desired.stopped, now: this.now(),
+    });
+  }
+
+  private async pass(desired: DesiredState, expectFingerprint: string | undefined): Promise<PassResult> {
+    const observed = await this.driver.observe();
+    if (expectFingerprint !== undefined) {
+      const actual = worldFingerprint(observed);
+      if (actual !== expectFingerprint) throw new StalePlanError(expectFingerprint, actual);
+    }
+    const generation = generationFor(this.stateDir, desired.hash);
+    const current = this.planAgainst(desired, observed);
+    const specs = new Map(desired.specs.map((s) => [s.name, s]));
+    this.dropResolvedFailures(current, specs);
+    const runnable: PlannedAction[] = [];
+    for (const action of current.actions) {
+      if (action.kind === 'keep') continue;
+      const failure = this.failures.get(action.name);
+      if (failure?.terminal || (failure?.retryAtMs !== undefined && failure.retryAtMs > this.now())) {
+        this.options.onAction?.({ type: 'deferred', action, error: failure.message, terminal: failure.terminal });
+        continue;
+      }
+      runnable.push(action);
+    }
+    const errors: string[] = [];
+    await this.runActions(runnable, specs, errors);
+    const after = await this.driver.observe();
+    const remaining = this.planAgainst(desired, after);
+    const statuses = await this.writeStatuses(desired, after, generation);
+    const failed = runnable.flatMap((action) => {
+      const error = this.failures.get(action.name);
+      return error ? [{ action, error }] : [];
+    });
+    return { plan: current, remaining, failed, statuses, nextWakeAt: this.nextWake(desired) };
+  }
+
+  /** Failures about a spec that no longer is the desired one, or about work no longer needed, are moot. */
+  private dropResolvedFailures(current: Plan, specs: Map<string, WorkloadSpec>): void {
+    const pending = new Map(current.actions.filter((a) => a.kind !== 'keep').map((a) => [a.name, a]));
+    for (const [name, failure] of this.failures) {
+      const spec = specs.get(name);
+      const moot = !pending.has(name) || (failure.forHashes !== undefined && failure.forHashes !== hashesOf(spec));
+      if (moot) {
+        this.failures.delete(name);
+        this.limiter.forget(name);
+      }
+    }
+  }
+
+  private async runActions(actions: PlannedAction[], specs: Map<string, WorkloadSpec>, errors: string[]): Promise<void> {
+    const concurrency = this.options.concurrency ?? 4;
+    for (const kind of ACTION_ORDER) {
+      const batch = actions.filter((a) => a.kind === kind);
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length) {
+          const action = batch[next++];
+          const error = await this.runOne(action, specs.get(action.name));
+          if (error) errors.push(error);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, batch.length) }, worker));
+    }
+  }
+
+  private async runOne(action: PlannedAction, spec: WorkloadSpec | undefined): Promise<string | undefined> {
+    const started = this.now();
+    this.options.onAction?.({ type: 'started', action });
+    try {
+      switch (action.kind) {
+        case 'create':
+        case 'replace':
+          await this.driver.create(spec!);
+          writeAppliedRecord(this.stateDir, spec!);
+          break;
+        case 'update':
+          await this.driver.updateLive(spec!);
+          writeAppliedRecord(this.stateDir, spec!);
+          break;
+        case 'delete':
+          await this.driver.delete(action.name);
+          removeAppliedRecord(this.stateDir, action.name);
+          break;
+        case 'keep':
+          return undefined;
+      }
+      this.failures.delete(action.name);
+      this.limiter.forget(action.name);
+      this.options.log?.(`${PAST[action.kind]} ${action.role} ${action.name} (${action.reason})`);
+      this.options.onAction?.({ type: 'succeeded', action, elapsedMs: this.now() - started });
+      return undefined;
+    } catch (error) {
+      const terminal = isTerminal(error);
+      const message = errorMessage(error);
+      const now = this.now();
+      const retryInMs = terminal ? undefined : this.limiter.when(action.name, now);
+      this.failures.set(action.name, {
+        message,
+        terminal,
+        at: new Date(now).toISOString(),
+        ...(retryInMs !== undefined ? { retryAtMs: now + retryInMs, retryAt: new Date(now + retryInMs).toISOString() } : {}),
+        ...(terminal ? { forHashes: hashesOf(spec) } : {}),
+      });
+      const next = terminal ? 'not retried until the app changes' : `retrying in ${retryInMs} ms`;
+      this.options.log?.(`Failed to ${action.kind} ${action.role} ${action.name}: ${message} (${next})`);
+      this.options.onAction?.({ type: 'failed', action, error: message, terminal, retryInMs, elapsedMs: now - started });
+      return message;
+    }
+  }
+
+  private async writeStatuses(desired: DesiredState, observed: ObservedWorkload[], generation: number): Promise<AccountStatus[]> {
+    const errors = new Map<string, WorkloadError>();
+    for (const [name, { forHashes: _h, retryAtMs: _r, ...error }] of this.failures) errors.set(name, error);
+    const statuses = computeStatus({
+      desired,
+      observed,
+      generation,
+      errors,
+      ingestHealth: await this.readIngestHealth(desired.specs),
+      previous: readStatuses(this.stateDir),
+      now: this.now(),
+    });
+    for (const status of statuses) writeStatus(this.stateDir, status);
+    return statuses;
+  }
+
+  private async readIngestHealth(specs: readonly WorkloadSpec[]): Promise<Map<string, IngestHealth>> {
+    const health = new Map<string, IngestHealth>();
+    for (const spec of specs) {
+      if (spec.role !== 'ingest') continue;
+      const channel = channelOf(spec);
+      if (!channel) continue;
+      try {
+        const file = storagePaths.channelHealth(await this.driver.storageDir(spec.account), channel);
+        const parsed = ingestHealth.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+        if (parsed.success) health.set(spec.name, parsed.data);
+      } catch {
+        // No health report yet (the ingest is starting, or has not seen a publisher).
+      }
+    }
+    return health;
+  }
+
+  private nextWake(desired: DesiredState): number | undefined {
+    const now = this.now();
+    const times = upcomingTimers(desired, now);
+    for (const failure of this.failures.values()) if (failure.retryAtMs !== undefined) times.push(failure.retryAtMs);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+const PAST: Record<PlannedAction['kind'], string> = {
+  create: 'Created', replace: 'Replaced', update: 'Updated live config of', delete: 'Deleted', keep: 'Kept',
+};
+
+function hashesOf(spec: WorkloadSpec | undefined): string {
+  return spec ? `${spec.specHash}/${spec.liveHash}` : 'deleted';
+}
+
+function channelOf(spec: WorkloadSpec): string | undefined {
+  try {
+    return (JSON.parse(spec.env[ENV.config]) as { channel?: { name?: string } }).channel?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,49 @@
+/**
+ * A driver runs workload specs on one kind of engine and reports what it sees. Drivers observe the
+ * world themselves on every call (processes, containers) rather than trusting what they remember, so
+ * the controller's level-triggered reconcile sees drift as soon as it happens.
+ */
+import { WorkloadSpec } from '../../topology/workload-spec';
+
+export type WorkloadPhase = 'starting' | 'running' | 'unhealthy' | 'exited';
+
+export interface ObservedWorkload {
+  readonly name: string;
+  readonly account: string;
+  readonly role: string;
+  readonly owner: string;
+  /** From the workload's labels: what spec it was created from. */
+  readonly specHash: string;
+  /** Live config hash last delivered to the workload. */
+  readonly liveHash: string;
+  readonly phase: WorkloadPhase;
+  /** Human-readable detail for status, e.g. "exit code 1", "health check failed 3 times". */
+  readonly detail?: string;
+  readonly restarts: number;
+  readonly startedAt?: string;
+}
+
+export interface DriverContext {
+  /** Root of the runtime's state (status, locks, local storage, logs). */
+  readonly stateDir: string;
+  /** Environment the runtime resolves secret variables from (`TF_VAR_<name>`); defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface Driver {
+  readonly kind: 'local' | 'docker';
+  /** Every livestack-managed workload this driver can see (managed-by label), whatever its state. */
+  observe(): Promise<ObservedWorkload[]>;
+  /** Start a workload from its spec; idempotent: an existing workload of that name is replaced. */
+  create(spec: WorkloadSpec): Promise<void>;
+  /** Deliver a changed live config without restarting (control file + live-hash record). */
+  updateLive(spec: WorkloadSpec): Promise<void>;
+  /** Stop and remove a workload; removing one that does not exist is not an error. */
+  delete(name: string): Promise<void>;
+  /** Last lines of a workload's logs (stdout and stderr). */
+  logs(name: string, lines?: number): Promise<string>;
+  /** Host path of an account's storage (local: a folder under the state dir; docker: the volume's mountpoint). */
+  storageDir(account: string): Promise<string>;
+  /** Release resources held by the driver itself (watchers, supervisors); workloads keep running unless stopped. */
+  close(): Promise<void>;
+}

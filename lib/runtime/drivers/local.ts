@@ -1,0 +1,255 @@
+/**
+ * The local driver: each workload is a child process on this machine, run by its own detached
+ * supervisor (`livestack supervise`), so workloads outlive the command that created them and come
+ * back with backoff when they die. Everything lives under the state directory:
+ * `workloads/<name>/` (see local-records.ts) and `accounts/<account>/storage/` (the account storage).
+ *
+ * The driver remembers nothing between calls: `observe()` reads the records, pid files and process
+ * table every time.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ENV, WorkloadSpec } from '../../topology/workload-spec';
+import { storagePaths, writeFileAtomic } from '../../dataplane/storage-layout';
+import { TerminalError } from '../errors';
+import {
+  ProcessIdentity, findProcesses, groupAlive, isAlive, signalGroup, signalProcess, waitUntil,
+} from '../process-identity';
+import { Driver, DriverContext, ObservedWorkload } from './driver';
+import {
+  WorkloadRecord, appendLog, localPaths, readRecord, readState, readSupervisorPid, writeRecord,
+} from './local-records';
+
+/** Environment variable through which the local driver tells a balancer where its upstreams listen. */
+export const UPSTREAM_HOST_ENV = 'LIVESTACK_UPSTREAM_HOST';
+
+/** How long a freshly created workload may go without a claimed pid file before it counts as exited. */
+const SUPERVISOR_START_GRACE_MS = 10_000;
+const SUPERVISOR_STOP_GRACE_MS = 8_000;
+
+export interface LocalDriverOptions {
+  /** The compiled CLI that `livestack` in a command maps to; default `<package>/dist/lib/cli/main.js`. */
+  readonly cliPath?: string;
+}
+
+/** PIDs of a local workload, for `status` and for tests that simulate crashes. */
+export interface LocalProcesses {
+  readonly supervisor?: number;
+  readonly workload?: number;
+}
+
+export class LocalDriver implements Driver {
+  readonly kind = 'local' as const;
+  readonly stateDir: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly cliPath: string;
+
+  constructor(context: DriverContext, options: LocalDriverOptions = {}) {
+    this.stateDir = path.resolve(context.stateDir);
+    this.env = context.env ?? process.env;
+    this.cliPath = options.cliPath ?? path.join(packageRoot(), 'dist', 'lib', 'cli', 'main.js');
+  }
+
+  async observe(): Promise<ObservedWorkload[]> {
+    let names: string[];
+    try {
+      names = fs.readdirSync(localPaths.workloadsDir(this.stateDir)).sort();
+    } catch {
+      return [];
+    }
+    const observed: ObservedWorkload[] = [];
+    for (const name of names) {
+      const dir = localPaths.workloadDir(this.stateDir, name);
+      const record = readRecord(dir);
+      if (record) observed.push(this.observeOne(dir, record));
+    }
+    return observed;
+  }
+
+  private observeOne(dir: string, record: WorkloadRecord): ObservedWorkload {
+    const base = {
+      name: record.name, account: record.account, role: record.role, owner: record.owner,
+      specHash: record.specHash, liveHash: record.liveHash,
+    };
+    const supervisor = readSupervisorPid(dir);
+    const state = readState(dir);
+    const restarts = state?.restarts ?? 0;
+    if (!isAlive(supervisor)) {
+      const young = !supervisor && Date.now() - Date.parse(record.createdAt) < SUPERVISOR_START_GRACE_MS;
+      if (young) return { ...base, phase: 'starting', detail: 'supervisor starting', restarts };
+      const last = state?.detail ? ` (last: ${state.detail})` : '';
+      return { ...base, phase: 'exited', detail: `supervisor not running${last}`, restarts, startedAt: state?.startedAt };
+    }
+    if (!state) return { ...base, phase: 'starting', detail: 'supervisor starting', restarts };
+    if (state.phase === 'running' && !isAlive(state.child)) {
+      return { ...base, phase: 'starting', detail: 'process exited; the supervisor restarts it', restarts, startedAt: state.startedAt };
+    }
+    return { ...base, phase: state.phase, detail: state.detail, restarts, startedAt: state.startedAt };
+  }
+
+  async create(spec: WorkloadSpec): Promise<void> {
+    // Resolve secrets before touching anything, so a missing variable leaves the running workload alone.
+    const secrets = this.resolveSecrets(spec);
+    const dir = localPaths.workloadDir(this.stateDir, spec.name);
+    if (fs.existsSync(dir)) await this.delete(spec.name);
+    const storage = await this.storageDir(spec.account);
+    if (spec.liveConfig !== undefined) this.writeControlFile(storage, spec);
+    const record: WorkloadRecord = {
+      version: 1,
+      name: spec.name,
+      account: spec.account,
+      role: spec.role,
+      owner: spec.owner,
+      specHash: spec.specHash,
+      liveHash: spec.liveHash,
+      createdAt: new Date().toISOString(),
+      argv: this.argv(spec.command),
+      env: {
+        ...spec.env,
+        [ENV.storageDir]: storage,
+        [ENV.listenHost]: spec.ports[0]?.hostIp ?? '127.0.0.1',
+        [UPSTREAM_HOST_ENV]: '127.0.0.1',
+      },
+      cwd: dir,
+      healthCheck: spec.healthCheck,
+    };
+    writeRecord(dir, record);
+    const log = fs.openSync(localPaths.log(dir), 'a');
+    try {
+      const supervisor = spawn(process.execPath, [this.cliPath, 'supervise', dir], {
+        cwd: dir,
+        env: { ...this.baseEnv(), ...secrets },
+        detached: true,
+        stdio: ['ignore', log, log],
+      });
+      supervisor.unref();
+    } finally {
+      fs.closeSync(log);
+    }
+    const claimed = await waitUntil(() => isAlive(readSupervisorPid(dir)), SUPERVISOR_START_GRACE_MS, 20);
+    if (!claimed) throw new Error(`workload ${spec.name}: its supervisor did not start within ${SUPERVISOR_START_GRACE_MS} ms (see ${localPaths.log(dir)})`);
+  }
+
+  async updateLive(spec: WorkloadSpec): Promise<void> {
+    const dir = localPaths.workloadDir(this.stateDir, spec.name);
+    const record = readRecord(dir);
+    if (!record) throw new Error(`workload ${spec.name}: cannot deliver live config, the workload does not exist`);
+    this.writeControlFile(await this.storageDir(spec.account), spec);
+    // A later restart boots with the config it was last given, not the one it was created with.
+    const env = { ...record.env };
+    if (spec.liveConfig !== undefined) env[ENV.liveConfig] = JSON.stringify(spec.liveConfig);
+    writeRecord(dir, { ...record, liveHash: spec.liveHash, env });
+    appendLog(dir, `delivered live config ${spec.liveHash}`);
+  }
+
+  async delete(name: string): Promise<void> {
+    const dir = localPaths.workloadDir(this.stateDir, name);
+    const record = readRecord(dir);
+    const supervisors = new Map<number, ProcessIdentity | undefined>();
+    const owner = readSupervisorPid(dir);
+    if (owner && isAlive(owner)) supervisors.set(owner.pid, owner);
+    for (const pid of findProcesses(['supervise', dir])) supervisors.set(pid, supervisors.get(pid));
+    for (const pid of supervisors.keys()) signalProcess(pid, 'SIGTERM');
+    const stopped = await waitUntil(
+      () => [...supervisors].every(([pid, identity]) => !isAlive(identity ?? { pid })),
+      SUPERVISOR_STOP_GRACE_MS,
+    );
+    if (!stopped) for (const pid of supervisors.keys()) signalProcess(pid, 'SIGKILL');
+    const child = readState(dir)?.child;
+    if (child && (isAlive(child) || groupAlive(child.pid))) {
+      signalGroup(child.pid, 'SIGKILL');
+      await waitUntil(() => !groupAlive(child.pid), 2_000);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (record) fs.rmSync(storagePaths.controlFile(localPaths.storageDir(this.stateDir, record.account), name), { force: true });
+  }
+
+  async logs(name: string, lines = 200): Promise<string> {
+    const file = localPaths.log(localPaths.workloadDir(this.stateDir, name));
+    let text: string;
+    try {
+      text = readTail(file, 1024 * 1024);
+    } catch {
+      const known = (await this.observe()).map((w) => w.name);
+      throw new Error(`no local workload named ${name} under ${this.stateDir}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+    }
+    const all = text.split('\n');
+    if (all[all.length - 1] === '') all.pop();
+    return all.slice(-lines).join('\n');
+  }
+
+  async storageDir(account: string): Promise<string> {
+    const dir = localPaths.storageDir(this.stateDir, account);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  /** Supervisor and workload pids of a workload, as recorded and still alive. */
+  processes(name: string): LocalProcesses {
+    const dir = localPaths.workloadDir(this.stateDir, name);
+    const supervisor = readSupervisorPid(dir);
+    const child = readState(dir)?.child;
+    return {
+      supervisor: isAlive(supervisor) ? supervisor?.pid : undefined,
+      workload: isAlive(child) ? child?.pid : undefined,
+    };
+  }
+
+  async close(): Promise<void> {
+    // Nothing held: supervisors are independent processes and keep running by design.
+  }
+
+  private argv(command: string[]): string[] {
+    const [program, ...args] = command;
+    return program === 'livestack' ? [process.execPath, this.cliPath, ...args] : [...command];
+  }
+
+  /** The runner's environment without Terraform variables: secrets reach only the workloads that need them. */
+  private baseEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(this.env)) if (!key.startsWith('TF_VAR_')) env[key] = value;
+    return env;
+  }
+
+  private resolveSecrets(spec: WorkloadSpec): Record<string, string> {
+    const secrets: Record<string, string> = {};
+    for (const [envName, variable] of Object.entries(spec.secretEnv)) {
+      const value = this.env[`TF_VAR_${variable}`];
+      if (value === undefined || value === '') {
+        throw new TerminalError(`workload ${spec.name}`, `secret ${envName} needs the Terraform variable ${variable}: set TF_VAR_${variable} in the environment of livestack`);
+      }
+      secrets[envName] = value;
+    }
+    return secrets;
+  }
+
+  private writeControlFile(storage: string, spec: WorkloadSpec): void {
+    writeFileAtomic(storagePaths.controlFile(storage, spec.name), `${JSON.stringify(spec.liveConfig ?? null)}\n`);
+  }
+}
+
+/** The folder of this package (holding package.json), from the sources or from dist/. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  while (path.dirname(dir) !== dir) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'livestack') return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`cannot find the livestack package above ${__dirname}`);
+}
+
+function readTail(file: string, maxBytes: number): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    fs.readSync(fd, buffer, 0, length, size - length);
+    const text = buffer.toString('utf8');
+    return length < size ? text.slice(text.indexOf('\n') + 1) : text;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The planner: pure and fast. Desired workload specs against observed workloads give one action per
+ * workload, each with its reason and the disruption it causes. Same inputs, same plan; no I/O, so a
+ * plan can be printed, saved, reviewed and checked again before it is applied.
+ */
+import { stableStringify, contentHash } from '../util/stable-json';
+import { ENV, WorkloadSpec } from '../topology/workload-spec';
+import { ServedLocator } from '../topology/workload-config';
+import { ObservedWorkload } from './drivers/driver';
+import { AppliedRecords } from './applied-records';
+
+export type ActionKind = 'create' | 'replace' | 'update' | 'delete' | 'keep';
+
+/** Execution order: deletes free ports and names before the replacements and creations that need them. */
+export const ACTION_ORDER: readonly ActionKind[] = ['delete', 'replace', 'update', 'create', 'keep'];
+
+/** What an action interrupts for the people using the stream. */
+export type DisruptionFlag =
+  | 'live-ingest-restarted'
+  | 'live-ingest-stopped'
+  | 'ingest-url-changed'
+  | 'locator-withdrawn'
+  | 'playback-interrupted'
+  | 'key-delivery-interrupted';
+
+export interface PlannedAction {
+  readonly kind: ActionKind;
+  readonly name: string;
+  readonly role: string;
+  readonly account: string;
+  /** Why, in words: "new workload", "changed: config.channel.encoding", "repair: supervisor not running". */
+  readonly reason: string;
+  readonly disruptions: readonly DisruptionFlag[];
+  /** Locator names this action takes away from players. */
+  readonly withdrawnLocators?: readonly string[];
+  /** Desired hashes (absent for a delete). */
+  readonly specHash?: string;
+  readonly liveHash?: string;
+  /** Observed hashes (absent for a create). */
+  readonly observedSpecHash?: string;
+  readonly observedLiveHash?: string;
+}
+
+export interface PlanInput {
+  readonly desired: readonly WorkloadSpec[];
+  readonly observed: readonly ObservedWorkload[];
+  /** Specs last applied, to explain replaces and flag URL and locator changes. */
+  readonly applied?: AppliedRecords;
+  /** Construct paths declared `stopped` (channels, endpoints), to explain deletes. */
+  readonly stopped?: ReadonlySet<string>;
+  /** Time the plan is made for (epoch ms): locators outside their window count as withdrawn. */
+  readonly now?: number;
+}
+
+export interface Plan {
+  /** In execution order (ACTION_ORDER, then name). */
+  readonly actions: readonly PlannedAction[];
+  readonly counts: Readonly<Record<ActionKind, number>>;
+  /** True when any action is not `keep` (the `plan` exit code 2). */
+  readonly hasChanges: boolean;
+}
+
+export function plan(input: PlanInput): Plan {
+  const now = input.now ?? Date.now();
+  const applied = input.applied ?? new Map<string, WorkloadSpec>();
+  const observedByName = new Map<string, ObservedWorkload>();
+  for (const workload of input.observed) observedByName.set(workload.name, workload);
+  const actions: PlannedAction[] = [];
+  const desiredNames = new Set<string>();
+  for (const spec of input.desired) {
+    desiredNames.add(spec.name);
+    actions.push(planOne(spec, observedByName.get(spec.name), applied.get(spec.name), now));
+  }
+  for (const workload of input.observed) {
+    if (!desiredNames.has(workload.name)) actions.push(planDelete(workload, applied.get(workload.name), input.stopped, now));
+  }
+  const rank = new Map(ACTION_ORDER.map((kind, index) => [kind, index]));
+  actions.sort((a, b) => rank.get(a.kind)! - rank.get(b.kind)! || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const counts: Record<ActionKind, number> = { create: 0, replace: 0, update: 0, delete: 0, keep: 0 };
+  for (const action of actions) counts[action.kind] += 1;
+  return { actions, counts, hasChanges: counts.keep !== actions.length };
+}
+
+function planOne(spec: WorkloadSpec, observed: ObservedWorkload | undefined, previous: WorkloadSpec | undefined, now: number): PlannedAction {
+  const base = { name: spec.name, role: spec.role, account: spec.account, specHash: spec.specHash, liveHash: spec.liveHash };
+  if (!observed) {
+    const reason = previous ? 'missing: it was applied but is gone (removed outside livestack)' : 'new workload';
+    return { ...base, kind: 'create', reason, disruptions: [] };
+  }
+  const seen = { ...base, observedSpecHash: observed.specHash, observedLiveHash: observed.liveHash };
+  if (observed.specHash !== spec.specHash) {
+    const changed = previous?.specHash === observed.specHash ? changedFields(previous, spec) : [];
+    const what = changed.length > 0 ? `changed: ${changed.join(', ')}` : `spec changed (${observed.specHash} -> ${spec.specHash})`;
+    const reason = observed.phase === 'exited' ? `${what} (was exited)` : what;
+    // Replacing a workload that is already down interrupts nothing more.
+    const disrupts = observed.phase !== 'exited';
+    const withdrawn = withdrawnLocators(previous, spec, now);
+    return { ...seen, kind: 'replace', reason, ...replaceDisruption(spec, previous, disrupts, withdrawn) };
+  }
+  if (observed.phase === 'exited') {
+    return { ...seen, kind: 'replace', reason: `repair: ${observed.detail ?? 'exited'}`, disruptions: [] };
+  }
+  if (observed.liveHash !== spec.liveHash) {
+    const withdrawn = withdrawnLocators(previous, spec, now);
+    const changes = previous?.liveHash === observed.liveHash ? liveChanges(previous, spec) : [];
+    const reason = `live config changed${changes.length > 0 ? `: ${changes.join(', ')}` : ''} (in place, no restart)`;
+    const disruptions: DisruptionFlag[] = withdrawn.length > 0 ? ['locator-withdrawn'] : [];
+    return { ...seen, kind: 'update', reason, disruptions, ...(withdrawn.length > 0 ? { withdrawnLocators: withdrawn } : {}) };
+  }
+  const state = observed.phase === 'running' ? '' : ` (${observed.phase}${observed.detail ? `: ${observed.detail}` : ''})`;
+  return { ...seen, kind: 'keep', reason: `up to date${state}`, disruptions: [] };
+}
+
+function planDelete(observed: ObservedWorkload, previous: WorkloadSpec | undefined, stopped: ReadonlySet<string> | undefined, now: number): PlannedAction {
+  const reason = stopped?.has(observed.owner) ? `declared stopped (${observed.owner})` : `no longer declared (${observed.owner})`;
+  const withdrawn = withdrawnLocators(previous, undefined, now);
+  const flags: DisruptionFlag[] = [];
+  if (observed.phase !== 'exited') {
+    if (observed.role === 'ingest') flags.push('live-ingest-stopped', 'ingest-url-changed');
+    if (observed.role === 'origin' || observed.role === 'balancer') flags.push('playback-interrupted');
+    if (observed.role === 'keys') flags.push('key-delivery-interrupted');
+  }
+  if (withdrawn.length > 0) flags.push('locator-withdrawn');
+  return {
+    kind: 'delete', name: observed.name, role: observed.role, account: observed.account, reason, disruptions: flags,
+    observedSpecHash: observed.specHash, observedLiveHash: observed.liveHash,
+    ...(withdrawn.length > 0 ? { withdrawnLocators: withdrawn } : {}),
+  };
+}
+
+function replaceDisruption(spec: WorkloadSpec, previous: WorkloadSpec | undefined, running: boolean, withdrawn: string[]) {
+  const flags: DisruptionFlag[] = [];
+  if (running) {
+    if (spec.disruption === 'live-ingest') flags.push('live-ingest-restarted');
+    if (spec.disruption === 'playback') flags.push('playback-interrupted');
+    if (spec.disruption === 'key-delivery') flags.push('key-delivery-interrupted');
+  }
+  if (spec.role === 'ingest' && previous && stableStringify(previous.urls) !== stableStringify(spec.urls)) flags.push('ingest-url-changed');
+  if (withdrawn.length > 0) flags.push('locator-withdrawn');
+  return { disruptions: flags, ...(withdrawn.length > 0 ? { withdrawnLocators: withdrawn } : {}) };
+}
+
+/** Locators served before (and live at `now`) that the new config no longer serves live. */
+function withdrawnLocators(previous: WorkloadSpec | undefined, next: WorkloadSpec | undefined, now: number): string[] {
+  const before = servedLocators(previous).filter((l) => isLive(l, now));
+  if (before.length === 0) return [];
+  const after = new Map(servedLocators(next).map((l) => [l.id, l]));
+  return before.filter((l) => !after.has(l.id) || !isLive(after.get(l.id)!, now)).map((l) => l.name);
+}
+
+function servedLocators(spec: WorkloadSpec | undefined): ServedLocator[] {
+  const live = spec?.liveConfig as { locators?: ServedLocator[] } | undefined;
+  return Array.isArray(live?.locators) ? live!.locators : [];
+}
+
+function isLive(locator: ServedLocator, now: number): boolean {
+  return (!locator.start || Date.parse(locator.start) <= now) && (!locator.end || Date.parse(locator.end) > now);
+}
+
+/** Which parts of a spec differ, one or two levels deep, with the static config unpacked. */
+export function changedFields(before: WorkloadSpec, after: WorkloadSpec): string[] {
+  const view = (spec: WorkloadSpec) => {
+    const { [ENV.config]: config, [ENV.liveConfig]: _live, ...env } = spec.env;
+    return {
+      image: spec.image, command: spec.command, env, secretEnv: spec.secretEnv, ports: spec.ports,
+      internalPorts: spec.internalPorts, mounts: spec.mounts, healthCheck: spec.healthCheck,
+      config: config === undefined ? undefined : safeParse(config),
+    };
+  };
+  return diffPaths(view(before), view(after), '', 3);
+}
+
+/** What a live config change touches: locators or programs added, removed or changed, by name. */
+function liveChanges(before: WorkloadSpec, after: WorkloadSpec): string[] {
+  const byName = (spec: WorkloadSpec, key: 'locators' | 'programs') => {
+    const list = (spec.liveConfig as Record<string, { name: string }[]> | undefined)?.[key];
+    return new Map((Array.isArray(list) ? list : []).map((item) => [item.name, contentHash(item)]));
+  };
+  const changes: string[] = [];
+  for (const key of ['locators', 'programs'] as const) {
+    const old = byName(before, key);
+    const next = byName(after, key);
+    const singular = key.slice(0, -1);
+    for (const [name, hash] of next) {
+      if (!old.has(name)) changes.push(`${singular} ${name} added`);
+      else if (old.get(name) !== hash) changes.push(`${singular} ${name} changed`);
+    }
+    for (const name of old.keys()) if (!next.has(name)) changes.push(`${singular} ${name} removed`);
+  }
+  return changes;
+}
+
+function diffPaths(a: unknown, b: unknown, prefix: string, depth: number): string[] {
+  if (stableStringify(a) === stableStringify(b)) return [];
+  if (depth === 0 || !isPlainObject(a) || !isPlainObject(b)) return [prefix || '(root)'];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.flatMap((key) => diffPaths(a[key], b[key], prefix ? `${prefix}.${key}` : key, depth - 1));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A fingerprint of what a driver observed, as far as plans depend on it: a saved plan is refused
+ * when the world it was made against has moved.
+ */
+export function worldFingerprint(observed: readonly ObservedWorkload[]): string {
+  const rows = observed
+    .map((w) => `${w.name} ${w.specHash} ${w.liveHash} ${w.phase === 'exited' ? 'exited' : 'present'}`)
+    .sort();
+  return contentHash(rows);
+}
