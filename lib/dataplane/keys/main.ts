@@ -1,4 +1,19 @@
-/** Entry point of the keys workload (`livestack dataplane keys`). */
+/**
+ * Entry point of the key service workload (`livestack dataplane keys`): hands out the account's
+ * content keys under their key policies. Logs name keys by id only; key bytes and tokens never appear.
+ */
+import { keyServiceConfig } from '../../topology';
+import { createLogger } from '../origin/log';
+import { stopOnSignals } from '../origin/stop-on-signals';
+import { readWorkloadEnv } from '../origin/workload-env';
+import { KeyServer } from './key-server';
+
 export async function run(): Promise<void> {
-  throw new Error('the keys workload is not built yet');
+  const env = readWorkloadEnv(keyServiceConfig);
+  const log = createLogger(env.workloadName);
+  const server = new KeyServer({ config: env.config, storageDir: env.storageDir, workloadName: env.workloadName });
+  const address = await server.listen(env.listenHost, env.config.port);
+  const policies = env.config.policies.map((p) => `${p.name} (${p.restriction.type})`).join(', ') || 'none';
+  log.info(`key service of account ${env.config.account} listening on http://${address.address}:${address.port}: ${server.keyCount} content key(s), policies: ${policies}`);
+  await stopOnSignals(log, () => server.close());
 }

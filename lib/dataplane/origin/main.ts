@@ -1,4 +1,37 @@
-/** Entry point of the origin workload (`livestack dataplane origin`). */
+/**
+ * Entry point of the origin workload (`livestack dataplane origin`): serves the endpoint's locators
+ * as HLS and DASH from the account storage, reloading its locators from the control file in place.
+ */
+import { ENV, originConfig, originLiveConfig, OriginLiveConfig } from '../../topology';
+import { storagePaths } from '../storage-layout';
+import { LiveConfigWatcher } from './live-config-watcher';
+import { createLogger } from './log';
+import { OriginServer } from './origin-server';
+import { stopOnSignals } from './stop-on-signals';
+import { parseJsonWith, readWorkloadEnv } from './workload-env';
+
 export async function run(): Promise<void> {
-  throw new Error('the origin workload is not built yet');
+  const env = readWorkloadEnv(originConfig);
+  const log = createLogger(env.workloadName);
+  const live: OriginLiveConfig = env.liveConfigJson ? parseJsonWith(originLiveConfig, env.liveConfigJson, ENV.liveConfig) : { locators: [] };
+  const cacheMiB = Number(process.env.LIVESTACK_ORIGIN_CACHE_MIB ?? '256');
+  const server = new OriginServer({
+    config: env.config,
+    storageDir: env.storageDir,
+    workloadName: env.workloadName,
+    log,
+    cacheBytes: (Number.isFinite(cacheMiB) && cacheMiB > 0 ? cacheMiB : 256) * 1024 * 1024,
+  });
+  server.setLiveConfig(live);
+  const watcher = new LiveConfigWatcher(storagePaths.controlFile(env.storageDir, env.workloadName), originLiveConfig, (next) => {
+    server.setLiveConfig(next);
+    log.info(`reloaded live config: serving ${server.locatorCount} locator(s)`);
+  }, log);
+  watcher.start(env.liveConfigJson);
+  const address = await server.listen(env.listenHost, env.config.listenPort);
+  log.info(`origin of endpoint ${env.config.endpoint.name} (replica ${env.config.replica}) listening on http://${address.address}:${address.port}, serving ${server.locatorCount} locator(s)`);
+  await stopOnSignals(log, async () => {
+    watcher.stop();
+    await server.close();
+  });
 }

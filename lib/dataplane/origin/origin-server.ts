@@ -1,0 +1,300 @@
+/**
+ * The origin's HTTP server (plain node:http: the hot path is a Map lookup and a write of a cached
+ * buffer). Routes:
+ *
+ * ```
+ * /healthz, /metrics
+ * /<locator-id>/<manifest>.m3u8          HLS master          /<locator-id>/<manifest>.mpd   DASH
+ * /<locator-id>/<rendition>/index.m3u8   HLS media playlist  /<locator-id>/<rendition>/<file>  segment
+ * /preview/<channel>                     preview page (preview allow list), its HLS below it
+ * ```
+ *
+ * Every request passes the endpoint's IP allow list; locator requests also their publication window
+ * and delivery policy. Envelope-encrypted media playlists point EXT-X-KEY at the key service and carry
+ * a player's `token` query parameter on to the key URI, for players that cannot set headers.
+ */
+import * as http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { OriginConfig, OriginLiveConfig } from '../../topology';
+import { AssetStore, NotFoundError } from './asset-store';
+import { CorsPolicy } from './cors';
+import { IpAllowList } from './ip-allow-list';
+import { LocatorEntry, locatorTable, windowVerdict } from './locator-table';
+import { Logger } from './log';
+import { HttpService, send, sendText } from './http-kit';
+import { HttpMetrics } from './http-metrics';
+import { PackagingTarget, Packager, Rendered } from './packager';
+import { hlsJs, previewPage } from './preview-page';
+import { splitRequestPath } from './request-path';
+
+export interface OriginServerOptions {
+  readonly config: OriginConfig;
+  readonly storageDir: string;
+  readonly workloadName: string;
+  readonly log: Logger;
+  /** Memory for segment bodies, clear and encrypted together. @default 256 MiB */
+  readonly cacheBytes?: number;
+}
+
+type RequestKind = 'master' | 'media' | 'mpd' | 'segment' | 'preview' | 'other';
+
+/** An answer other than 200, with a short reason for the body. */
+class HttpRefusal extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const MEDIA_PLAYLIST = 'index.m3u8';
+const PREVIEW = 'preview';
+const JWT_CHARS = /^[A-Za-z0-9._~+/=-]{1,8192}$/;
+
+export class OriginServer extends HttpService {
+  readonly metrics: HttpMetrics<RequestKind>;
+  private readonly countCache: (cache: string, result: string) => void;
+  private readonly store: AssetStore;
+  private readonly packager: Packager;
+  private readonly allowList: IpAllowList;
+  private readonly cors: CorsPolicy;
+  private readonly previews: Map<string, IpAllowList>;
+  private readonly behindBalancer: boolean;
+  private readonly segmentCacheControl: string;
+  private readonly vodPlaylistMaxAge: number;
+  private locators = new Map<string, LocatorEntry>();
+
+  constructor(private readonly options: OriginServerOptions) {
+    super();
+    const { config } = options;
+    const cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
+    this.metrics = new HttpMetrics<RequestKind>('livestack_origin', { workload: options.workloadName });
+    this.countCache = this.metrics.labeledCounter('cache_requests_total', 'Cache lookups, by cache and result (hit or miss)', ['cache', 'result']);
+    this.store = new AssetStore(options.storageDir, { cacheBytes: cacheBytes / 2, metadataTtlMs: 500, revalidateMs: 5000 });
+    this.packager = new Packager(this.store, options.storageDir, { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500 }, (cache, hit) => this.countCache(cache, hit ? 'hit' : 'miss'));
+    this.allowList = new IpAllowList(config.endpoint.allowList);
+    this.cors = new CorsPolicy(config.endpoint.corsAllowedOrigins);
+    this.previews = new Map(config.previews.map((p) => [p.channel, new IpAllowList(p.allowList)]));
+    // Replicas behind the balancer see nginx's address; the client's is the last X-Forwarded-For hop.
+    this.behindBalancer = config.listenPort !== config.endpoint.port;
+    this.segmentCacheControl = `public, max-age=${config.endpoint.maxCacheAgeSeconds}, immutable`;
+    this.vodPlaylistMaxAge = Math.min(60, config.endpoint.maxCacheAgeSeconds);
+  }
+
+  /** Applies a new live config (locators) in place; requests in flight finish with the old one. */
+  setLiveConfig(live: OriginLiveConfig): void {
+    this.locators = locatorTable(live);
+  }
+
+  get locatorCount(): number {
+    return this.locators.size;
+  }
+
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    let kind: RequestKind = 'other';
+    const done = (status: number, bytes: number) => this.metrics.request(kind, status, bytes, (performance.now() - started) / 1000);
+
+    if (rawPath === '/healthz') return void done(200, sendText(res, 200, 'ok\n'));
+    if (rawPath === '/metrics') return void this.serveMetrics(res).then((bytes) => done(200, bytes));
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') {
+      res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+      return void done(405, sendText(res, 405, `method ${req.method} is not allowed\n`));
+    }
+    const client = this.clientAddress(req);
+    if (!this.allowList.allows(client)) {
+      return void done(403, sendText(res, 403, 'your address is not in this streaming endpoint\'s allow list\n'));
+    }
+    const origin = req.headers.origin;
+    if (req.method === 'OPTIONS') {
+      const preflight = this.cors.preflightHeaders(origin);
+      if (!preflight) return void done(403, sendText(res, 403, 'origin not allowed by this streaming endpoint\'s CORS policy\n'));
+      res.writeHead(204, preflight).end();
+      return void done(204, 0);
+    }
+    const cors = this.cors.responseHeaders(origin);
+    const split = splitRequestPath(rawPath);
+    if (!split.ok) return void done(400, sendText(res, 400, `path refused: ${split.reason}\n`, cors));
+    const segments = split.segments;
+
+    let work: Promise<number>;
+    try {
+      if (segments[0] === PREVIEW) {
+        kind = 'preview';
+        work = this.servePreview(res, segments, client, cors);
+      } else {
+        const entry = this.locators.get(segments[0] ?? '');
+        if (!entry) throw new HttpRefusal(404, 'no such locator');
+        const verdict = windowVerdict(entry, Date.now());
+        if (!verdict.open) throw new HttpRefusal(verdict.status, verdict.reason);
+        if (segments.length === 3 && segments[2] !== MEDIA_PLAYLIST) {
+          kind = 'segment';
+          const cached = this.packager.peekSegment(entry.target, segments[1], segments[2], Date.now());
+          if (cached) return void done(200, this.sendSegment(res, cached, cors));
+          work = this.packager.segment(entry.target, segments[1], segments[2]).then((body) => this.sendSegment(res, body, cors));
+        } else {
+          const routed = this.routeLocator(req, res, entry, segments, q < 0 ? '' : url.slice(q + 1), cors);
+          kind = routed.kind;
+          work = routed.work;
+        }
+      }
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    work.then(
+      (bytes) => done(200, bytes),
+      (error: unknown) => done(...this.refuse(res, error, url, cors)),
+    );
+  }
+
+  private routeLocator(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    entry: LocatorEntry,
+    segments: string[],
+    query: string,
+    cors: Record<string, string> | undefined,
+  ): { kind: RequestKind; work: Promise<number> } {
+    const { locator, target } = entry;
+    const token = playerToken(query);
+    if (segments.length === 2 && segments[1] === `${locator.manifestName}.m3u8`) {
+      this.requireProtocol(entry, 'hls');
+      return { kind: 'master', work: this.packager.master(target).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors)) };
+    }
+    if (segments.length === 2 && segments[1] === `${locator.manifestName}.mpd`) {
+      this.requireProtocol(entry, 'dash');
+      if (target.keyId) throw new HttpRefusal(403, 'DASH is not offered for envelope-encrypted locators (AES-128 envelope is an HLS method)');
+      return { kind: 'mpd', work: this.packager.mpd(target).then((r) => this.sendPlaylist(res, r, undefined, 'application/dash+xml', cors)) };
+    }
+    if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
+      this.requireProtocol(entry, 'hls');
+      const keyUri = target.keyId ? this.keyUri(req, target.keyId) : undefined;
+      return { kind: 'media', work: this.packager.media(target, segments[1], keyUri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors)) };
+    }
+    throw new HttpRefusal(404, 'no such manifest or segment under this locator');
+  }
+
+  private requireProtocol(entry: LocatorEntry, protocol: 'hls' | 'dash'): void {
+    if (!entry.locator.protocols.includes(protocol)) {
+      throw new HttpRefusal(403, `protocol ${protocol} is not allowed by this locator's delivery policy (allowed: ${entry.locator.protocols.join(', ')})`);
+    }
+  }
+
+  private async servePreview(
+    res: http.ServerResponse,
+    segments: string[],
+    client: string | undefined,
+    cors: Record<string, string> | undefined,
+  ): Promise<number> {
+    if (segments.length === 2 && segments[1] === 'hls.min.js') {
+      return send(res, 200, hlsJs(), { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=3600' });
+    }
+    const channel = segments[1] ?? '';
+    const allowList = this.previews.get(channel);
+    if (!allowList) throw new HttpRefusal(404, 'no preview for this channel on this endpoint');
+    if (!allowList.allows(client)) throw new HttpRefusal(403, 'your address is not in this channel\'s preview allow list');
+    if (segments.length === 2) {
+      return send(res, 200, Buffer.from(previewPage(channel)), {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+      });
+    }
+    const target = await this.previewTarget(channel);
+    if (segments.length === 3 && segments[2] === 'master.m3u8') {
+      return this.sendPlaylist(res, await this.packager.master(target), undefined, 'application/vnd.apple.mpegurl', cors);
+    }
+    if (segments.length === 4 && segments[3] === MEDIA_PLAYLIST) {
+      return this.sendPlaylist(res, await this.packager.media(target, segments[2]), undefined, 'application/vnd.apple.mpegurl', cors);
+    }
+    if (segments.length === 4) return this.sendSegment(res, await this.packager.segment(target, segments[2], segments[3]), cors);
+    throw new HttpRefusal(404, 'no such preview resource');
+  }
+
+  /** The channel's current recording (else its newest asset), served in the clear. */
+  private async previewTarget(channel: string): Promise<PackagingTarget> {
+    const assets = (await this.store.assets()).filter((a) => a.channel === channel);
+    if (assets.length === 0) throw new HttpRefusal(404, `channel ${channel} has not recorded anything yet`);
+    assets.sort((a, b) => Number(b.state === 'recording') - Number(a.state === 'recording') || b.updatedAt.localeCompare(a.updatedAt));
+    return { assetName: assets[0].asset, archiveWindowSeconds: assets[0].archiveWindowSeconds };
+  }
+
+  /** Key service URL of a content key: the configured public base, else the host the player used. */
+  private keyUri(req: http.IncomingMessage, keyId: string): string {
+    const { publicBaseUrl, port } = this.options.config.keyDelivery;
+    if (publicBaseUrl) return `${publicBaseUrl.replace(/\/+$/, '')}/keys/${keyId}`;
+    const host = hostnameOf(req.headers.host);
+    if (!host) throw new HttpRefusal(400, 'a valid Host header is needed to point players at the key service');
+    return `http://${host}:${port}/keys/${keyId}`;
+  }
+
+  private clientAddress(req: http.IncomingMessage): string | undefined {
+    if (this.behindBalancer) {
+      const forwarded = req.headers['x-forwarded-for'];
+      if (typeof forwarded === 'string' && forwarded !== '') {
+        const hops = forwarded.split(',');
+        return hops[hops.length - 1].trim();
+      }
+    }
+    return req.socket.remoteAddress;
+  }
+
+  private sendSegment(res: http.ServerResponse, body: Buffer, cors: Record<string, string> | undefined): number {
+    const headers: http.OutgoingHttpHeaders = {
+      'Content-Type': 'video/mp4',
+      'Content-Length': body.length,
+      'Cache-Control': this.segmentCacheControl,
+    };
+    if (cors) Object.assign(headers, cors);
+    res.writeHead(200, headers);
+    res.end(body);
+    return body.length;
+  }
+
+  private sendPlaylist(res: http.ServerResponse, rendered: Rendered, token: string | undefined, type: string, cors: Record<string, string> | undefined): number {
+    const text = rendered.parts.join(token ? `?token=${encodeURIComponent(token)}` : '');
+    // Live playlists change every segment; a playlist carrying a player's token is that player's alone.
+    const maxAge = rendered.live ? 1 : this.vodPlaylistMaxAge;
+    const headers = { 'Content-Type': type, 'Cache-Control': `${token ? 'private' : 'public'}, max-age=${maxAge}`, ...cors };
+    return send(res, 200, Buffer.from(text), headers);
+  }
+
+  private async serveMetrics(res: http.ServerResponse): Promise<number> {
+    const text = await this.metrics.registry.metrics();
+    return send(res, 200, Buffer.from(text), { 'Content-Type': this.metrics.registry.contentType, 'Cache-Control': 'no-store' });
+  }
+
+  private refuse(res: http.ServerResponse, error: unknown, url: string, cors: Record<string, string> | undefined): [number, number] {
+    let status = 500;
+    let message = 'internal error (see the origin log)';
+    if (error instanceof HttpRefusal) {
+      status = error.status;
+      message = error.message;
+    } else if (error instanceof NotFoundError) {
+      status = 404;
+      message = error.message;
+    } else {
+      this.options.log.error(`GET ${url.split('?')[0]}: ${(error as Error).message}`);
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return [status, 0];
+    }
+    return [status, sendText(res, status, `${message}\n`, cors)];
+  }
+}
+
+/** The `token` query parameter, if it looks like a JWT (anything else is not carried on). */
+function playerToken(query: string): string | undefined {
+  if (!query.includes('token=')) return undefined;
+  const token = new URLSearchParams(query).get('token') ?? undefined;
+  return token && JWT_CHARS.test(token) ? token : undefined;
+}
+
+/** Host name of a Host header (`name[:port]`, `[v6][:port]`), or undefined when malformed. */
+export function hostnameOf(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/.exec(host);
+  return match?.[1];
+}

@@ -1,0 +1,182 @@
+/**
+ * Dynamic packaging and encryption: turns what ingest stored into what a player asks for — HLS master
+ * and media playlists, DASH MPDs, and segment bodies (clear or AES-128 encrypted) — for one packaging
+ * target (a locator, or a channel preview). Rendered playlists are reused for a fraction of a segment;
+ * encrypted bodies are cached by bytes so hot segments are encrypted once.
+ */
+import { AssetDescriptor } from '../storage-layout';
+import { readOrCreateContentKey } from '../keys/content-key-store';
+import { AssetStore, FileEntry, NotFoundError } from './asset-store';
+import { ByteLru } from './byte-lru';
+import { renderMpd, TimedRendition, TimedSegment } from './dash-render';
+import { renderMaster, renderMediaPlaylist, TOKEN_SLOT } from './hls-render';
+import { StoredPlaylist, windowed } from './media-playlist';
+import { encryptSegment, ivAttribute, segmentIv } from './segment-crypto';
+import { TtlCache } from './ttl-cache';
+
+export type CacheName = 'segment' | 'encrypted' | 'playlist';
+
+/** What to package: an asset, its DVR depth and its encryption. */
+export interface PackagingTarget {
+  readonly assetName: string;
+  readonly archiveWindowSeconds: number;
+  /** Content key id when the target is envelope-encrypted. */
+  readonly keyId?: string;
+}
+
+/** Rendered text, split where the player's token goes (see TOKEN_SLOT). */
+export interface Rendered {
+  readonly parts: readonly string[];
+  /** Whether the asset is still recording (drives cache lifetimes). */
+  readonly live: boolean;
+}
+
+const SEGMENT_EXTENSIONS = /\.(m4s|mp4|m4a|m4v|cmfv|cmfa|cmft)$/;
+
+export class Packager {
+  private readonly rendered = new TtlCache<Rendered>(2048);
+  private readonly encrypted: ByteLru<Buffer>;
+  private readonly encrypting = new Map<string, Promise<Buffer>>();
+  private readonly contentKeys = new Map<string, Buffer>();
+
+  constructor(
+    private readonly store: AssetStore,
+    private readonly storageDir: string,
+    private readonly options: { encryptedCacheBytes: number; playlistTtlMs: number },
+    private readonly onCache: (cache: CacheName, hit: boolean) => void,
+  ) {
+    this.encrypted = new ByteLru(options.encryptedCacheBytes);
+  }
+
+  master(target: PackagingTarget): Promise<Rendered> {
+    return this.render(`m|${target.assetName}`, async () => {
+      const asset = await this.store.descriptor(target.assetName);
+      return { parts: renderMaster(asset).split(TOKEN_SLOT), live: asset.state === 'recording' };
+    });
+  }
+
+  /** @param keyUri key service URL of the target's content key (without token) when encrypted */
+  media(target: PackagingTarget, rendition: string, keyUri?: string): Promise<Rendered> {
+    const keyId = target.keyId;
+    return this.render(`p|${target.assetName}|${rendition}|${target.archiveWindowSeconds}|${keyId ?? ''}|${keyUri ?? ''}`, async () => {
+      const asset = await this.store.descriptor(target.assetName);
+      this.requireRendition(asset, rendition);
+      const stored = this.window(await this.store.playlist(target.assetName, rendition), asset, target);
+      const envelope = keyId && keyUri
+        ? { keyUri, ivFor: (file: string) => ivAttribute(segmentIv(keyId, rendition, file)) }
+        : undefined;
+      return { parts: renderMediaPlaylist(stored, envelope).split(TOKEN_SLOT), live: !stored.endList };
+    });
+  }
+
+  mpd(target: PackagingTarget): Promise<Rendered> {
+    return this.render(`d|${target.assetName}|${target.archiveWindowSeconds}`, async () => {
+      const asset = await this.store.descriptor(target.assetName);
+      const live = asset.state === 'recording';
+      const renditions = await Promise.all(asset.renditions.map(async (rendition) => {
+        const stored = this.window(await this.store.playlist(target.assetName, rendition.name), asset, target);
+        return this.timed(target.assetName, rendition, stored);
+      }));
+      const body = renderMpd({
+        live,
+        archiveWindowSeconds: target.archiveWindowSeconds,
+        segmentDurationSeconds: asset.segmentDurationSeconds,
+        renditions,
+        nowMs: Date.now(),
+      });
+      return { parts: [body], live };
+    });
+  }
+
+  /** A segment body already in memory (clear or encrypted as the target needs), or undefined. */
+  peekSegment(target: PackagingTarget, rendition: string, file: string, now: number): Buffer | undefined {
+    const entry = this.store.peekFile(target.assetName, rendition, file, now);
+    this.onCache('segment', entry !== undefined);
+    if (!entry || !target.keyId) return entry?.body;
+    const body = this.encrypted.get(encryptedKey(target.keyId, rendition, file, entry));
+    this.onCache('encrypted', body !== undefined);
+    return body;
+  }
+
+  /** A segment body, reading and encrypting as needed. */
+  async segment(target: PackagingTarget, rendition: string, file: string): Promise<Buffer> {
+    if (!SEGMENT_EXTENSIONS.test(file)) throw new NotFoundError(`${rendition}/${file} is not a media segment`);
+    const asset = await this.store.descriptor(target.assetName);
+    this.requireRendition(asset, rendition);
+    const entry = await this.store.loadFile(target.assetName, rendition, file);
+    const keyId = target.keyId;
+    if (!keyId) return entry.body;
+    const cacheKey = encryptedKey(keyId, rendition, file, entry);
+    const cached = this.encrypted.get(cacheKey);
+    if (cached) return cached;
+    let pending = this.encrypting.get(cacheKey);
+    if (!pending) {
+      pending = Promise.resolve().then(() => {
+        const body = encryptSegment(entry.body, this.contentKey(keyId), segmentIv(keyId, rendition, file));
+        this.encrypted.set(cacheKey, body);
+        return body;
+      }).finally(() => this.encrypting.delete(cacheKey));
+      this.encrypting.set(cacheKey, pending);
+    }
+    return pending;
+  }
+
+  private contentKey(keyId: string): Buffer {
+    let key = this.contentKeys.get(keyId);
+    if (!key) {
+      key = readOrCreateContentKey(this.storageDir, keyId);
+      this.contentKeys.set(keyId, key);
+    }
+    return key;
+  }
+
+  private render(key: string, make: () => Promise<Rendered>): Promise<Rendered> {
+    const fresh = this.rendered.peek(key);
+    this.onCache('playlist', fresh !== undefined);
+    if (fresh) return Promise.resolve(fresh);
+    return this.rendered.get(key, this.options.playlistTtlMs, make);
+  }
+
+  private window(stored: StoredPlaylist, asset: AssetDescriptor, target: PackagingTarget): StoredPlaylist {
+    if (stored.segments.length === 0) throw new NotFoundError(`asset ${asset.asset} has no segments yet`);
+    return stored.endList ? stored : windowed(stored, target.archiveWindowSeconds);
+  }
+
+  private requireRendition(asset: AssetDescriptor, rendition: string): void {
+    if (!asset.renditions.some((r) => r.name === rendition)) throw new NotFoundError(`asset ${asset.asset} has no rendition ${rendition}`);
+  }
+
+  private async timed(assetName: string, rendition: AssetDescriptor['renditions'][number], stored: StoredPlaylist): Promise<TimedRendition> {
+    const init = stored.segments[0]?.mapUri;
+    const timescale = (init && await this.store.timescale(assetName, rendition.name, init)) || 1000;
+    const times = await Promise.all(stored.segments.map((s) => this.store.fragmentTime(assetName, rendition.name, s.uri).catch(() => undefined)));
+    const segments: TimedSegment[] = [];
+    let previousEnd = 0;
+    stored.segments.forEach((s, index) => {
+      const found = times[index];
+      const time = found ? Math.round(found.timescale && found.timescale !== timescale ? (found.time * timescale) / found.timescale : found.time) : previousEnd;
+      segments.push({
+        uri: s.uri,
+        mapUri: s.mapUri,
+        time,
+        duration: Math.max(1, Math.round(s.durationSeconds * timescale)),
+        programDateTimeMs: s.programDateTimeMs,
+        discontinuitySequence: s.discontinuitySequence,
+      });
+      previousEnd = time + Math.round(s.durationSeconds * timescale);
+    });
+    // Exact durations where the next fragment of the same group says where this one ends (unless a
+    // missing fragment leaves a gap: then the playlist's duration stands).
+    for (let i = 0; i + 1 < segments.length; i++) {
+      const next = segments[i + 1];
+      const gap = next.time - segments[i].time;
+      const plausible = gap > segments[i].duration / 2 && gap < segments[i].duration * 1.5;
+      if (next.discontinuitySequence === segments[i].discontinuitySequence && plausible) segments[i] = { ...segments[i], duration: gap };
+    }
+    return { rendition, timescale, segments };
+  }
+}
+
+function encryptedKey(keyId: string, rendition: string, file: string, entry: FileEntry): string {
+  return `${keyId}|${rendition}/${file}|${entry.stamp}`;
+}

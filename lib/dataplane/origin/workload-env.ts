@@ -1,0 +1,50 @@
+/**
+ * The environment every data-plane workload boots from (see `ENV` in lib/topology): static config,
+ * storage root, listen address and workload name. Read and validated once at start, so a malformed
+ * config stops the workload with an error naming the variable and the field before anything listens.
+ */
+import { z } from 'zod';
+import { ENV } from '../../topology';
+
+export interface WorkloadEnv<Config> {
+  readonly config: Config;
+  readonly storageDir: string;
+  readonly listenHost: string;
+  readonly workloadName: string;
+  /** Raw `LIVESTACK_LIVE_CONFIG`, when the workload has a live config. */
+  readonly liveConfigJson?: string;
+}
+
+export class WorkloadEnvError extends Error {}
+
+/** Reads the workload environment and validates `LIVESTACK_CONFIG` against the role's schema. */
+export function readWorkloadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): WorkloadEnv<z.infer<S>> {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new WorkloadEnvError(`environment variable ${name} is not set`);
+    return value;
+  };
+  return {
+    config: parseJsonWith(schema, required(ENV.config), ENV.config),
+    storageDir: required(ENV.storageDir),
+    listenHost: env[ENV.listenHost] || '127.0.0.1',
+    workloadName: required(ENV.workloadName),
+    liveConfigJson: env[ENV.liveConfig] || undefined,
+  };
+}
+
+/** Parses JSON text and validates it, naming `where` (a variable or file) and each bad field. */
+export function parseJsonWith<S extends z.ZodType>(schema: S, text: string, where: string): z.infer<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new WorkloadEnvError(`${where}: not valid JSON (${(error as Error).message})`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    throw new WorkloadEnvError(`${where}: invalid config: ${issues}`);
+  }
+  return result.data;
+}
