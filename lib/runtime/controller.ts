@@ -103,13 +103,13 @@ export class Controller {
    * Passes until nothing is left to do. Throws the terminal errors that block convergence, or a
    * timeout naming what is still pending.
    */
-  async converge(desired: DesiredState, options: { timeoutMs?: number; expectFingerprint?: string } = {}): Promise<PassResult> {
+  async converge(desired: DesiredState, options: { timeoutMs?: number; expectFingerprint?: string; signal?: AbortSignal } = {}): Promise<PassResult> {
     const deadline = this.now() + (options.timeoutMs ?? 120_000);
     let expect = options.expectFingerprint;
     for (;;) {
       const result = await this.reconcile(desired, { expectFingerprint: expect });
       expect = undefined;
-      if (!result.remaining.hasChanges) return result;
+      if (!result.remaining.hasChanges || options.signal?.aborted) return result;
       const pending = result.remaining.actions.filter((a) => a.kind !== 'keep');
       const blocked = pending.map((a) => this.failures.get(a.name)).filter((f): f is Failure => f?.terminal === true);
       if (blocked.length > 0 && blocked.length === pending.length) {

@@ -4,7 +4,14 @@
  * terminal error raised before any driver is touched, so bad input never disturbs what runs.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { checkManifest } from '../model/checks';
+import { LivestackValidationError, ValidationIssue } from '../model/errors';
 import { Manifest, manifest as manifestSchema } from '../model/manifest';
+import { parseManifest } from '../model/parse';
+import { zodIssues } from '../model/validate';
+import { AppSynthError, synthesizeApp } from '../synth/run-app';
 import { topology } from '../topology';
 import { WorkloadSpec } from '../topology/workload-spec';
 import { contentHash } from '../util/stable-json';
@@ -25,12 +32,13 @@ export interface DesiredState {
 /** Validate a parsed manifest and render its workloads; throws TerminalError naming `source` and the field. */
 export function desiredState(input: unknown, source: string): DesiredState {
   const parsed = manifestSchema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 10).map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`);
-    const more = parsed.error.issues.length > 10 ? `\n  (${parsed.error.issues.length - 10} more)` : '';
-    throw new TerminalError(source, `not a valid livestack manifest:\n${issues.join('\n')}${more}`);
-  }
-  const manifest = parsed.data;
+  if (!parsed.success) throw invalid(source, zodIssues(parsed.error, input, source));
+  const issues = checkManifest(parsed.data);
+  if (issues.length > 0) throw invalid(source, issues);
+  return fromManifest(parsed.data, source);
+}
+
+function fromManifest(manifest: Manifest, source: string): DesiredState {
   let specs: WorkloadSpec[];
   try {
     specs = topology(manifest);
@@ -54,13 +62,25 @@ export function loadManifestFile(file: string): DesiredState {
   } catch (error) {
     throw new TerminalError(file, `cannot read the manifest: ${errorMessage(error)}`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return fromManifest(parseManifest(text, file), file);
   } catch (error) {
-    throw new TerminalError(file, `not JSON: ${errorMessage(error)}`);
+    if (error instanceof LivestackValidationError) throw new TerminalError(file, error.message);
+    throw error;
   }
-  return desiredState(json, file);
+}
+
+/** Synthesize a cdktf app (as `cdktf synth` would) and take its manifest as the desired state. */
+export async function loadApp(appFile: string): Promise<DesiredState> {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-app-'));
+  try {
+    return fromManifest((await synthesizeApp(appFile, outdir)).manifest, appFile);
+  } catch (error) {
+    if (error instanceof AppSynthError || error instanceof LivestackValidationError) throw new TerminalError(appFile, error.message);
+    throw error;
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 /** Epoch ms of every locator start or end still ahead of `now`: when the served set changes by itself. */
@@ -77,7 +97,6 @@ export function upcomingTimers(state: DesiredState, now: number): number[] {
   return times.sort((a, b) => a - b);
 }
 
-function formatPath(path: PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`)).join('');
+function invalid(source: string, issues: ValidationIssue[]): TerminalError {
+  return new TerminalError(source, new LivestackValidationError(issues).message);
 }

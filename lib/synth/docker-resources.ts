@@ -21,10 +21,14 @@ export function logicalId(name: string): string {
   return name.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
+/**
+ * References to an account's shared resources. Each reference is created once: cdktf records a stack
+ * trace for every token it creates, which dominates synth time when made per container.
+ */
 export interface AccountResources {
-  readonly network: Network;
-  readonly volume: Volume;
-  readonly image: Image;
+  readonly networkName: string;
+  readonly volumeName: string;
+  readonly imageId: string;
 }
 
 /**
@@ -57,19 +61,19 @@ export function accountResources(scope: Construct, account: AccountManifest, run
     image.overrideLogicalId(logicalId(`runtime_image_${images.size}`));
     images.set(runtimeImage.name, image);
   }
-  return { network, volume, image };
+  return { networkName: network.name, volumeName: volume.name, imageId: image.imageId };
 }
 
 /** One docker_container for one workload spec. */
 export function workloadContainer(scope: Construct, spec: WorkloadSpec, resources: AccountResources): Container {
   const container = new Container(scope, spec.name, {
     name: spec.name,
-    image: resources.image.imageId,
+    image: resources.imageId,
     command: spec.command,
     env: containerEnv(spec),
     ports: spec.ports.map((p) => ({ internal: p.containerPort, external: p.hostPort, ip: p.hostIp, protocol: p.protocol })),
-    volumes: spec.mounts.map((m) => ({ volumeName: resources.volume.name, containerPath: m.target, readOnly: m.readOnly })),
-    networksAdvanced: [{ name: resources.network.name, aliases: [spec.name] }],
+    volumes: spec.mounts.map((m) => ({ volumeName: resources.volumeName, containerPath: m.target, readOnly: m.readOnly })),
+    networksAdvanced: [{ name: resources.networkName, aliases: [spec.name] }],
     healthcheck: {
       test: spec.healthCheck.command,
       interval: `${spec.healthCheck.intervalSeconds}s`,

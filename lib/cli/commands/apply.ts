@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { DesiredState, desiredState } from '../../runtime/desired-state';
+import { TerminalError } from '../../runtime/errors';
+import { acquireLock } from '../../runtime/lock';
+import { waitForReady } from '../../runtime/readiness';
+import { readSavedPlan } from '../../runtime/saved-plan';
+import { progressPrinter } from './progress';
+import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, openDriver, out } from './runtime-options';
+
+interface ApplyOptions extends RuntimeOptions {
+  readonly wait: string;
+  readonly timeout: string;
+}
+
+/** `livestack apply [PLAN]`: converge the workloads to the app (or to a saved plan), then wait until they are ready. */
+export function register(program: Command): void {
+  addRuntimeOptions(
+    program
+      .command('apply')
+      .description('Create, replace, update and delete workloads until they match the app; workloads keep running after it exits.')
+      .argument('[plan]', 'a plan saved by `livestack plan --out`; refused if the world moved since')
+      .option('--wait <seconds>', 'then wait this long for every workload to be ready (0: do not wait)', '60')
+      .option('--timeout <seconds>', 'give up converging after this long', '120'),
+  ).action(async (planFile: string | undefined, options: ApplyOptions) => {
+    let desired: DesiredState;
+    let runtime: RuntimeOptions = options;
+    let expectFingerprint: string | undefined;
+    if (planFile) {
+      if (options.app || options.manifest) throw new TerminalError('options', 'a saved plan already holds its app: give the plan file or --app/--manifest, not both');
+      const saved = readSavedPlan(planFile);
+      desired = desiredState(saved.manifest, `${planFile} (saved from ${saved.source})`);
+      runtime = { ...options, driver: saved.driver, stateDir: saved.stateDir };
+      expectFingerprint = saved.fingerprint;
+    } else {
+      desired = await loadDesired(options);
+    }
+    const driver = await openDriver(runtime);
+    const lock = acquireLock(path.resolve(runtime.stateDir), `livestack apply (${desired.source})`);
+    try {
+      const controller = openController(driver, runtime, { onAction: progressPrinter(out) });
+      const result = await controller.converge(desired, { timeoutMs: Number(options.timeout) * 1000, expectFingerprint });
+      const c = result.plan.counts;
+      out(`Apply complete: ${c.create} created, ${c.replace} replaced, ${c.update} updated in place, ${c.delete} deleted, ${c.keep} unchanged.`);
+      const waitMs = Number(options.wait) * 1000;
+      if (waitMs > 0) {
+        const ready = await waitForReady(driver, desired, waitMs);
+        if (!ready.ready) {
+          const pending = ready.pending.map((p) => `${p.name} (${p.phase}${p.detail ? `: ${p.detail}` : ''})`).join(', ');
+          throw new Error(`not ready after ${options.wait} s: ${pending}; see \`livestack logs <workload>\``);
+        }
+        out(`Ready: ${desired.specs.length} workload${desired.specs.length === 1 ? '' : 's'} running.`);
+      }
+    } finally {
+      lock.release();
+      await driver.close();
+    }
+  });
+}

@@ -1,0 +1,70 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { ObservedWorkload } from '../../runtime/drivers/driver';
+import { lockHolder } from '../../runtime/lock';
+import { AccountStatus, readStatuses } from '../../runtime/status';
+import { RuntimeOptions, addRuntimeOptions, openDriver, out } from './runtime-options';
+
+interface StatusOptions extends RuntimeOptions {
+  readonly json?: boolean;
+}
+
+/** `livestack status`: each workload's phase and conditions, as last reconciled and as observed now. */
+export function register(program: Command): void {
+  addRuntimeOptions(
+    program
+      .command('status')
+      .description('Show each workload: phase (observed now), Ready and Degraded conditions with reasons, restarts, ingest health, locators.')
+      .option('--json', 'print the persisted status documents as JSON'),
+    { desired: false },
+  ).action(async (options: StatusOptions) => {
+    const stateDir = path.resolve(options.stateDir);
+    const statuses = [...readStatuses(stateDir).values()];
+    const driver = await openDriver(options);
+    try {
+      const observed = await driver.observe();
+      if (options.json) {
+        out(JSON.stringify({ statuses, observed }, null, 2));
+        return;
+      }
+      const holder = lockHolder(stateDir);
+      out(holder ? `Controller: pid ${holder.owner.pid} (${holder.command})` : 'Controller: none running (workloads keep running; `livestack apply` or `up` reconciles)');
+      out(render(statuses, observed));
+    } finally {
+      await driver.close();
+    }
+  });
+}
+
+function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string {
+  const now = new Map(observed.map((w) => [w.name, w]));
+  const rows: string[][] = [];
+  const names = new Set<string>();
+  for (const account of statuses) {
+    for (const w of account.workloads) {
+      names.add(w.name);
+      const live = now.get(w.name);
+      const ready = w.conditions.find((c) => c.type === 'Ready');
+      const degraded = w.conditions.find((c) => c.type === 'Degraded');
+      const health = w.ingestHealth
+        ? `publisher ${w.ingestHealth.publisherConnected ? 'connected' : 'none'}${w.ingestHealth.inputBitrateKbps ? `, ${Math.round(w.ingestHealth.inputBitrateKbps)} kbps` : ''}`
+        : '';
+      rows.push([
+        w.name, w.role, live?.phase ?? 'absent', `${ready?.status ?? '?'} ${ready?.reason ?? ''}`,
+        degraded?.status === 'True' ? degraded.reason : '-', String(live?.restarts ?? w.restarts),
+        `${w.observedGeneration}/${account.generation}`, health || (degraded?.status === 'True' ? degraded.message ?? '' : ''),
+      ]);
+    }
+  }
+  for (const w of observed) {
+    if (!names.has(w.name)) rows.push([w.name, w.role, w.phase, 'unknown (never reconciled here)', '-', String(w.restarts), '-', w.detail ?? '']);
+  }
+  if (rows.length === 0) return 'No workloads.';
+  const header = ['WORKLOAD', 'ROLE', 'PHASE', 'READY', 'DEGRADED', 'RESTARTS', 'GEN', 'DETAIL'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const lines = [line(header), ...rows.map(line)];
+  const locators = statuses.flatMap((a) => a.locators.map((l) => `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`));
+  if (locators.length > 0) lines.push('', 'Locators:', ...locators);
+  return lines.join('\n');
+}

@@ -1,0 +1,97 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { Access, describeAccess } from '../../runtime/access';
+import { PassResult } from '../../runtime/controller';
+import { LocalDriver } from '../../runtime/drivers/local';
+import { localPaths } from '../../runtime/drivers/local-records';
+import { errorMessage } from '../../runtime/errors';
+import { acquireLock } from '../../runtime/lock';
+import { waitForReady } from '../../runtime/readiness';
+import { progressPrinter } from './progress';
+import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, out } from './runtime-options';
+
+interface UpOptions extends RuntimeOptions {
+  readonly wait: string;
+}
+
+/** `livestack up`: run the app on the local driver in the foreground; Ctrl-C tears it down. */
+export function register(program: Command): void {
+  addRuntimeOptions(
+    program
+      .command('up')
+      .description('Run the app on this machine in the foreground: prints the ingest and playback URLs, repairs what breaks, tears everything down on Ctrl-C.')
+      .option('--wait <seconds>', 'how long to wait for every workload to be ready before printing the URLs', '90'),
+    { driver: false },
+  ).action(async (options: UpOptions) => {
+    const desired = await loadDesired(options);
+    const stateDir = path.resolve(options.stateDir);
+    const driver = new LocalDriver({ stateDir, env: process.env });
+    const lock = acquireLock(stateDir, `livestack up (${desired.source})`);
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) return;
+      out(`\nReceived ${signal}: tearing down...`);
+      stop.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const controller = openController(driver, options, { onAction: progressPrinter(out) });
+    try {
+      await controller.converge(desired, { signal: stop.signal });
+      if (stop.signal.aborted) return;
+      const ready = await waitForReady(driver, desired, Number(options.wait) * 1000, undefined, stop.signal);
+      if (stop.signal.aborted) return;
+      if (!ready.ready) {
+        out(`Warning: not ready after ${options.wait} s: ${ready.pending.map((p) => `${p.name} (${p.phase}${p.detail ? `: ${p.detail}` : ''})`).join(', ')}`);
+        out('See `livestack logs <workload>`; livestack keeps repairing them.');
+      }
+      out(banner(describeAccess(desired, (account) => localPaths.storageDir(stateDir, account)), stateDir));
+      await controller.watch(() => desired, { signal: stop.signal, onPass: restartReporter(), onError: (error) => out(`Reconcile failed: ${errorMessage(error)}`) });
+    } finally {
+      await controller.destroy();
+      lock.release();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      out('Stopped: every workload is down.');
+    }
+  });
+}
+
+function banner(access: Access, stateDir: string): string {
+  const lines = ['', `livestack is up (local driver, state in ${stateDir}). Press Ctrl-C to stop and tear everything down.`, ''];
+  if (access.ingest.length > 0) lines.push('Ingest: push RTMP with OBS or ffmpeg');
+  for (const ingest of access.ingest) {
+    lines.push(`  channel ${ingest.channel} (account ${ingest.account})`);
+    lines.push(`    ingest URL: ${ingest.url}`);
+    const key = ingest.streamKey;
+    if (key.kind === 'file') {
+      lines.push(`    stream key file: ${key.path} (readable only by you; the key is not printed)`);
+      lines.push(`    try: ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv "${ingest.url}/$(cat ${key.path})"`);
+    } else if (key.kind === 'variable') {
+      lines.push(`    stream key: the value of ${key.variable}`);
+    } else {
+      lines.push('    stream key: the one given in the app (livestack keeps only its hash)');
+    }
+  }
+  if (access.playback.length > 0) lines.push('', 'Playback:');
+  for (const play of access.playback) {
+    lines.push(`  locator ${play.locator} (channel ${play.channel}, program ${play.program})`);
+    if (play.hls) lines.push(`    HLS: ${play.hls}`);
+    if (play.dash) lines.push(`    DASH: ${play.dash}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A line when the supervisor restarted a workload behind the controller's back (its process died). */
+function restartReporter(): (result: PassResult) => void {
+  const seen = new Map<string, number>();
+  return (result) => {
+    for (const account of result.statuses) {
+      for (const w of account.workloads) {
+        const before = seen.get(w.name);
+        if (before !== undefined && w.restarts > before) out(`Restarted ${w.role} ${w.name} (restart ${w.restarts}${w.detail ? `: ${w.detail}` : ''})`);
+        seen.set(w.name, w.restarts);
+      }
+    }
+  };
+}

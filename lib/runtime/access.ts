@@ -1,0 +1,65 @@
+/**
+ * Where a running app is reached: each channel's ingest URL and where its stream key is (a 0600 file
+ * path, a variable name — never the key itself), and each locator's playback URLs.
+ */
+import { storagePaths } from '../dataplane/storage-layout';
+import { DesiredState } from './desired-state';
+
+export type StreamKeySource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'variable'; readonly variable: string }
+  | { readonly kind: 'hash' };
+
+export interface IngestAccess {
+  readonly account: string;
+  readonly channel: string;
+  readonly url: string;
+  readonly streamKey: StreamKeySource;
+}
+
+export interface PlaybackAccess {
+  readonly account: string;
+  readonly locator: string;
+  readonly channel: string;
+  readonly program: string;
+  readonly hls?: string;
+  readonly dash?: string;
+}
+
+export interface Access {
+  readonly ingest: IngestAccess[];
+  readonly playback: PlaybackAccess[];
+}
+
+/** `storageDir(account)` is the host folder of an account's storage (the driver's). */
+export function describeAccess(desired: DesiredState, storageDir: (account: string) => string): Access {
+  const ingest: IngestAccess[] = [];
+  const playback: PlaybackAccess[] = [];
+  for (const account of desired.manifest.accounts) {
+    const specs = desired.specs.filter((s) => s.account === account.name);
+    for (const channel of account.channels) {
+      const spec = specs.find((s) => s.role === 'ingest' && s.owner === channel.path);
+      if (!spec) continue;
+      const key = channel.streamKey;
+      const streamKey: StreamKeySource = key.kind === 'generated'
+        ? { kind: 'file', path: storagePaths.secret(storageDir(account.name), key.id) }
+        : key.kind === 'variable' ? { kind: 'variable', variable: `TF_VAR_${key.name}` } : { kind: 'hash' };
+      ingest.push({ account: account.name, channel: channel.name, url: spec.urls[0], streamKey });
+    }
+    for (const locator of account.locators) {
+      const base = specs.flatMap((s) => s.urls).find((url) => url.includes(`/${locator.id}/`));
+      const program = account.channels.find((c) => c.name === locator.channel)?.programs.find((p) => p.name === locator.program);
+      const policy = account.deliveryPolicies.find((d) => d.name === locator.deliveryPolicy);
+      if (!base || !program || !policy) continue;
+      playback.push({
+        account: account.name,
+        locator: locator.name,
+        channel: locator.channel,
+        program: locator.program,
+        ...(policy.protocols.includes('hls') ? { hls: `${base}${program.manifestName}.m3u8` } : {}),
+        ...(policy.protocols.includes('dash') ? { dash: `${base}${program.manifestName}.mpd` } : {}),
+      });
+    }
+  }
+  return { ingest, playback };
+}

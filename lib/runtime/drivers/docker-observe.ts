@@ -1,0 +1,63 @@
+/**
+ * What a container inspect says about a workload: phase from the container state and its health
+ * check, identity and spec hash from its labels.
+ */
+import type { ContainerInspectInfo } from 'dockerode';
+import { LABELS } from '../../topology/workload-spec';
+import { ObservedWorkload, WorkloadPhase } from './driver';
+
+/**
+ * @param liveHash the live config hash last delivered (from the control file); the creation-time label
+ *   when the workload has no control file.
+ */
+export function observedFromInspect(info: ContainerInspectInfo, liveHash?: string): ObservedWorkload {
+  const labels = info.Config.Labels ?? {};
+  const { phase, detail } = phaseOf(info.State);
+  const started = info.State.StartedAt && !info.State.StartedAt.startsWith('0001-') ? info.State.StartedAt : undefined;
+  return {
+    name: info.Name.replace(/^\//, ''),
+    account: labels[LABELS.account] ?? '',
+    role: labels[LABELS.role] ?? '',
+    owner: labels[LABELS.owner] ?? '',
+    specHash: labels[LABELS.specHash] ?? '',
+    liveHash: liveHash ?? labels[LABELS.liveHash] ?? '',
+    phase,
+    ...(detail ? { detail } : {}),
+    restarts: info.RestartCount ?? 0,
+    ...(started ? { startedAt: started } : {}),
+  };
+}
+
+function phaseOf(state: ContainerInspectInfo['State']): { phase: WorkloadPhase; detail?: string } {
+  switch (state.Status) {
+    case 'created':
+      return { phase: 'starting', detail: 'container created, not started' };
+    case 'running':
+      return healthPhase(state.Health);
+    case 'paused':
+      return { phase: 'unhealthy', detail: 'container paused' };
+    case 'restarting':
+      // Docker's restart policy is already bringing it back, but it is not serving: a crash loop shows here.
+      return { phase: 'exited', detail: `${exitDetail(state)}; Docker is restarting it` };
+    default:
+      return { phase: 'exited', detail: `container ${state.Status}, ${exitDetail(state)}` };
+  }
+}
+
+function healthPhase(health: ContainerInspectInfo['State']['Health']): { phase: WorkloadPhase; detail?: string } {
+  if (!health || health.Status === 'none') return { phase: 'running' };
+  if (health.Status === 'healthy') return { phase: 'running' };
+  if (health.Status === 'starting') return { phase: 'starting', detail: 'health check not passed yet' };
+  const last = health.Log?.[health.Log.length - 1];
+  const output = last?.Output?.trim().split('\n').pop()?.slice(0, 200);
+  return {
+    phase: 'unhealthy',
+    detail: `health check failed ${health.FailingStreak} times${output ? `: ${output}` : ''}`,
+  };
+}
+
+function exitDetail(state: ContainerInspectInfo['State']): string {
+  if (state.OOMKilled) return 'killed for lack of memory';
+  if (state.Error) return `exit code ${state.ExitCode} (${state.Error})`;
+  return `exit code ${state.ExitCode}`;
+}
