@@ -1,0 +1,108 @@
+/**
+ * Test manifests for the origin and key suites, as plain objects (validated by `manifest.parse` when
+ * started): one account `acme`, one streaming endpoint `main`, a stopped channel `news` (no ingest
+ * workload: assets come from the ffmpeg fixture), and whatever programs, policies and locators a
+ * suite needs.
+ */
+import { randomUUID } from 'node:crypto';
+import { MANIFEST_API_VERSION } from '../../lib/model/manifest';
+
+export interface TestProgram {
+  readonly name: string;
+  readonly assetName: string;
+  readonly manifestName?: string;
+  readonly archiveWindowSeconds?: number;
+}
+
+export interface TestLocator {
+  readonly name: string;
+  readonly program: string;
+  readonly deliveryPolicy: string;
+  readonly id?: string;
+  readonly start?: string;
+  readonly end?: string;
+}
+
+export interface TestStack {
+  readonly endpointPort: number;
+  readonly keyPort: number;
+  readonly scaleUnits?: number;
+  readonly allowList?: string[];
+  readonly corsAllowedOrigins?: string[];
+  readonly previewAllowList?: string[];
+  readonly keyDeliveryAllowList?: string[];
+  readonly publicKeyBaseUrl?: string;
+  readonly programs: TestProgram[];
+  readonly keyPolicies?: unknown[];
+  readonly deliveryPolicies: unknown[];
+  readonly locators: TestLocator[];
+}
+
+export function testManifest(stack: TestStack): unknown {
+  return {
+    apiVersion: MANIFEST_API_VERSION,
+    accounts: [{
+      name: 'acme',
+      path: 'app/acme',
+      image: 'livestack:test',
+      bindAddress: '127.0.0.1',
+      storage: { volume: 'acme-storage' },
+      network: { name: 'acme-net' },
+      keyDelivery: { port: stack.keyPort, allowList: stack.keyDeliveryAllowList ?? [], publicBaseUrl: stack.publicKeyBaseUrl },
+      limits: { maxChannels: 5 },
+      endpoints: [{
+        name: 'main',
+        path: 'app/acme/main',
+        port: stack.endpointPort,
+        scaleUnits: stack.scaleUnits ?? 0,
+        corsAllowedOrigins: stack.corsAllowedOrigins ?? [],
+        allowList: stack.allowList ?? [],
+        hostNames: [],
+        maxCacheAgeSeconds: 86400,
+        state: 'running',
+      }],
+      channels: [{
+        name: 'news',
+        path: 'app/acme/news',
+        protocol: 'rtmp',
+        port: 19350,
+        streamKey: { kind: 'generated', id: 'news-stream-key' },
+        ingestAllowList: [],
+        previewAllowList: stack.previewAllowList ?? [],
+        keyFrameIntervalSeconds: 2,
+        segmentDurationSeconds: 2,
+        encoding: { type: 'passthrough' },
+        state: 'stopped',
+        programs: stack.programs.map((p) => ({
+          name: p.name,
+          path: `app/acme/news/${p.name}`,
+          assetName: p.assetName,
+          manifestName: p.manifestName ?? 'manifest',
+          archiveWindowSeconds: p.archiveWindowSeconds ?? 300,
+          state: 'stopped',
+        })),
+      }],
+      keyPolicies: stack.keyPolicies ?? [],
+      deliveryPolicies: stack.deliveryPolicies,
+      locators: stack.locators.map((l) => ({
+        name: l.name,
+        path: `app/acme/news/${l.program}/${l.name}`,
+        id: l.id ?? randomUUID(),
+        channel: 'news',
+        program: l.program,
+        endpoint: 'main',
+        deliveryPolicy: l.deliveryPolicy,
+        start: l.start,
+        end: l.end,
+      })),
+    }],
+  };
+}
+
+export const clearPolicy = (protocols: ('hls' | 'dash')[] = ['hls', 'dash'], name = 'clear') => ({
+  name, path: `app/acme/${name}`, protocols, encryption: { type: 'none' },
+});
+
+export const envelopePolicy = (keyPolicy: string, name = 'envelope') => ({
+  name, path: `app/acme/${name}`, protocols: ['hls'], encryption: { type: 'envelope', keyPolicy },
+});
