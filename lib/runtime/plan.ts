@@ -3,8 +3,8 @@
  * workload, each with its reason and the disruption it causes. Same inputs, same plan; no I/O, so a
  * plan can be printed, saved, reviewed and checked again before it is applied.
  */
-import { stableStringify, contentHash } from '../util/stable-json';
-import { ENV, WorkloadSpec } from '../topology/workload-spec';
+import { contentHash } from '../util/stable-json';
+import { WorkloadSpec } from '../topology/workload-spec';
 import { ServedLocator } from '../topology/workload-config';
 import { ObservedWorkload } from './drivers/driver';
 import { AppliedRecords } from './applied-records';
@@ -135,7 +135,7 @@ function replaceDisruption(spec: WorkloadSpec, previous: WorkloadSpec | undefine
     if (spec.disruption === 'playback') flags.push('playback-interrupted');
     if (spec.disruption === 'key-delivery') flags.push('key-delivery-interrupted');
   }
-  if (spec.role === 'ingest' && previous && stableStringify(previous.urls) !== stableStringify(spec.urls)) flags.push('ingest-url-changed');
+  if (spec.role === 'ingest' && previous && previous.urls.join('\n') !== spec.urls.join('\n')) flags.push('ingest-url-changed');
   if (withdrawn.length > 0) flags.push('locator-withdrawn');
   return { disruptions: flags, ...(withdrawn.length > 0 ? { withdrawnLocators: withdrawn } : {}) };
 }
@@ -157,17 +157,14 @@ function isLive(locator: ServedLocator, now: number): boolean {
   return (!locator.start || Date.parse(locator.start) <= now) && (!locator.end || Date.parse(locator.end) > now);
 }
 
-/** Which parts of a spec differ, one or two levels deep, with the static config unpacked. */
+/** Which parts of a spec differ (see `WorkloadSpec.specParts`), e.g. `image`, `config.channel.encoding`. */
 export function changedFields(before: WorkloadSpec, after: WorkloadSpec): string[] {
-  const view = (spec: WorkloadSpec) => {
-    const { [ENV.config]: config, [ENV.liveConfig]: _live, ...env } = spec.env;
-    return {
-      image: spec.image, command: spec.command, env, secretEnv: spec.secretEnv, ports: spec.ports,
-      internalPorts: spec.internalPorts, mounts: spec.mounts, healthCheck: spec.healthCheck,
-      config: config === undefined ? undefined : safeParse(config),
-    };
-  };
-  return diffPaths(view(before), view(after), '', 3);
+  const old = before.specParts ?? {};
+  const next = after.specParts ?? {};
+  const changed: string[] = [];
+  for (const path in next) if (old[path] !== next[path]) changed.push(path);
+  for (const path in old) if (!(path in next)) changed.push(path);
+  return changed.sort();
 }
 
 /** What a live config change touches: locators or programs added, removed or changed, by name. */
@@ -188,25 +185,6 @@ function liveChanges(before: WorkloadSpec, after: WorkloadSpec): string[] {
     for (const name of old.keys()) if (!next.has(name)) changes.push(`${singular} ${name} removed`);
   }
   return changes;
-}
-
-function diffPaths(a: unknown, b: unknown, prefix: string, depth: number): string[] {
-  if (stableStringify(a) === stableStringify(b)) return [];
-  if (depth === 0 || !isPlainObject(a) || !isPlainObject(b)) return [prefix || '(root)'];
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.flatMap((key) => diffPaths(a[key], b[key], prefix ? `${prefix}.${key}` : key, depth - 1));
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /**

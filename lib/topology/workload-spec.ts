@@ -92,6 +92,11 @@ export interface WorkloadSpec {
   readonly urls: string[];
   /** Hash of everything above except labels and liveConfig: a change means replace. */
   readonly specHash: string;
+  /**
+   * Hash of each part of the spec by dotted path (`image`, `env.LIVESTACK_WORKLOAD`,
+   * `config.channel.encoding`, ...); `specHash` is their hash. Plans name the parts that differ.
+   */
+  readonly specParts: Record<string, string>;
   /** Hash of liveConfig: a change alone means update in place. */
   readonly liveHash: string;
 }
