@@ -1,0 +1,193 @@
+import { Testing, TerraformStack } from 'cdktf';
+import { Encoding, EncodingPreset, MediaAccount } from '../../constructs';
+import { LiveChannelProps } from '../../constructs/live-channel';
+import { ProgramProps } from '../../constructs/program';
+import { LocatorProps } from '../../constructs/locator';
+import { Manifest } from '../../lib/model/manifest';
+import { ObservedWorkload } from '../../lib/runtime/drivers/driver';
+import { plan, PlannedAction } from '../../lib/runtime/plan';
+import { renderJson, renderMarkdown, renderTable } from '../../lib/runtime/plan-render';
+import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
+import { topology, WorkloadSpec } from '../../lib/topology';
+
+interface Variant {
+  readonly channel?: LiveChannelProps;
+  readonly program?: ProgramProps;
+  readonly locator?: Omit<LocatorProps, 'endpoint'>;
+}
+
+/** The basic app (one endpoint, one channel, one program, one locator) with some props changed. */
+function manifestOf(variant: Variant = {}): Manifest {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const account = new MediaAccount(stack, 'demo');
+  const endpoint = account.addStreamingEndpoint('main');
+  account.addLiveChannel('news', variant.channel).addProgram('live', variant.program).publish(endpoint, { locatorId: LOCATOR_ID, ...variant.locator });
+  return LivestackStackSynthesis.of(stack).render().manifest;
+}
+
+const LOCATOR_ID = '0f6a3a52-5d1c-4b8e-9c3e-2a7d4b1e9f00';
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+
+/** What a driver would report for workloads created from `specs`. */
+function running(specs: WorkloadSpec[], phase: ObservedWorkload['phase'] = 'running'): ObservedWorkload[] {
+  return specs.map((s) => ({
+    name: s.name, account: s.account, role: s.role, owner: s.owner, specHash: s.specHash, liveHash: s.liveHash, phase, restarts: 0,
+  }));
+}
+
+/** Plan `next` against a world running `before` (and with `before` as the last applied specs). */
+function planChange(before: Manifest, next: Manifest): { actions: readonly PlannedAction[]; byRole: (role: string) => PlannedAction } {
+  const applied = topology(before);
+  const result = plan({ desired: topology(next), observed: running(applied), applied: new Map(applied.map((s) => [s.name, s])), now: NOW });
+  return { actions: result.actions, byRole: (role) => result.actions.find((a) => a.role === role)! };
+}
+
+describe('plan', () => {
+  test('creates every workload of a new app, and plans nothing once they run', () => {
+    // GIVEN the basic app and an empty world
+    const specs = topology(manifestOf());
+
+    // WHEN planned before and after its workloads exist
+    const first = plan({ desired: specs, observed: [], now: NOW });
+    const second = plan({ desired: specs, observed: running(specs), now: NOW });
+
+    // THEN the first creates each one with its reason, the second changes nothing
+    expect(first.actions.map((a) => [a.kind, a.role, a.reason])).toEqual([
+      ['create', 'ingest', 'new workload'], ['create', 'keys', 'new workload'], ['create', 'origin', 'new workload'],
+    ]);
+    expect(first.hasChanges).toBe(true);
+    expect(second.hasChanges).toBe(false);
+    expect(second.counts).toEqual({ create: 0, replace: 0, update: 0, delete: 0, keep: 3 });
+  });
+
+  test('changing a channel\'s ladder replaces its ingest, flagged as restarting live ingest', () => {
+    // GIVEN a running 720p ladder channel
+    const before = manifestOf();
+
+    // WHEN its ladder becomes 1080p
+    const { byRole } = planChange(before, manifestOf({ channel: { encoding: Encoding.standard(EncodingPreset.default1080p()) } }));
+
+    // THEN the ingest is replaced, the reason names the changed field, and the disruption is flagged
+    expect(byRole('ingest')).toMatchObject({ kind: 'replace', reason: 'changed: config.channel.encoding', disruptions: ['live-ingest-restarted'] });
+    // AND the origin and key service are left alone
+    expect(byRole('origin').kind).toBe('keep');
+    expect(byRole('keys').kind).toBe('keep');
+  });
+
+  test('changing a channel\'s port also flags the ingest URL change', () => {
+    const { byRole } = planChange(manifestOf(), manifestOf({ channel: { port: 1999 } }));
+
+    expect(byRole('ingest').kind).toBe('replace');
+    expect(byRole('ingest').disruptions).toEqual(['live-ingest-restarted', 'ingest-url-changed']);
+  });
+
+  test('changing a locator\'s end time updates the origin in place and restarts no ingest', () => {
+    // GIVEN a locator without an end
+    const before = manifestOf();
+
+    // WHEN it gets an end time in the future
+    const { actions, byRole } = planChange(before, manifestOf({ locator: { end: '2026-12-31T00:00:00Z' } }));
+
+    // THEN only the origin's live config changes, without a restart or a withdrawn locator
+    expect(byRole('origin')).toMatchObject({ kind: 'update', disruptions: [] });
+    expect(byRole('origin').reason).toMatch(/locator news-live-locator-main changed \(in place, no restart\)/);
+    expect(actions.filter((a) => a.kind !== 'keep').map((a) => a.role)).toEqual(['origin']);
+  });
+
+  test('moving a locator\'s end into the past flags the locator as withdrawn', () => {
+    const { byRole } = planChange(manifestOf(), manifestOf({ locator: { end: '2026-01-01T00:00:00Z' } }));
+
+    expect(byRole('origin')).toMatchObject({ kind: 'update', disruptions: ['locator-withdrawn'], withdrawnLocators: ['news-live-locator-main'] });
+  });
+
+  test('stopping a program changes the ingest\'s live config only', () => {
+    const { actions, byRole } = planChange(manifestOf(), manifestOf({ program: { state: 'stopped' } }));
+
+    expect(byRole('ingest')).toMatchObject({ kind: 'update', reason: 'live config changed: program live changed (in place, no restart)' });
+    expect(actions.filter((a) => a.kind !== 'keep').map((a) => a.role)).toEqual(['ingest']);
+  });
+
+  test('a channel declared stopped deletes its ingest, saying why and what stops', () => {
+    const before = manifestOf();
+    const next = manifestOf({ channel: { state: 'stopped' } });
+    const applied = topology(before);
+    const result = plan({
+      desired: topology(next), observed: running(applied), applied: new Map(applied.map((s) => [s.name, s])),
+      stopped: new Set(['test/demo/news']), now: NOW,
+    });
+
+    expect(result.actions[0]).toMatchObject({
+      kind: 'delete', role: 'ingest', reason: 'declared stopped (test/demo/news)', disruptions: ['live-ingest-stopped', 'ingest-url-changed'],
+    });
+  });
+
+  test('repairs an exited workload and recreates one removed behind its back, disrupting no one further', () => {
+    // GIVEN the origin exited and the ingest gone, both applied before
+    const specs = topology(manifestOf());
+    const observed = running(specs).filter((w) => w.role !== 'ingest').map((w) => (w.role === 'origin' ? { ...w, phase: 'exited' as const, detail: 'exit code 1' } : w));
+
+    // WHEN planned
+    const result = plan({ desired: specs, observed, applied: new Map(specs.map((s) => [s.name, s])), now: NOW });
+
+    // THEN both are brought back with reasons that say what happened
+    const byRole = (role: string) => result.actions.find((a) => a.role === role)!;
+    expect(byRole('origin')).toMatchObject({ kind: 'replace', reason: 'repair: exit code 1', disruptions: [] });
+    expect(byRole('ingest')).toMatchObject({ kind: 'create', reason: 'missing: it was applied but is gone (removed outside livestack)' });
+  });
+
+  test('orders deletes before replaces, updates and creates', () => {
+    const specs = topology(manifestOf());
+    const stale = { ...running(specs)[0], name: 'ls-demo-ingest-old', owner: 'test/demo/old' };
+    const observed = [...running(specs).filter((w) => w.role !== 'keys'), stale].map((w) => (w.role === 'origin' ? { ...w, specHash: 'other' } : w));
+
+    const kinds = plan({ desired: specs, observed, now: NOW }).actions.map((a) => a.kind);
+
+    expect(kinds).toEqual(['delete', 'replace', 'create', 'keep']);
+  });
+});
+
+describe('plan rendering', () => {
+  const change = () => {
+    const { actions } = planChange(manifestOf(), manifestOf({ channel: { encoding: Encoding.passthrough() }, locator: { end: '2026-01-01T00:00:00Z' } }));
+    const counts = { create: 0, replace: 0, update: 0, delete: 0, keep: 0 };
+    for (const a of actions) counts[a.kind] += 1;
+    return { actions, counts, hasChanges: true };
+  };
+
+  test('the table shows each change with its reason and disruption, and a summary', () => {
+    const text = renderTable(change());
+
+    expect(text).toMatch(/^ACTION\s+WORKLOAD\s+ROLE\s+REASON\s+DISRUPTION$/m);
+    expect(text).toMatch(/-\/\+ replace\s+ls-demo-ingest-news\s+ingest\s+changed: config\.channel\.encoding\s+! live ingest restarted/);
+    expect(text).toMatch(/~ update\s+ls-demo-origin-main-0\s+origin\s+.*! locator withdrawn: news-live-locator-main/);
+    expect(text).toMatch(/Plan: 0 to create, 1 to replace, 1 to update in place, 0 to delete, 1 unchanged\.$/);
+  });
+
+  test('Markdown is a table for a pull request, with a warning when viewers or encoders are disrupted', () => {
+    const text = renderMarkdown(change());
+
+    expect(text).toContain('| Action | Workload | Role | Reason | Disruption |');
+    expect(text).toContain('| replace | `ls-demo-ingest-news` | ingest | changed: config.channel.encoding | live ingest restarted |');
+    expect(text).toContain(':warning: 2 actions disrupt viewers or encoders.');
+  });
+
+  test('JSON carries counts and actions for tools', () => {
+    const json = JSON.parse(renderJson(change())) as { hasChanges: boolean; counts: Record<string, number>; actions: PlannedAction[] };
+
+    expect(json.hasChanges).toBe(true);
+    expect(json.counts.replace).toBe(1);
+    expect(json.actions.map((a) => a.kind)).toEqual(['replace', 'update', 'keep']);
+  });
+
+  test('no form shows a locator id (its URLs are not guessable) or a stream key', () => {
+    const plain = manifestOf({ channel: { streamKey: 'clear-text-stream-key' } });
+    const { actions } = planChange(plain, manifestOf({ channel: { streamKey: 'another-stream-key' } }));
+    const result = { actions, counts: { create: 0, replace: 1, update: 0, delete: 0, keep: 2 }, hasChanges: true };
+
+    for (const text of [renderTable(result, { verbose: true }), renderMarkdown(result), renderJson(result)]) {
+      expect(text).not.toContain(LOCATOR_ID);
+      expect(text).not.toContain('clear-text-stream-key');
+      expect(text).not.toContain('another-stream-key');
+    }
+  });
+});
