@@ -3,7 +3,9 @@
 #   1. a Docker daemon: when none answers, dockerd is started in the background (log: $LIVESTACK_DOCKERD_LOG);
 #   2. the base image $LIVESTACK_BASE_IMAGE (default livestack/base:bookworm-node20) when missing. No image
 #      registry is reachable here, so it is built from Debian itself: debootstrap minbase + docker import,
-#      plus this host's Node 20 (node and npm). Done once; the image is kept;
+#      plus this host's Node 20 (node and npm) and this host's CA bundle (where TLS to the npm registry is
+#      intercepted by a proxy, `npm ci` in the image build needs the same trust as the host). Rebuilt only
+#      when one of those changed (label livestack.base-inputs);
 #   3. the runtime image livestack/runtime:<package.json version> from images/Dockerfile, rebuilt only when
 #      its inputs changed (their hash is the image label livestack.inputs-hash).
 # Usage: scripts/docker-env.sh [--daemon-only]
@@ -56,13 +58,27 @@ fi
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # --- 2. the base image --------------------------------------------------------------------------
-if ! image_exists "$base_image"; then
-  [ "$base_image" = "livestack/base:bookworm-node20" ] \
-    || fail "base image $base_image is missing: pull or build it, or unset LIVESTACK_BASE_IMAGE to build livestack/base:bookworm-node20 here"
+host_ca_bundle=/etc/ssl/certs/ca-certificates.crt
+local_base=0
+[ "$base_image" = "livestack/base:bookworm-node20" ] && local_base=1
+if [ "$local_base" = 1 ]; then
   node_bin=$(readlink -f "$(command -v node)")
+  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+  base_inputs=$(
+    {
+      sha256sum "$node_bin"
+      cat "$npm_dir/package.json" 2>/dev/null || true
+      if [ -f "$host_ca_bundle" ]; then sha256sum "$host_ca_bundle"; fi
+    } | sha256sum | cut -c1-16
+  )
+  current_base=$(docker image inspect -f '{{index .Config.Labels "livestack.base-inputs"}}' "$base_image" 2>/dev/null || true)
+  [ "$current_base" = "$base_inputs" ] || build_base=1
+elif ! image_exists "$base_image"; then
+  fail "base image $base_image is missing: pull or build it, or unset LIVESTACK_BASE_IMAGE to build livestack/base:bookworm-node20 here"
+fi
+if [ "${build_base:-0}" = 1 ]; then
   node_major=$(node -p 'process.versions.node.split(".")[0]')
   [ "$node_major" = 20 ] || fail "the base image carries this host's node, which must be Node 20 (found $(node --version))"
-  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
   [ -f "$npm_dir/package.json" ] || fail "cannot find npm's package folder (looked at $npm_dir)"
   work=$(mktemp -d /var/tmp/livestack-base.XXXXXX)
   trap 'rm -rf "$work"' EXIT
@@ -86,13 +102,22 @@ SOURCES
   mkdir -p "$work/context"
   cp "$node_bin" "$work/context/node"
   cp -a "$npm_dir" "$work/context/npm"
+  # Node reads NODE_EXTRA_CA_CERTS on top of its own roots; a separate path survives the image's later
+  # installation of Debian's ca-certificates, which rewrites /etc/ssl/certs.
+  trust=""
+  if [ -f "$host_ca_bundle" ]; then
+    cp "$host_ca_bundle" "$work/context/host-ca.crt"
+    trust=$'COPY host-ca.crt /usr/local/share/livestack/host-ca.crt\nENV NODE_EXTRA_CA_CERTS=/usr/local/share/livestack/host-ca.crt'
+  fi
   cat >"$work/context/Dockerfile" <<DOCKERFILE
 FROM $raw_base_image
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
+$trust
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && node --version && npm --version
+LABEL livestack.base-inputs=$base_inputs
 CMD ["node"]
 DOCKERFILE
   docker build -q -t "$base_image" "$work/context" >/dev/null
