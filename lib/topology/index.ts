@@ -240,6 +240,7 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     ports: parts.publishedPorts.map((p) => ({ containerPort: p, hostPort: p, hostIp: account.bindAddress, protocol: 'tcp' as const })),
     internalPorts: parts.internalPorts,
     mounts: [{ volume: account.storage.volume, target: STORAGE_MOUNT, readOnly: false }],
+    network: account.network.name,
     healthCheck: {
       command: ['CMD', 'livestack', 'probe', healthUrl],
       httpUrl: healthUrl,

@@ -82,6 +82,8 @@ export interface WorkloadSpec {
   /** Internal ports (not published) the workload listens on, e.g. an origin replica behind a balancer. */
   readonly internalPorts: number[];
   readonly mounts: MountSpec[];
+  /** Docker network of the account; the workload's name is its alias there (balancers reach replicas by it). */
+  readonly network: string;
   readonly healthCheck: HealthCheckSpec;
   /** Includes the spec hash and live hash. */
   readonly labels: Record<string, string>;
