@@ -16,6 +16,7 @@ import { RateLimiter, defaultRateLimiter } from './rate-limiter';
 import { readAppliedRecords, removeAppliedRecord, writeAppliedRecord } from './applied-records';
 import { AccountStatus, WorkloadError, computeStatus, readStatuses, writeStatus } from './status';
 import { generationFor } from './generation';
+import { readiness } from './readiness';
 
 export interface ActionEvent {
   readonly type: 'started' | 'succeeded' | 'failed' | 'deferred';
@@ -46,11 +47,24 @@ export interface PlanView {
   readonly fingerprint: string;
 }
 
+export interface ConvergeOptions {
+  /** Give up after this long. @default 120 s */
+  readonly timeoutMs?: number;
+  /** A saved plan's fingerprint: refuse to act if the world moved since (see worldFingerprint). */
+  readonly expectFingerprint?: string;
+  /** Stop early (Ctrl-C); the last pass's result is returned. */
+  readonly signal?: AbortSignal;
+  /** Also wait until every desired workload runs healthy with its desired spec. */
+  readonly waitReady?: boolean;
+}
+
 export interface PassResult {
   /** The plan this pass acted on. */
   readonly plan: Plan;
   /** The plan after the pass (what is still to do): no changes means converged. */
   readonly remaining: Plan;
+  /** What the driver observed after the pass's actions. */
+  readonly observed: readonly ObservedWorkload[];
   readonly failed: readonly { action: PlannedAction; error: WorkloadError }[];
   readonly statuses: AccountStatus[];
   /** When the next pass should run at the latest (a retry or a locator timer), epoch ms. */
@@ -100,26 +114,34 @@ export class Controller {
   }
 
   /**
-   * Passes until nothing is left to do. Throws the terminal errors that block convergence, or a
-   * timeout naming what is still pending.
+   * Passes until nothing is left to do — and with `waitReady`, until every desired workload also runs
+   * healthy (passes go on meanwhile, so a workload that dies while starting is repaired). Throws the
+   * terminal errors that block convergence, or a timeout naming what is still pending and why.
    */
-  async converge(desired: DesiredState, options: { timeoutMs?: number; expectFingerprint?: string; signal?: AbortSignal } = {}): Promise<PassResult> {
+  async converge(desired: DesiredState, options: ConvergeOptions = {}): Promise<PassResult> {
     const deadline = this.now() + (options.timeoutMs ?? 120_000);
     let expect = options.expectFingerprint;
     for (;;) {
       const result = await this.reconcile(desired, { expectFingerprint: expect });
       expect = undefined;
-      if (!result.remaining.hasChanges || options.signal?.aborted) return result;
+      const converged = !result.remaining.hasChanges;
+      const ready = converged && (!options.waitReady || readiness(desired, result.observed).ready);
+      if (ready || options.signal?.aborted) return result;
       const pending = result.remaining.actions.filter((a) => a.kind !== 'keep');
       const blocked = pending.map((a) => this.failures.get(a.name)).filter((f): f is Failure => f?.terminal === true);
       if (blocked.length > 0 && blocked.length === pending.length) {
         throw new TerminalError('apply', blocked.map((f) => f.message).join('; '));
       }
       if (this.now() >= deadline) {
+        if (converged) {
+          const waiting = readiness(desired, result.observed).pending.map((p) => `${p.name} (${p.phase}${p.detail ? `: ${p.detail}` : ''})`);
+          throw new Error(`not ready in time: ${waiting.join(', ')}; see \`livestack logs <workload>\``);
+        }
         const what = pending.map((a) => `${a.kind} ${a.name}${this.failures.get(a.name) ? ` (${this.failures.get(a.name)!.message})` : ''}`);
         throw new Error(`did not converge in time; still pending: ${what.join(', ')}`);
       }
-      const wake = Math.min(result.nextWakeAt ?? Infinity, this.now() + 1_000, deadline);
+      // Waiting for health needs no full pass every few ms, but a repair should not wait long either.
+      const wake = Math.min(result.nextWakeAt ?? Infinity, this.now() + (converged ? 250 : 1_000), deadline);
       await sleep(Math.max(20, wake - this.now()));
     }
   }
@@ -213,7 +235,7 @@ export class Controller {
       const error = this.failures.get(action.name);
       return error ? [{ action, error }] : [];
     });
-    return { plan: current, remaining, failed, statuses, nextWakeAt: this.nextWake(desired) };
+    return { plan: current, remaining, observed: after, failed, statuses, nextWakeAt: this.nextWake(desired) };
   }
 
   /** Failures about a spec that no longer is the desired one, or about work no longer needed, are moot. */

@@ -1,5 +1,5 @@
-/** Waiting until the workloads of a desired state run healthy, as their driver observes them. */
-import { Driver, ObservedWorkload } from './drivers/driver';
+/** Whether the workloads of a desired state run healthy with their desired specs, as their driver observes them. */
+import { ObservedWorkload } from './drivers/driver';
 import { DesiredState } from './desired-state';
 
 export interface Readiness {
@@ -16,15 +16,4 @@ export function readiness(desired: DesiredState, observed: readonly ObservedWork
     return [{ name: spec.name, phase: w?.phase ?? 'absent', detail: w?.detail }];
   });
   return { ready: pending.length === 0, pending };
-}
-
-/** Poll the driver until every desired workload runs healthy, or `timeoutMs` passed. */
-export async function waitForReady(driver: Driver, desired: DesiredState, timeoutMs: number, onPoll?: (r: Readiness) => void, signal?: AbortSignal): Promise<Readiness> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = readiness(desired, await driver.observe());
-    onPoll?.(result);
-    if (result.ready || Date.now() >= deadline || signal?.aborted) return result;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }

@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { DesiredState, desiredState } from '../../runtime/desired-state';
 import { TerminalError } from '../../runtime/errors';
 import { acquireLock } from '../../runtime/lock';
-import { waitForReady } from '../../runtime/readiness';
 import { readSavedPlan } from '../../runtime/saved-plan';
 import { progressPrinter } from './progress';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, openDriver, out } from './runtime-options';
@@ -44,11 +43,8 @@ export function register(program: Command): void {
       out(`Apply complete: ${c.create} created, ${c.replace} replaced, ${c.update} updated in place, ${c.delete} deleted, ${c.keep} unchanged.`);
       const waitMs = Number(options.wait) * 1000;
       if (waitMs > 0) {
-        const ready = await waitForReady(driver, desired, waitMs);
-        if (!ready.ready) {
-          const pending = ready.pending.map((p) => `${p.name} (${p.phase}${p.detail ? `: ${p.detail}` : ''})`).join(', ');
-          throw new Error(`not ready after ${options.wait} s: ${pending}; see \`livestack logs <workload>\``);
-        }
+        // Reconciling goes on while waiting: a workload that dies while it starts is repaired.
+        await controller.converge(desired, { timeoutMs: waitMs, waitReady: true });
         out(`Ready: ${desired.specs.length} workload${desired.specs.length === 1 ? '' : 's'} running.`);
       }
     } finally {

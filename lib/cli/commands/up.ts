@@ -6,7 +6,6 @@ import { LocalDriver } from '../../runtime/drivers/local';
 import { localPaths } from '../../runtime/drivers/local-records';
 import { errorMessage } from '../../runtime/errors';
 import { acquireLock } from '../../runtime/lock';
-import { waitForReady } from '../../runtime/readiness';
 import { progressPrinter } from './progress';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, out } from './runtime-options';
 
@@ -39,12 +38,13 @@ export function register(program: Command): void {
     try {
       await controller.converge(desired, { signal: stop.signal });
       if (stop.signal.aborted) return;
-      const ready = await waitForReady(driver, desired, Number(options.wait) * 1000, undefined, stop.signal);
-      if (stop.signal.aborted) return;
-      if (!ready.ready) {
-        out(`Warning: not ready after ${options.wait} s: ${ready.pending.map((p) => `${p.name} (${p.phase}${p.detail ? `: ${p.detail}` : ''})`).join(', ')}`);
-        out('See `livestack logs <workload>`; livestack keeps repairing them.');
+      try {
+        await controller.converge(desired, { signal: stop.signal, timeoutMs: Number(options.wait) * 1000, waitReady: true });
+      } catch (error) {
+        out(`Warning: ${errorMessage(error)}`);
+        out('livestack keeps repairing them; the URLs below work once they are ready.');
       }
+      if (stop.signal.aborted) return;
       out(banner(describeAccess(desired, (account) => localPaths.storageDir(stateDir, account)), stateDir));
       await controller.watch(() => desired, { signal: stop.signal, onPass: restartReporter(), onError: (error) => out(`Reconcile failed: ${errorMessage(error)}`) });
     } finally {
