@@ -27,6 +27,8 @@ export interface WorkloadRecord {
   readonly specHash: string;
   readonly liveHash: string;
   readonly createdAt: string;
+  /** The runtime process that created the record: if it died before a supervisor claimed the workload, none ever will. */
+  readonly createdBy?: ProcessIdentity;
   /** argv with `livestack` already mapped to this package's CLI. */
   readonly argv: string[];
   /** Environment the driver sets on top of the supervisor's own (which carries the secrets). */

@@ -14,7 +14,7 @@ import { ENV, WorkloadSpec } from '../../topology/workload-spec';
 import { storagePaths, writeFileAtomic } from '../../dataplane/storage-layout';
 import { TerminalError } from '../errors';
 import {
-  ProcessIdentity, findProcesses, groupAlive, isAlive, signalGroup, signalProcess, waitUntil,
+  ProcessIdentity, findProcesses, groupAlive, identify, isAlive, signalGroup, signalProcess, waitUntil,
 } from '../process-identity';
 import { Driver, DriverContext, ObservedWorkload } from './driver';
 import {
@@ -76,8 +76,12 @@ export class LocalDriver implements Driver {
     const state = readState(dir);
     const restarts = state?.restarts ?? 0;
     if (!isAlive(supervisor)) {
-      const young = !supervisor && Date.now() - Date.parse(record.createdAt) < SUPERVISOR_START_GRACE_MS;
+      // A record without a supervisor is being started, unless its creator died first (a controller
+      // killed mid-create): then nobody will start it and it must be replaced at once.
+      const creatorGone = record.createdBy !== undefined && !isAlive(record.createdBy);
+      const young = !supervisor && !creatorGone && Date.now() - Date.parse(record.createdAt) < SUPERVISOR_START_GRACE_MS;
       if (young) return { ...base, phase: 'starting', detail: 'supervisor starting', restarts };
+      if (!supervisor && creatorGone) return { ...base, phase: 'exited', detail: 'its creator stopped before starting its supervisor', restarts };
       const last = state?.detail ? ` (last: ${state.detail})` : '';
       return { ...base, phase: 'exited', detail: `supervisor not running${last}`, restarts, startedAt: state?.startedAt };
     }
@@ -104,6 +108,7 @@ export class LocalDriver implements Driver {
       specHash: spec.specHash,
       liveHash: spec.liveHash,
       createdAt: new Date().toISOString(),
+      createdBy: identify(process.pid),
       argv: this.argv(spec.command),
       env: {
         ...spec.env,
