@@ -76,7 +76,8 @@ export async function loadApp(appFile: string): Promise<DesiredState> {
   try {
     return fromManifest((await synthesizeApp(appFile, outdir)).manifest, appFile);
   } catch (error) {
-    if (error instanceof AppSynthError || error instanceof LivestackValidationError) throw new TerminalError(appFile, error.message);
+    if (error instanceof AppSynthError) throw new TerminalError(appFile, `synthesis failed:\n${error.output}`);
+    if (error instanceof LivestackValidationError) throw new TerminalError(appFile, error.message);
     throw error;
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
