@@ -12,6 +12,7 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { AccountManifest } from '../model/manifest';
 import { RuntimeImage } from '../model/values/runtime-image';
 import { WorkloadSpec } from '../topology/workload-spec';
+import { CONTAINER_LOG_CONFIG } from '../runtime/drivers/docker-container-spec';
 
 /** Root of the livestack package: the Docker build context of the runtime image. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []));
@@ -84,6 +85,10 @@ export function workloadContainer(scope: Construct, spec: WorkloadSpec, resource
     labels: Object.entries(spec.labels).map(([label, value]) => ({ label, value })),
     restart: 'unless-stopped',
     mustRun: true,
+    // As the runtime's docker driver: an init as PID 1 reaps nginx and ffmpeg children; bounded logs.
+    init: true,
+    logDriver: CONTAINER_LOG_CONFIG.Type,
+    logOpts: { ...CONTAINER_LOG_CONFIG.Config },
   });
   container.overrideLogicalId(logicalId(spec.name));
   return container;

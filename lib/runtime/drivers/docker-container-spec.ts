@@ -10,8 +10,11 @@ import { TerminalError } from '../errors';
 /** Docker counts health check durations in nanoseconds. */
 const NS_PER_SECOND = 1_000_000_000;
 
-/** json-file logs bounded per container: a long-running ingest must not fill the disk with its logs. */
-const LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } };
+/**
+ * json-file logs bounded per container: a long-running ingest must not fill the disk with its logs.
+ * The Terraform synth sets the same (lib/synth/docker-resources.ts).
+ */
+export const CONTAINER_LOG_CONFIG = { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } } as const;
 
 /**
  * Values of a spec's secret environment, read from `TF_VAR_<variable>` as Terraform would. A missing
@@ -35,10 +38,12 @@ export function resolveSecretEnv(spec: WorkloadSpec, env: NodeJS.ProcessEnv): Re
   return resolved;
 }
 
-/** The Engine API create body of a workload on `network`, with its secret env values already resolved. */
+/**
+ * The Engine API create body of a workload on its account's network (where its name is its alias),
+ * with its secret env values already resolved.
+ */
 export function containerCreateOptions(
   spec: WorkloadSpec,
-  network: string,
   secretValues: Record<string, string>,
 ): ContainerCreateOptions & { name: string } {
   const env = { ...spec.env, ...secretValues };
@@ -51,7 +56,6 @@ export function containerCreateOptions(
   }
   return {
     name: spec.name,
-    Hostname: spec.name,
     Image: spec.image,
     Cmd: [...spec.command],
     Env: Object.keys(env).sort().map((key) => `${key}=${env[key]}`),
@@ -65,15 +69,15 @@ export function containerCreateOptions(
       StartPeriod: spec.healthCheck.startPeriodSeconds * NS_PER_SECOND,
     },
     HostConfig: {
-      NetworkMode: network,
+      NetworkMode: spec.network,
       PortBindings: portBindings,
       Mounts: spec.mounts.map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly })),
       RestartPolicy: { Name: 'unless-stopped' },
       // An init as PID 1 forwards signals and reaps the nginx and ffmpeg children of a workload.
       Init: true,
-      LogConfig: LOG_CONFIG,
+      LogConfig: { Type: CONTAINER_LOG_CONFIG.Type, Config: { ...CONTAINER_LOG_CONFIG.Config } },
     },
-    NetworkingConfig: { EndpointsConfig: { [network]: {} } },
+    NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: [spec.name] } } },
   };
 }
 

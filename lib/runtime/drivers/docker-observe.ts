@@ -1,6 +1,10 @@
 /**
  * What a container inspect says about a workload: phase from the container state and its health
  * check, identity and spec hash from its labels.
+ *
+ * A container Docker marks unhealthy counts as `exited`: Docker's restart policy restarts containers
+ * that exit, never unhealthy ones, so nobody but the controller brings it back (its plan replaces an
+ * exited workload) — the way the local driver's supervisor restarts a workload that stays unhealthy.
  */
 import type { ContainerInspectInfo } from 'dockerode';
 import { LABELS } from '../../topology/workload-spec';
@@ -51,8 +55,8 @@ function healthPhase(health: ContainerInspectInfo['State']['Health']): { phase: 
   const last = health.Log?.[health.Log.length - 1];
   const output = last?.Output?.trim().split('\n').pop()?.slice(0, 200);
   return {
-    phase: 'unhealthy',
-    detail: `health check failed ${health.FailingStreak} times${output ? `: ${output}` : ''}`,
+    phase: 'exited',
+    detail: `unhealthy: health check failed ${health.FailingStreak} times${output ? ` (${output})` : ''}; Docker does not restart unhealthy containers`,
   };
 }
 

@@ -1,0 +1,83 @@
+/**
+ * The runtime image of a workload: used when the engine has it, else built from this package's
+ * images/Dockerfile (context: the package root, filtered by .dockerignore; dist/ must be compiled).
+ * A build that fails is a terminal error saying how to build the image by hand: retrying would fail
+ * the same way until someone acts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import { TerminalError } from '../errors';
+import { engineMessage, engineStatus } from './docker-client';
+
+/** Files of the package the image copies (images/Dockerfile); .dockerignore trims them further. */
+const CONTEXT_ENTRIES = ['.dockerignore', 'package.json', 'package-lock.json', 'bin', 'dist', 'images'];
+
+/** The image livestack's own Docker set-up builds where no registry is reachable (scripts/docker-env.sh). */
+const LOCAL_BASE_IMAGE = 'livestack/base:bookworm-node20';
+
+export interface ImageBuildContext {
+  /** The livestack package root (holding images/Dockerfile and the compiled dist/). */
+  readonly packageRoot: string;
+  /** `BASE_IMAGE` build argument; undefined keeps the Dockerfile's default. */
+  readonly baseImage?: string;
+  /** Progress lines ("Built image ..."), never secrets. */
+  readonly log?: (line: string) => void;
+}
+
+export async function imageExists(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (error) {
+    if (engineStatus(error) === 404) return false;
+    throw new Error(`image ${image}: ${engineMessage(error)}`);
+  }
+}
+
+/** Make sure `image` exists on the engine, building it from images/Dockerfile when it does not. */
+export async function ensureImage(docker: Docker, image: string, context: ImageBuildContext): Promise<void> {
+  if (await imageExists(docker, image)) return;
+  const cli = path.join(context.packageRoot, 'dist', 'lib', 'cli', 'main.js');
+  if (!fs.existsSync(cli)) {
+    throw new TerminalError(`image ${image}`, `it is missing and cannot be built: ${cli} does not exist (run \`npm run build\` first)`);
+  }
+  context.log?.(`Building image ${image} from images/Dockerfile${context.baseImage ? ` on ${context.baseImage}` : ''} (it is missing)`);
+  const started = Date.now();
+  try {
+    await build(docker, image, context);
+  } catch (error) {
+    throw new TerminalError(`image ${image}`, `it is missing and building it from images/Dockerfile failed: ${(error as Error).message}. ${await howToBuild(docker, image)}`);
+  }
+  context.log?.(`Built image ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function build(docker: Docker, image: string, context: ImageBuildContext): Promise<void> {
+  const stream = await docker.buildImage(
+    { context: context.packageRoot, src: CONTEXT_ENTRIES },
+    {
+      t: image,
+      dockerfile: 'images/Dockerfile',
+      // A failed step must not leave its intermediate container behind.
+      forcerm: true,
+      ...(context.baseImage ? { buildargs: { BASE_IMAGE: context.baseImage } } : {}),
+    },
+  );
+  const output = await new Promise<{ stream?: string; error?: string }[]>((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, result: { stream?: string; error?: string }[]) => (error ? reject(error) : resolve(result)));
+  });
+  const failure = output.find((item) => item.error);
+  if (failure) {
+    const tail = output.flatMap((item) => (item.stream ?? '').split('\n')).filter((line) => line.trim() !== '').slice(-5);
+    throw new Error(`${failure.error!.trim()}${tail.length > 0 ? ` (last output: ${tail.join(' | ')})` : ''}`);
+  }
+  if (!(await imageExists(docker, image))) throw new Error('the build ended without producing the image');
+}
+
+async function howToBuild(docker: Docker, image: string): Promise<string> {
+  const localBase = await imageExists(docker, LOCAL_BASE_IMAGE).catch(() => false);
+  const base = localBase
+    ? `set LIVESTACK_BASE_IMAGE=${LOCAL_BASE_IMAGE} (it exists on this engine) and apply again, or `
+    : 'where no registry is reachable, run `bash scripts/docker-env.sh` (builds a Debian + Node 20 base with debootstrap and this image), or ';
+  return `Build it yourself: ${base}run \`npm run build && docker build --build-arg BASE_IMAGE=<a Node 20 Debian image> -f images/Dockerfile -t ${image} .\` in the livestack package.`;
+}
