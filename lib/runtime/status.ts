@@ -115,7 +115,7 @@ export function computeStatus(input: StatusInput): AccountStatus[] {
       observedSpecHash: observed?.specHash,
       conditions: conditions(previous, ready(observed, inSync, error), degraded(observed, error, health, input.now), nowIso),
       observedGeneration: inSync ? input.generation : previous?.observedGeneration ?? 0,
-      urls: spec.urls,
+      urls: spec.urls.map(withoutLocatorId),
       ...(error ? { lastError: error } : {}),
       ...(health ? { ingestHealth: health } : {}),
     });
@@ -145,6 +145,14 @@ export function computeStatus(input: StatusInput): AccountStatus[] {
     workloads: (byAccount.get(account) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1)),
     locators: locatorStatus(input.desired, account, input.now),
   }));
+}
+
+/**
+ * A URL as status shows it: playback URLs lose their locator id (unguessable by design, so not for
+ * status output that ends up in tickets and chats); `livestack up` prints the full URLs once.
+ */
+function withoutLocatorId(url: string): string {
+  return url.replace(/\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\//, '/<locator-id>/');
 }
 
 type ConditionValue = Omit<Condition, 'type' | 'lastTransitionTime'>;
