@@ -16,6 +16,7 @@ import { Manifest, MANIFEST_API_VERSION, manifest as manifestSchema } from '../m
 import { zodIssues } from '../model/validate';
 import { topology } from '../topology';
 import { accountResources, workloadContainer } from './docker-resources';
+import { withUnmappedStackTraces } from './unmapped-stacks';
 import type { MediaAccount } from '../../constructs/media-account';
 
 /** File name of the manifest written beside each stack's cdk.tf.json. */
@@ -50,7 +51,7 @@ export class LivestackStackSynthesis extends Construct {
     const parsed = manifestSchema.safeParse(manifest);
     const issues = parsed.success ? checkManifest(manifest) : zodIssues(parsed.error, manifest, `${this.stack.node.path} (manifest)`);
     this.rendered = { manifest, issues };
-    if (issues.length === 0) this.addDockerResources(manifest);
+    if (issues.length === 0) withUnmappedStackTraces(() => this.addDockerResources(manifest));
     return this.rendered;
   }
 

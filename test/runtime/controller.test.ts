@@ -180,10 +180,10 @@ describe('rate limiting of retries', () => {
   test('backs off per workload, doubling to a cap, and starts over after a success', () => {
     const backoff = new ItemExponentialBackoff(250, 2_000);
 
-    expect([1, 2, 3, 4, 5].map(() => backoff.when('ingest', 0))).toEqual([250, 500, 1_000, 2_000, 2_000]);
-    expect(backoff.when('origin', 0)).toBe(250);
+    expect([1, 2, 3, 4, 5].map(() => backoff.when('ingest'))).toEqual([250, 500, 1_000, 2_000, 2_000]);
+    expect(backoff.when('origin')).toBe(250);
     backoff.forget('ingest');
-    expect(backoff.when('ingest', 0)).toBe(250);
+    expect(backoff.when('ingest')).toBe(250);
   });
 
   test('a global bucket slows a burst of failures across many workloads; the slower limiter wins', () => {
