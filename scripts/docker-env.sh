@@ -8,17 +8,21 @@
 #      when one of those changed (label livestack.base-inputs);
 #   3. the runtime image livestack/runtime:<package.json version> from images/Dockerfile, rebuilt only when
 #      its inputs changed (their hash is the image label livestack.inputs-hash).
-# Usage: scripts/docker-env.sh [--daemon-only]
+# Usage: scripts/docker-env.sh [--daemon-only] [--no-compile]
+#   --no-compile: dist/ is already compiled (jest's global setup does it), skip tsc.
 # The last line of stdout is the runtime image name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 daemon_only=0
-case "${1:-}" in
-  --daemon-only) daemon_only=1 ;;
-  "") ;;
-  *) echo "docker-env: unknown option $1 (expected --daemon-only)" >&2; exit 1 ;;
-esac
+compile=1
+for option in "$@"; do
+  case "$option" in
+    --daemon-only) daemon_only=1 ;;
+    --no-compile) compile=0 ;;
+    *) echo "docker-env: unknown option $option (expected --daemon-only or --no-compile)" >&2; exit 1 ;;
+  esac
+done
 
 say() { echo "docker-env: $*" >&2; }
 fail() { say "$*"; exit 1; }
@@ -120,14 +124,16 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
 LABEL livestack.base-inputs=$base_inputs
 CMD ["node"]
 DOCKERFILE
-  docker build -q -t "$base_image" "$work/context" >/dev/null
+  docker build -q --force-rm -t "$base_image" "$work/context" >/dev/null
   rm -rf "$work"
   trap - EXIT
 fi
 
 # --- 3. the runtime image -----------------------------------------------------------------------
 # Type errors are the type-check's business (npm test); tsc still emits, and the image takes what it emitted.
-npx tsc -p tsconfig.build.json >&2 || say "tsc reported errors (above); building the image from what it emitted"
+if [ "$compile" = 1 ]; then
+  npx tsc -p tsconfig.build.json >&2 || say "tsc reported errors (above); building the image from what it emitted"
+fi
 [ -f dist/lib/cli/main.js ] || fail "dist/lib/cli/main.js is missing after tsc: the image would have no CLI"
 # Everything the image copies (see .dockerignore) plus the base image id: a change of any rebuilds.
 inputs_hash=$(
@@ -140,7 +146,7 @@ inputs_hash=$(
 current=$(docker image inspect -f '{{index .Config.Labels "livestack.inputs-hash"}}' "$runtime_image" 2>/dev/null || true)
 if [ "$current" != "$inputs_hash" ]; then
   say "building $runtime_image (inputs $inputs_hash)"
-  docker build -q \
+  docker build -q --force-rm \
     --build-arg "BASE_IMAGE=$base_image" \
     --label "livestack.inputs-hash=$inputs_hash" \
     -t "$runtime_image" -f images/Dockerfile . >/dev/null

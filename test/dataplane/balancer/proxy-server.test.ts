@@ -3,7 +3,6 @@
  * loopback): round robin, passive failover, X-Forwarded-For, streaming bodies, health and metrics.
  */
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { createLogger } from '../../../lib/dataplane/origin/log';
 import { ProxyServer } from '../../../lib/dataplane/balancer/proxy-server';
 import { UpstreamPool } from '../../../lib/dataplane/balancer/upstream-pool';
