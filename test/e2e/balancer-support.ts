@@ -63,3 +63,11 @@ export async function allUpstreamsUp(balancerUrl: string, replicas: number, time
   }
   throw new Error(`not every replica is up behind ${balancerUrl} after ${timeoutMs} ms: ${last}`);
 }
+
+/** Attempts the balancer counted as failed (and retried on another replica), from its /metrics. */
+export async function failedAttempts(balancerUrl: string): Promise<number> {
+  const text = await (await fetch(`${balancerUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  return text.split('\n')
+    .filter((l) => l.startsWith('livestack_balancer_upstream_attempts_total{') && l.includes('result="failed"'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}

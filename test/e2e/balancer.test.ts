@@ -8,7 +8,7 @@ import { WorkloadSpec } from '../../lib/topology/workload-spec';
 import { LocalStack, startLocalStack } from '../support/local-stack';
 import { testManifest } from '../runtime/fixtures/manifest';
 import { eventually } from '../runtime/support/eventually';
-import { allUpstreamsUp, originRequestCounts, requestLoop } from './balancer-support';
+import { allUpstreamsUp, failedAttempts, originRequestCounts, requestLoop } from './balancer-support';
 
 jest.setTimeout(120_000);
 
@@ -75,7 +75,7 @@ describe('balancer on the local driver (scaleUnits 3)', () => {
     const result = await loop.stop();
 
     // THEN every request during the outage got its answer from another replica
-    process.stdout.write(`local: ${result.ok} requests answered, ${result.failed.length} failed while a replica was down (replaced after ${replacedAfter} ms)\n`);
+    process.stdout.write(`local: ${result.ok} requests answered, ${result.failed.length} failed while a replica was down (replaced after ${replacedAfter} ms; ${await failedAttempts(endpointUrl)} attempts retried on another replica)\n`);
     expect(result.failed).toEqual([]);
     expect(result.ok).toBeGreaterThan(20);
   });
