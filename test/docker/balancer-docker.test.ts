@@ -4,29 +4,20 @@
  * `docker rm -f` costs no failed request while the controller brings it back.
  */
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import Docker from 'dockerode';
-import { Controller } from '../../lib/runtime/controller';
-import { desiredState } from '../../lib/runtime/desired-state';
-import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { WorkloadSpec } from '../../lib/topology/workload-spec';
 import { eventually } from '../runtime/support/eventually';
 import { allUpstreamsUp, failedAttempts, originRequestCounts, requestLoop } from '../e2e/balancer-support';
-import { PREPARE_TIMEOUT_MS, dockerTestManifest, prepareDocker, removeAccounts } from './support/docker-env';
+import { PREPARE_TIMEOUT_MS, dockerTestManifest, prepareDocker } from './support/docker-env';
+import { DockerStack, startDockerStack } from './support/docker-stack';
 
 jest.setTimeout(180_000);
 
 describe('balancer on the docker driver (scaleUnits 3)', () => {
   const docker = new Docker();
-  let stateDir: string;
-  let driver: DockerDriver;
-  let account: string;
+  let stack: DockerStack;
   let replicas: WorkloadSpec[];
   let endpointUrl: string;
-  const loop = new AbortController();
-  let watching: Promise<void> = Promise.resolve();
 
   /** The replica's own address on the account network (the host reaches a bridge network directly). */
   async function replicaUrl(spec: WorkloadSpec): Promise<string> {
@@ -36,24 +27,14 @@ describe('balancer on the docker driver (scaleUnits 3)', () => {
 
   beforeAll(async () => {
     const image = await prepareDocker();
-    const desired = desiredState(await dockerTestManifest(image, { channelState: 'stopped' }, 3), 'balancer docker test');
-    account = desired.manifest.accounts[0].name;
-    replicas = desired.specs.filter((s) => s.role === 'origin');
-    endpointUrl = `http://127.0.0.1:${desired.manifest.accounts[0].endpoints[0].port}`;
-    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-docker-balancer-'));
-    driver = new DockerDriver({ stateDir, env: process.env });
-    const controller = new Controller({ driver, stateDir });
-    await controller.converge(desired, { timeoutMs: 120_000 });
-    watching = controller.watch(() => desired, { signal: loop.signal, resyncMs: 1_000 });
+    stack = await startDockerStack(await dockerTestManifest(image, { channelState: 'stopped' }, 3));
+    replicas = stack.desired.specs.filter((s) => s.role === 'origin');
+    endpointUrl = `http://127.0.0.1:${stack.desired.manifest.accounts[0].endpoints[0].port}`;
     await allUpstreamsUp(endpointUrl, 3, 60_000);
   }, PREPARE_TIMEOUT_MS);
 
   afterAll(async () => {
-    loop.abort();
-    await watching;
-    await driver?.close();
-    if (account) await removeAccounts(docker, [account]);
-    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   test('requests through the endpoint port reach every replica', async () => {
