@@ -1,4 +1,217 @@
-/** Entry point of the ingest workload (`livestack dataplane ingest`). */
+/**
+ * Entry point of the ingest workload (`livestack dataplane ingest`), one per running channel:
+ *
+ *   encoder --RTMP--> nginx-rtmp --(on_publish: key, allow list, one publisher)--> control server
+ *                         |                                                           |
+ *                         +--(internal stream, token)--> ffmpeg --> channels/<c>/runs/<run>/
+ *                                                                        |
+ *                                  programs (live config) --hard links--> assets/<asset>/
+ *
+ * Health goes to `channels/<channel>/health.json` and `/metrics`; retention keeps the channel area
+ * and the running programs' windows tidy. See the modules of this folder for each part.
+ *
+ * Environment, besides the workload's own (lib/topology `ENV`):
+ * - `LIVESTACK_TEST_ONLY_ARCHIVE_WINDOW_SECONDS` — TEST ONLY: caps every program's archive window so
+ *   tests can see windows slide in seconds. Never set it in production: it shortens every DVR window.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ENV, IngestConfig, ingestConfig, ingestLiveConfig } from '../../topology';
+import { HttpMetrics } from '../origin/http-metrics';
+import { LiveConfigWatcher } from '../origin/live-config-watcher';
+import { createLogger, Logger } from '../origin/log';
+import { stopOnSignals } from '../origin/stop-on-signals';
+import { parseJsonWith, readWorkloadEnv, WorkloadEnvError } from '../origin/workload-env';
+import { resolveSecret, verifySecret } from '../secrets';
+import { storagePaths } from '../storage-layout';
+import { ChannelRecorder } from './asset-recorder';
+import { ControlRequestKind, ControlServer } from './control-server';
+import { HealthMonitor } from './ingest-health';
+import { renderNginxConfig, RTMP_APPLICATION, statSocketPath } from './nginx-config';
+import { connectHost, NginxProcess } from './nginx-process';
+import { INTERNAL_STREAM_NAME, PublishGate } from './publish-gate';
+import { applyRetention, collectRetentionView, planRetention } from './retention';
+import { renditionPlan } from './transcode-args';
+import { Transcoder } from './transcoder';
+
+export const TEST_ONLY_WINDOW_ENV = 'LIVESTACK_TEST_ONLY_ARCHIVE_WINDOW_SECONDS';
+
+const HEALTH_EVERY_MS = 2_000;
+
 export async function run(): Promise<void> {
-  throw new Error('the ingest workload is not built yet');
+  const env = readWorkloadEnv(ingestConfig);
+  const log = createLogger(env.workloadName);
+  const { channel } = env.config;
+  const programs = env.liveConfigJson ? parseJsonWith(ingestLiveConfig, env.liveConfigJson, ENV.liveConfig).programs : [];
+  const windowCap = testOnlyWindowCap(process.env, log);
+  // Fail at start, with the variable's name, rather than at the first publish.
+  if (channel.streamKey.kind !== 'hash') resolveSecret(channel.streamKey, env.storageDir);
+
+  const channelDir = storagePaths.channelDir(env.storageDir, channel.name);
+  const runsDir = path.join(channelDir, 'runs');
+  fs.mkdirSync(runsDir, { recursive: true });
+  // nginx's pid, temp folders and stat socket: private, short (unix socket paths are limited to 108 bytes).
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-ingest-'));
+  fs.chmodSync(workDir, 0o755);
+  const removeWorkDir = () => fs.rmSync(workDir, { recursive: true, force: true });
+  process.once('exit', removeWorkDir);
+
+  const bootMs = Date.now();
+  const rtmpHost = connectHost(env.listenHost);
+  const playToken = randomBytes(24).toString('base64url');
+  const renditions = renditionPlan(channel.encoding);
+  const gate = new PublishGate({
+    ingestAllowList: channel.ingestAllowList,
+    verifyKey: (presented) => verifySecret(channel.streamKey, presented, env.storageDir),
+    playToken,
+    playFrom: [rtmpHost],
+  });
+  const recorder = new ChannelRecorder({
+    storageDir: env.storageDir,
+    channel: channel.name,
+    segmentDurationSeconds: channel.segmentDurationSeconds,
+    renditions,
+    log,
+    testOnlyWindowCapSeconds: windowCap,
+  });
+  recorder.setPrograms(programs);
+  recorder.stopOrphans(programs);
+
+  const metrics = new HttpMetrics<ControlRequestKind>('livestack_ingest', { workload: env.workloadName, channel: channel.name });
+  const countRefusal = metrics.labeledCounter('publish_refusals_total', 'Publish attempts refused, by reason', ['reason']);
+  const countSegment = metrics.labeledCounter('segments_total', 'Segments the transcoder finished, by rendition', ['rendition']);
+  let lastSegmentAt: number | undefined;
+  const transcoder = new Transcoder({
+    runsDir,
+    encoding: channel.encoding,
+    keyFrameIntervalSeconds: channel.keyFrameIntervalSeconds,
+    segmentDurationSeconds: channel.segmentDurationSeconds,
+    inputUrl: `rtmp://${urlHost(rtmpHost)}:${channel.port}/${RTMP_APPLICATION}/${INTERNAL_STREAM_NAME}?token=${playToken}`,
+    log,
+    onSegment: (event) => {
+      lastSegmentAt = Date.now();
+      countSegment(event.rendition);
+      recorder.record(event);
+    },
+  });
+  const health = new HealthMonitor(env.storageDir, channel.name, {
+    publisher: () => gate.publisher,
+    transcoderRestarts: () => transcoder.restarts,
+    inputFrameRate: () => transcoder.inputFrameRate,
+    lastSegmentAtMs: () => lastSegmentAt,
+    statSocket: statSocketPath(workDir),
+  }, log, metrics.registry);
+  const refreshHealth = () => health.update().catch((error: Error) => log.error(`could not write health: ${error.message}`));
+
+  let nginxUp = false;
+  const control = new ControlServer({
+    publish: (call) => {
+      const verdict = gate.publish(call);
+      if (verdict.accepted) {
+        log.info(`accepted publisher ${call.addr} (client ${call.clientid})`);
+        transcoder.publisherArrived();
+        void refreshHealth();
+      } else {
+        countRefusal(verdict.reason);
+        log.info(`refused ${verdict.detail}`);
+      }
+      return verdict;
+    },
+    publishDone: (call) => {
+      const left = gate.publishDone(call.clientid);
+      if (!left) return;
+      log.info(`publisher ${left.address} (client ${left.clientId}) left after ${Math.round((Date.now() - left.since.getTime()) / 1000)} s`);
+      transcoder.publisherLeft();
+      void refreshHealth();
+    },
+    play: (call) => {
+      const verdict = gate.play(call);
+      if (!verdict.accepted) log.info(`refused ${verdict.detail}`);
+      return verdict;
+    },
+    health: () => ({ healthy: nginxUp, body: health.snapshot() }),
+  }, metrics);
+
+  const nginx = new NginxProcess(workDir, log);
+  const watcher = new LiveConfigWatcher(storagePaths.controlFile(env.storageDir, env.workloadName), ingestLiveConfig, (next) => {
+    recorder.setPrograms(next.programs);
+    log.info(`reloaded live config: recording ${recorder.recordingAssets.join(', ') || 'nothing'}`);
+  }, log);
+  const timers: NodeJS.Timeout[] = [];
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      for (const timer of timers) clearInterval(timer);
+      watcher.stop();
+      // Read the transcoder's last segments into the assets before nginx goes.
+      await transcoder.stop();
+      await nginx.stop();
+      nginxUp = false;
+      await refreshHealth();
+      await control.close();
+      removeWorkDir();
+    })();
+    return stopping;
+  };
+
+  try {
+    await control.listen('127.0.0.1', env.config.controlPort);
+    await nginx.start(renderNginxConfig({
+      workDir,
+      listenHost: env.listenHost,
+      port: channel.port,
+      controlPort: env.config.controlPort,
+      playFrom: [rtmpHost],
+    }), env.listenHost, channel.port);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  nginxUp = true;
+  watcher.start(env.liveConfigJson);
+  const graceMs = Math.max(10_000, 3_000 * channel.segmentDurationSeconds);
+  const sweep = () => {
+    try {
+      const runs = transcoder.knowledge();
+      const view = collectRetentionView({ runsDir, runs, assets: recorder.knowledge(), bootMs, nowMs: Date.now(), graceMs });
+      applyRetention(planRetention(view), runsDir, runs);
+    } catch (error) {
+      log.error(`retention pass failed: ${(error as Error).message}`);
+    }
+  };
+  timers.push(setInterval(() => void refreshHealth(), HEALTH_EVERY_MS), setInterval(sweep, Math.max(1_000, channel.segmentDurationSeconds * 1_000)));
+  await refreshHealth();
+  log.info(`ingest of channel ${channel.name} listening on rtmp://${urlHost(rtmpHost)}:${channel.port}/${RTMP_APPLICATION} `
+    + `(${describeEncoding(env.config)}; recording ${recorder.recordingAssets.join(', ') || 'nothing'})`);
+
+  const died = nginx.died().then(async (why) => {
+    log.error(`${why}; the ingest workload stops (its supervisor starts it again)`);
+    await shutdown();
+    throw new Error(`ingest of channel ${channel.name}: ${why}`);
+  });
+  await Promise.race([stopOnSignals(log, shutdown), died]);
+}
+
+/** Reads the test-only window cap; anything but a positive number is refused with the variable's name. */
+export function testOnlyWindowCap(env: NodeJS.ProcessEnv, log: Logger): number | undefined {
+  const raw = env[TEST_ONLY_WINDOW_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new WorkloadEnvError(`${TEST_ONLY_WINDOW_ENV}=${JSON.stringify(raw)}: expected a positive number of seconds (a test-only setting)`);
+  }
+  log.error(`TEST ONLY: ${TEST_ONLY_WINDOW_ENV}=${seconds} caps every program's archive window at ${seconds} s`);
+  return seconds;
+}
+
+function describeEncoding(config: IngestConfig): string {
+  const encoding = config.channel.encoding;
+  const names = renditionPlan(encoding).map((r) => r.name).join(', ');
+  return encoding.type === 'passthrough' ? `passthrough: ${names}` : `${encoding.preset} ladder (${encoding.speedPreset}): ${names}`;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

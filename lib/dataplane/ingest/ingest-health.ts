@@ -1,0 +1,107 @@
+/**
+ * Ingest health: publisher connected, input bitrate and frame rate, age of the newest segment,
+ * transcoder restarts. Written atomically to `channels/<channel>/health.json` every few seconds (the
+ * runtime's status reads it) and exposed as Prometheus gauges.
+ */
+import { Gauge, Registry } from 'prom-client';
+import { Logger } from '../origin/log';
+import { IngestHealth, storagePaths, writeFileAtomic } from '../storage-layout';
+import { RTMP_APPLICATION } from './nginx-config';
+import { INTERNAL_STREAM_NAME, Publisher } from './publish-gate';
+import { fetchRtmpStat, streamStat } from './rtmp-stat';
+
+export interface HealthSources {
+  publisher(): Publisher | undefined;
+  transcoderRestarts(): number;
+  /** Frames per second the transcoder reads, measured. */
+  inputFrameRate(): number | undefined;
+  lastSegmentAtMs(): number | undefined;
+  /** nginx-rtmp's statistics socket. */
+  readonly statSocket: string;
+}
+
+export class HealthMonitor {
+  private bitrateKbps?: number;
+  private lastSample?: { bytesIn: number; atMs: number };
+  private warnedStat = false;
+
+  constructor(
+    private readonly storageDir: string,
+    private readonly channel: string,
+    private readonly sources: HealthSources,
+    private readonly log: Logger,
+    registry: Registry,
+    private readonly now: () => number = Date.now,
+  ) {
+    const gauge = (name: string, help: string, read: () => number | undefined) => new Gauge({
+      name: `livestack_ingest_${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+        else this.reset();
+      },
+    });
+    gauge('publisher_connected', '1 while an encoder publishes to the channel', () => (sources.publisher() ? 1 : 0));
+    gauge('input_bitrate_kbps', 'Bitrate received from the publisher (kbit/s), measured', () => this.bitrateKbps);
+    gauge('input_frame_rate', 'Frames per second the transcoder reads, measured', () => sources.inputFrameRate());
+    gauge('last_segment_age_seconds', 'Seconds since the newest segment was written', () => this.lastSegmentAge());
+    gauge('transcoder_restarts', 'Times the transcoder was started again while the publisher stayed connected', () => sources.transcoderRestarts());
+  }
+
+  /** Samples nginx's counters and rewrites health.json. */
+  async update(): Promise<IngestHealth> {
+    await this.sampleBitrate();
+    const health = this.snapshot();
+    writeFileAtomic(storagePaths.channelHealth(this.storageDir, this.channel), `${JSON.stringify(health, null, 2)}\n`);
+    return health;
+  }
+
+  snapshot(): IngestHealth {
+    const publisher = this.sources.publisher();
+    const lastAt = this.sources.lastSegmentAtMs();
+    const frameRate = publisher ? this.sources.inputFrameRate() : undefined;
+    return {
+      channel: this.channel,
+      publisherConnected: publisher !== undefined,
+      ...(publisher ? { publisher: publisher.address } : {}),
+      ...(publisher && this.bitrateKbps !== undefined ? { inputBitrateKbps: this.bitrateKbps } : {}),
+      ...(frameRate !== undefined ? { inputFrameRate: frameRate } : {}),
+      ...(lastAt !== undefined ? { lastSegmentAgeSeconds: this.lastSegmentAge(), lastSegmentAt: new Date(lastAt).toISOString() } : {}),
+      transcoderRestarts: this.sources.transcoderRestarts(),
+      updatedAt: new Date(this.now()).toISOString(),
+    };
+  }
+
+  private lastSegmentAge(): number | undefined {
+    const lastAt = this.sources.lastSegmentAtMs();
+    return lastAt === undefined ? undefined : Math.max(0, Math.round((this.now() - lastAt) / 100) / 10);
+  }
+
+  private async sampleBitrate(): Promise<void> {
+    if (!this.sources.publisher()) {
+      this.bitrateKbps = undefined;
+      this.lastSample = undefined;
+      return;
+    }
+    let stat;
+    try {
+      stat = streamStat(await fetchRtmpStat(this.sources.statSocket), RTMP_APPLICATION, INTERNAL_STREAM_NAME);
+    } catch (error) {
+      if (!this.warnedStat) this.log.error(`cannot read nginx-rtmp statistics: ${(error as Error).message}; input bitrate unknown`);
+      this.warnedStat = true;
+      return;
+    }
+    const atMs = this.now();
+    if (!stat) {
+      this.lastSample = undefined;
+      return;
+    }
+    const previous = this.lastSample;
+    if (previous && atMs > previous.atMs && stat.bytesIn >= previous.bytesIn) {
+      this.bitrateKbps = Math.round(((stat.bytesIn - previous.bytesIn) * 8) / (atMs - previous.atMs));
+    }
+    this.lastSample = { bytesIn: stat.bytesIn, atMs };
+  }
+}

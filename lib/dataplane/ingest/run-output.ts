@@ -1,0 +1,146 @@
+/**
+ * Reads one transcoder run's output as it grows: ffmpeg rewrites each rendition's playlist (atomically,
+ * `temp_file`) after every finished segment; each segment that appears is handed on exactly once, in
+ * order. What was handed on counts as recorded (retention may then remove the staging copy).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Logger } from '../origin/log';
+import { parseMediaPlaylist, StoredPlaylist } from '../origin/media-playlist';
+import { RUN_FILES } from './transcode-args';
+
+/** A finished segment in the channel area. */
+export interface SegmentEvent {
+  readonly run: string;
+  readonly rendition: string;
+  /** Absolute path of the segment and of its init section. */
+  readonly segmentPath: string;
+  readonly initPath: string;
+  readonly durationSeconds: number;
+  readonly programDateTimeMs?: number;
+  readonly bytes: number;
+}
+
+interface RenditionCursor {
+  readonly name: string;
+  /** Identity of the playlist version last read (mtime and size). */
+  stamp?: string;
+  /** Media sequence number of the last segment handed on. */
+  lastSequence: number;
+  /** Media time of the rendition's next segment: the sum of the durations handed on so far. */
+  elapsedSeconds: number;
+  complained: boolean;
+}
+
+export class RunOutput {
+  private readonly cursors: RenditionCursor[];
+  /**
+   * Wall-clock time of the run's media time 0, fixed when its first segment shows up (that segment
+   * ended about then). ffmpeg's own PROGRAM-DATE-TIME starts when its output opens, after probing the
+   * input, which puts every segment seconds in the future.
+   */
+  private anchorMs?: number;
+
+  /**
+   * @param dir the run folder (`channels/<channel>/runs/<run>`)
+   * @param onSegment called synchronously for each new segment; an exception is logged, the segment still counts as handed on
+   */
+  constructor(
+    readonly run: string,
+    readonly dir: string,
+    renditions: readonly string[],
+    private readonly onSegment: (event: SegmentEvent) => void,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cursors = renditions.map((name) => ({ name, lastSequence: -1, elapsedSeconds: 0, complained: false }));
+  }
+
+  /** Reads the playlists that changed and hands on the new segments; returns how many. */
+  poll(): number {
+    let handed = 0;
+    for (const cursor of this.cursors) handed += this.pollRendition(cursor);
+    return handed;
+  }
+
+  /** Whether `segmentPath` (a file of this run) was handed on. */
+  isHandedOn(segmentPath: string): boolean {
+    const rendition = path.basename(path.dirname(segmentPath));
+    const cursor = this.cursors.find((c) => c.name === rendition);
+    const sequence = /^seg-(\d+)\.m4s$/.exec(path.basename(segmentPath))?.[1];
+    return cursor !== undefined && sequence !== undefined && Number(sequence) <= cursor.lastSequence;
+  }
+
+  /** Segments handed on so far, over all renditions. */
+  get segmentCount(): number {
+    return this.cursors.reduce((sum, c) => sum + c.lastSequence + 1, 0);
+  }
+
+  private pollRendition(cursor: RenditionCursor): number {
+    const file = path.join(this.dir, cursor.name, RUN_FILES.playlist);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      return 0;
+    }
+    const stamp = `${stat.mtimeMs}:${stat.size}`;
+    if (stamp === cursor.stamp) return 0;
+    const playlist = this.read(file, cursor);
+    if (!playlist) return 0;
+    cursor.stamp = stamp;
+    let handed = 0;
+    for (const segment of playlist.segments) {
+      if (segment.sequence <= cursor.lastSequence) continue;
+      const segmentPath = path.join(this.dir, cursor.name, segment.uri);
+      const bytes = sizeOf(segmentPath);
+      if (bytes === undefined || !segment.mapUri) {
+        this.log.error(`run ${this.run}: ${cursor.name}/${segment.uri} is listed by ffmpeg but ${bytes === undefined ? 'missing' : 'has no init section'}; skipped`);
+      } else {
+        this.anchorMs ??= this.now() - (cursor.elapsedSeconds + segment.durationSeconds) * 1000;
+        this.handOn({
+          run: this.run,
+          rendition: cursor.name,
+          segmentPath,
+          initPath: path.join(this.dir, cursor.name, segment.mapUri),
+          durationSeconds: segment.durationSeconds,
+          programDateTimeMs: Math.round(this.anchorMs + cursor.elapsedSeconds * 1000),
+          bytes,
+        });
+        handed++;
+      }
+      cursor.elapsedSeconds += segment.durationSeconds;
+      cursor.lastSequence = segment.sequence;
+    }
+    return handed;
+  }
+
+  private read(file: string, cursor: RenditionCursor): StoredPlaylist | undefined {
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      // An empty file is a playlist being replaced by a non-atomic writer: read it next time.
+      if (text === '') return undefined;
+      return parseMediaPlaylist(text, file);
+    } catch (error) {
+      if (!cursor.complained) this.log.error(`run ${this.run}: cannot read ${file}: ${(error as Error).message}`);
+      cursor.complained = true;
+      return undefined;
+    }
+  }
+
+  private handOn(event: SegmentEvent): void {
+    try {
+      this.onSegment(event);
+    } catch (error) {
+      this.log.error(`run ${this.run}: recording ${event.rendition}/${path.basename(event.segmentPath)} failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+function sizeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return undefined;
+  }
+}

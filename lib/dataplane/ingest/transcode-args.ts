@@ -1,0 +1,127 @@
+/**
+ * The ffmpeg command line of a channel's transcoder: one place decides how livestack encodes, so the
+ * workload and bench/transcode run exactly the same arguments.
+ *
+ * Output is CMAF (fMP4) HLS, one folder per rendition: video renditions carry video only and one
+ * `audio` rendition carries the sound, which is what the origin packages as HLS and DASH.
+ */
+import * as path from 'node:path';
+import { Encoding } from '../../model/manifest';
+
+/** Rendition folder of a passthrough channel's video (the encoder's own stream). */
+export const PASSTHROUGH_RENDITION = 'source';
+
+/** File names ffmpeg writes in every rendition folder of a run. */
+export const RUN_FILES = {
+  playlist: 'index.m3u8',
+  segmentPattern: 'seg-%d.m4s',
+  init: 'init.mp4',
+} as const;
+
+/**
+ * Upper bound of the input frame rate used to size x264's GOP. Key frames come from
+ * `-force_key_frames` at the key frame interval; a GOP this long only stops x264 from adding its own.
+ */
+const MAX_FRAME_RATE = 60;
+
+/** Segments ffmpeg keeps listed in its own playlist: the workload reads it several times a segment. */
+const RUN_PLAYLIST_LENGTH = 30;
+
+export interface RenditionPlan {
+  readonly name: string;
+  readonly type: 'video' | 'audio';
+  /** Nominal bits per second (before any segment is measured), when the ladder says. */
+  readonly nominalBitrate?: number;
+}
+
+export interface TranscodeJob {
+  /** What ffmpeg reads: the channel's internal RTMP URL, or a file (bench). */
+  readonly input: string;
+  readonly encoding: Encoding;
+  readonly keyFrameIntervalSeconds: number;
+  readonly segmentDurationSeconds: number;
+  /** Folder of this run: `<rendition>/index.m3u8`, `<rendition>/init_<n>.mp4`, `<rendition>/seg-<n>.m4s`. */
+  readonly outputDir: string;
+  /** Report progress as key=value blocks on stdout every second (frame counts for input frame rate). */
+  readonly progress?: boolean;
+  /** @default 'warning' */
+  readonly logLevel?: string;
+}
+
+/** Name of the audio rendition: `audio`, unless a video rung already took that name. */
+export function audioRenditionName(encoding: Encoding): string {
+  const taken = encoding.type === 'standard' ? new Set(encoding.ladder.map((r) => r.name)) : new Set([PASSTHROUGH_RENDITION]);
+  return taken.has('audio') ? 'audio-main' : 'audio';
+}
+
+/** The renditions a channel produces, video first (highest rung first), then the one audio rendition. */
+export function renditionPlan(encoding: Encoding): RenditionPlan[] {
+  const audio: RenditionPlan = {
+    name: audioRenditionName(encoding),
+    type: 'audio',
+    nominalBitrate: encoding.type === 'standard' ? encoding.audioBitrateKbps * 1000 : undefined,
+  };
+  if (encoding.type === 'passthrough') return [{ name: PASSTHROUGH_RENDITION, type: 'video' }, audio];
+  return [...encoding.ladder.map((rung) => ({ name: rung.name, type: 'video' as const, nominalBitrate: rung.videoBitrateKbps * 1000 })), audio];
+}
+
+/** argv (without `ffmpeg`) of a transcoder run. */
+export function transcodeArgs(job: TranscodeJob): string[] {
+  const renditions = renditionPlan(job.encoding);
+  const videoCount = renditions.length - 1;
+  const streamMap = renditions.map((r, index) => (r.type === 'video' ? `v:${index},name:${r.name}` : `a:0,name:${r.name}`)).join(' ');
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', job.logLevel ?? 'warning',
+    ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
+    '-i', job.input,
+    ...(job.encoding.type === 'passthrough' ? passthroughCodecArgs() : standardCodecArgs(job, videoCount)),
+    '-f', 'hls',
+    '-hls_time', formatSeconds(job.segmentDurationSeconds),
+    '-hls_list_size', String(RUN_PLAYLIST_LENGTH),
+    '-hls_segment_type', 'fmp4',
+    // temp_file: ffmpeg renames finished files into place, so the workload never reads half a playlist.
+    // (PROGRAM-DATE-TIME is the workload's to write: see RunOutput.)
+    '-hls_flags', 'independent_segments+temp_file',
+    '-hls_fmp4_init_filename', RUN_FILES.init,
+    '-hls_segment_filename', path.join(job.outputDir, '%v', RUN_FILES.segmentPattern),
+    '-var_stream_map', streamMap,
+    path.join(job.outputDir, '%v', RUN_FILES.playlist),
+  ];
+}
+
+function passthroughCodecArgs(): string[] {
+  // Stream copy: the encoder's packets are stored as they arrived (no decode, no re-encode).
+  return ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy'];
+}
+
+function standardCodecArgs(job: TranscodeJob, videoCount: number): string[] {
+  const encoding = job.encoding;
+  if (encoding.type !== 'standard') throw new Error('standardCodecArgs needs a standard encoding');
+  const kfi = job.keyFrameIntervalSeconds;
+  const gop = String(Math.ceil(kfi * MAX_FRAME_RATE));
+  // Decode once, split, scale each rung: one decoder feeds every encoder.
+  const split = videoCount === 1 ? '[0:v]null[s0]' : `[0:v]split=${videoCount}${encoding.ladder.map((_r, i) => `[s${i}]`).join('')}`;
+  const scales = encoding.ladder.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`);
+  return [
+    '-filter_complex', [split, ...scales].join(';'),
+    ...encoding.ladder.flatMap((_r, i) => ['-map', `[v${i}]`]),
+    '-map', '0:a:0',
+    '-c:v', 'libx264', '-preset', encoding.speedPreset, '-pix_fmt', 'yuv420p',
+    ...encoding.ladder.flatMap((r, i) => [
+      `-profile:v:${i}`, r.profile,
+      `-b:v:${i}`, `${r.videoBitrateKbps}k`,
+      `-maxrate:v:${i}`, `${r.videoBitrateKbps}k`,
+      `-bufsize:v:${i}`, `${r.videoBitrateKbps * 2}k`,
+    ]),
+    // Same forced key frame times in every rendition and no scene-cut key frames: players switch cleanly.
+    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
+    // RTMP timestamps are whole milliseconds: resampling to them keeps AAC frames evenly spaced.
+    '-af', 'aresample=async=1',
+    '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
+  ];
+}
+
+function formatSeconds(seconds: number): string {
+  return Number.isInteger(seconds) ? String(seconds) : String(Number(seconds.toFixed(3)));
+}

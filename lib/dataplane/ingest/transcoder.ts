@@ -1,0 +1,238 @@
+/**
+ * The channel's transcoder: ffmpeg pulling the published stream from nginx-rtmp and writing CMAF
+ * segments, one *run* (one ffmpeg process, one folder `runs/<run>/`) at a time. Runs start when a
+ * publisher is accepted and end when its stream ends. A transcoder that dies while the publisher is
+ * still connected is started again (a new run, counted in `restarts`), with backoff.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Encoding } from '../../model/manifest';
+import { Logger } from '../origin/log';
+import { RunKnowledge, RunState } from './retention';
+import { RunOutput, SegmentEvent } from './run-output';
+import { renditionPlan, transcodeArgs } from './transcode-args';
+
+export interface TranscoderOptions {
+  /** `channels/<channel>/runs`. */
+  readonly runsDir: string;
+  readonly encoding: Encoding;
+  readonly keyFrameIntervalSeconds: number;
+  readonly segmentDurationSeconds: number;
+  /** The internal stream URL, play token included. Never logged. */
+  readonly inputUrl: string;
+  readonly log: Logger;
+  readonly onSegment: (event: SegmentEvent) => void;
+  /** @default 'ffmpeg' */
+  readonly ffmpegPath?: string;
+  /** How often run output is read. @default 250 */
+  readonly pollMs?: number;
+}
+
+/** Wait after a publish is accepted: nginx-rtmp starts the stream only once the callback answered. */
+const START_DELAY_MS = 300;
+const BACKOFF = { initialMs: 500, maxMs: 10_000, resetAfterMs: 30_000 };
+/** After the publisher left, ffmpeg normally ends at once (nginx drops it); these bound a stuck one. */
+const END_GRACE_MS = 6_000;
+const KILL_GRACE_MS = 3_000;
+
+interface Run {
+  readonly id: string;
+  readonly process: ChildProcess;
+  readonly output: RunOutput;
+  readonly startedAt: number;
+  readonly exited: Promise<void>;
+  /** ffmpeg reported progress: it had opened its input and was transcoding. */
+  up: boolean;
+}
+
+export class Transcoder {
+  private wanted = false;
+  private current?: Run;
+  private startTimer?: NodeJS.Timeout;
+  private endTimer?: NodeJS.Timeout;
+  private consecutiveFailures = 0;
+  private readonly runStates = new Map<string, 'active' | 'finished'>();
+  private readonly outputs = new Map<string, RunOutput>();
+  private restartCount = 0;
+  private frameRate?: number;
+  private readonly renditions: string[];
+
+  constructor(private readonly options: TranscoderOptions) {
+    this.renditions = renditionPlan(options.encoding).map((r) => r.name);
+  }
+
+  /** Times ffmpeg was started again after it died while the publisher was connected. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Frames per second ffmpeg has been reading, measured over its last progress period. */
+  get inputFrameRate(): number | undefined {
+    return this.current?.up ? this.frameRate : undefined;
+  }
+
+  /** pid of the running ffmpeg, if any. */
+  get pid(): number | undefined {
+    return this.current?.process.pid;
+  }
+
+  /** A publisher was accepted: transcode its stream (once the previous run, if any, is over). */
+  publisherArrived(): void {
+    this.wanted = true;
+    this.consecutiveFailures = 0;
+    if (this.endTimer) clearTimeout(this.endTimer);
+    if (!this.current) this.scheduleStart(START_DELAY_MS);
+  }
+
+  /** The publisher left: the run ends by itself when nginx drops ffmpeg; a stuck ffmpeg is stopped. */
+  publisherLeft(): void {
+    this.wanted = false;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    const run = this.current;
+    if (!run) return;
+    this.endTimer = setTimeout(() => {
+      if (this.current === run) void this.end(run, 'it did not end within the grace period after the publisher left');
+    }, END_GRACE_MS);
+  }
+
+  /** Stops transcoding for good (workload shutdown): the current run is ended and read to the end. */
+  async stop(): Promise<void> {
+    this.wanted = false;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    if (this.endTimer) clearTimeout(this.endTimer);
+    if (this.current) await this.end(this.current, 'the workload is stopping');
+  }
+
+  /** Reads the current run's new output (called on a timer, and once more when a run ends). */
+  poll(): void {
+    this.current?.output.poll();
+  }
+
+  /** Retention's view of the runs: runs of this process are known; others were left by an earlier one. */
+  knowledge(): RunKnowledge {
+    return {
+      runState: (run: string): RunState => this.runStates.get(run) ?? 'abandoned',
+      isRecorded: (segmentPath: string) => {
+        const run = path.basename(path.dirname(path.dirname(segmentPath)));
+        return this.outputs.get(run)?.isHandedOn(segmentPath) ?? false;
+      },
+    };
+  }
+
+  private scheduleStart(delayMs: number): void {
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = setTimeout(() => {
+      this.startTimer = undefined;
+      if (this.wanted && !this.current) this.startRun();
+    }, delayMs);
+  }
+
+  private startRun(): void {
+    const id = newRunId();
+    const dir = path.join(this.options.runsDir, id);
+    fs.mkdirSync(dir, { recursive: true });
+    const args = transcodeArgs({
+      input: this.options.inputUrl,
+      encoding: this.options.encoding,
+      keyFrameIntervalSeconds: this.options.keyFrameIntervalSeconds,
+      segmentDurationSeconds: this.options.segmentDurationSeconds,
+      outputDir: dir,
+      progress: true,
+    });
+    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = new RunOutput(id, dir, this.renditions, this.options.onSegment, this.options.log);
+    const exited = new Promise<void>((resolve) => {
+      child.once('error', (error) => {
+        this.options.log.error(`transcoder run ${id}: could not start ffmpeg: ${error.message}`);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        this.options.log.info(`transcoder run ${id} ended (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+        resolve();
+      });
+    });
+    const run: Run = { id, process: child, output, startedAt: Date.now(), exited, up: false };
+    this.current = run;
+    this.runStates.set(id, 'active');
+    this.outputs.set(id, output);
+    this.frameRate = undefined;
+    this.watchProgress(run);
+    this.forwardLog(run);
+    const poller = setInterval(() => output.poll(), this.options.pollMs ?? 250);
+    this.options.log.info(`transcoder run ${id} started (pid ${child.pid ?? '-'}, ${this.renditions.join(', ')})`);
+    void exited.then(() => {
+      clearInterval(poller);
+      this.finish(run);
+    });
+  }
+
+  /** The run's process is gone: read its last output, then start again if the publisher is still there. */
+  private finish(run: Run): void {
+    run.output.poll();
+    this.runStates.set(run.id, 'finished');
+    this.forgetOldRuns();
+    if (this.current !== run) return;
+    this.current = undefined;
+    if (this.endTimer) clearTimeout(this.endTimer);
+    if (!this.wanted) return;
+    const lasted = Date.now() - run.startedAt;
+    if (lasted >= BACKOFF.resetAfterMs) this.consecutiveFailures = 0;
+    const delay = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** this.consecutiveFailures);
+    this.consecutiveFailures++;
+    // A run that never got going (the stream was not up yet) is a failed start, not a restart.
+    if (run.up) this.restartCount++;
+    this.options.log.error(`transcoder run ${run.id} stopped while the publisher is connected; starting again in ${delay} ms${run.up ? ` (restart ${this.restartCount})` : ''}`);
+    this.scheduleStart(delay);
+  }
+
+  private async end(run: Run, why: string): Promise<void> {
+    this.options.log.info(`stopping transcoder run ${run.id}: ${why}`);
+    // One SIGINT: ffmpeg finishes its segment and playlists. A second one would abort its writes.
+    run.process.kill('SIGINT');
+    const killer = setTimeout(() => run.process.kill('SIGKILL'), KILL_GRACE_MS);
+    await run.exited;
+    clearTimeout(killer);
+  }
+
+  private watchProgress(run: Run): void {
+    if (!run.process.stdout) return;
+    let frame: number | undefined;
+    let last: { frame: number; at: number } | undefined;
+    readline.createInterface({ input: run.process.stdout }).on('line', (line) => {
+      const [key, value] = line.split('=', 2);
+      if (key === 'frame') frame = Number(value);
+      if (key !== 'progress' || frame === undefined || !Number.isFinite(frame)) return;
+      run.up = true;
+      const now = Date.now();
+      if (last && now > last.at && frame >= last.frame) this.frameRate = Math.round(((frame - last.frame) * 1000 / (now - last.at)) * 100) / 100;
+      last = { frame, at: now };
+    });
+  }
+
+  private forwardLog(run: Run): void {
+    if (!run.process.stderr) return;
+    // ffmpeg names its input in errors; the play token stays out of the log.
+    const input = this.options.inputUrl;
+    const shown = input.replace(/\?.*$/, '?token=<redacted>');
+    readline.createInterface({ input: run.process.stderr }).on('line', (line) => {
+      if (line.trim() !== '') this.options.log.info(`ffmpeg ${run.id}: ${line.split(input).join(shown)}`);
+    });
+  }
+
+  /** Keeps run bookkeeping small: only recent runs can still have files in the channel area. */
+  private forgetOldRuns(): void {
+    const finished = [...this.runStates].filter(([, state]) => state === 'finished').map(([id]) => id);
+    for (const id of finished.slice(0, Math.max(0, finished.length - 50))) {
+      this.runStates.delete(id);
+      this.outputs.delete(id);
+    }
+  }
+}
+
+/** Sortable, unique run ids, usable as file name prefixes: `20261124T051600123Z-3fa2`. */
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:.]/g, '')}-${randomBytes(2).toString('hex')}`;
+}
