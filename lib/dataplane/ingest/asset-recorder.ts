@@ -74,9 +74,15 @@ export class ChannelRecorder {
       declared.add(program.assetName);
       const asset = this.assets.get(program.assetName) ?? this.load(program);
       if (!asset) continue;
-      asset.windowSeconds = this.windowOf(program);
-      if (program.state === 'running') this.start(asset);
-      else this.stop(asset, `program ${program.name} is stopped`);
+      const windowSeconds = this.windowOf(program);
+      const narrower = windowSeconds < asset.windowSeconds;
+      asset.windowSeconds = windowSeconds;
+      if (program.state === 'running') {
+        this.start(asset);
+        if (narrower) this.slide(asset);
+      } else {
+        this.stop(asset, `program ${program.name} is stopped`);
+      }
     }
     for (const asset of this.assets.values()) {
       if (!declared.has(asset.name)) this.stop(asset, `program ${asset.program} is no longer declared on the channel`);
@@ -170,11 +176,21 @@ export class ChannelRecorder {
       asset.playlists.set(event.rendition, playlist);
     }
     playlist.append({ uri, mapUri, durationSeconds: event.durationSeconds, programDateTimeMs: event.programDateTimeMs, bytes: event.bytes });
-    const now = this.now();
-    for (const file of playlist.trim(asset.windowSeconds)) asset.droppedAt.set(path.join(renditionDir, file), now);
+    this.trim(asset, event.rendition, playlist);
     asset.facts.set(event.rendition, facts);
     writeFileAtomic(storagePaths.renditionPlaylist(this.options.storageDir, asset.name, event.rendition), playlist.render());
     this.writeDescriptor(asset);
+  }
+
+  /** A running program's window got narrower: it applies now, not at the next segment. */
+  private slide(asset: RecordedAsset): void {
+    for (const [rendition, playlist] of asset.playlists) this.trim(asset, rendition, playlist);
+    if (asset.playlists.size > 0) this.writeAll(asset);
+  }
+
+  private trim(asset: RecordedAsset, rendition: string, playlist: AssetPlaylist): void {
+    const now = this.now();
+    for (const file of playlist.trim(asset.windowSeconds)) asset.droppedAt.set(path.join(asset.dir, rendition, file), now);
   }
 
   private writeAll(asset: RecordedAsset): void {
