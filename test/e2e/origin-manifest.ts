@@ -26,6 +26,8 @@ export interface TestLocator {
 export interface TestStack {
   readonly endpointPort: number;
   readonly keyPort: number;
+  /** Port of the (stopped) channel: no ingest listens on it, but it must not collide. */
+  readonly channelPort: number;
   readonly scaleUnits?: number;
   readonly allowList?: string[];
   readonly corsAllowedOrigins?: string[];
@@ -65,7 +67,7 @@ export function testManifest(stack: TestStack): unknown {
         name: 'news',
         path: 'app/acme/news',
         protocol: 'rtmp',
-        port: 19350,
+        port: stack.channelPort,
         streamKey: { kind: 'generated', id: 'news-stream-key' },
         ingestAllowList: [],
         previewAllowList: stack.previewAllowList ?? [],
@@ -105,4 +107,35 @@ export const clearPolicy = (protocols: ('hls' | 'dash')[] = ['hls', 'dash'], nam
 
 export const envelopePolicy = (keyPolicy: string, name = 'envelope') => ({
   name, path: `app/acme/${name}`, protocols: ['hls'], encryption: { type: 'envelope', keyPolicy },
+});
+
+/** A key policy that hands its keys to anyone (AMS's open restriction). */
+export const openKeyPolicy = (name = 'open') => ({
+  name, path: `app/acme/${name}`, keyType: 'aes-128', restriction: { type: 'open' },
+});
+
+export interface TokenPolicyOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithms: string[];
+  /** Verification keys as the manifest holds them (symmetric secret reference, PEM public key, JWKS). */
+  readonly keys: unknown[];
+  readonly requiredClaims?: Record<string, string | number | boolean | null>;
+  readonly clockSkewSeconds?: number;
+}
+
+/** A JWT key policy (RFC 8725 checks happen in the key service). */
+export const tokenKeyPolicy = (name: string, options: TokenPolicyOptions) => ({
+  name,
+  path: `app/acme/${name}`,
+  keyType: 'aes-128',
+  restriction: {
+    type: 'token',
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.algorithms,
+    keys: options.keys,
+    requiredClaims: options.requiredClaims ?? {},
+    clockSkewSeconds: options.clockSkewSeconds ?? 5,
+  },
 });
