@@ -72,9 +72,12 @@ describe('balancer on the docker driver (scaleUnits 3)', () => {
     const recreatedAfter = Date.now() - removedAt;
     await allUpstreamsUp(endpointUrl, 3);
     const result = await players.stop();
+    const balancer = stack.desired.specs.find((s) => s.role === 'balancer')!;
+    const reloads = (await stack.driver.logs(balancer.name, 1000)).split('\n').filter((l) => l.includes('reloaded nginx'));
+    process.stdout.write(`docker balancer: ${reloads.length} nginx reload(s): ${reloads.map((l) => l.replace(/^.* reloaded nginx: /, '')).join(' | ')}\n`);
 
     // THEN every request meanwhile was answered by the other replicas
-    process.stdout.write(`docker: ${result.ok} requests answered, ${result.failed.length} failed while a replica was gone (recreated after ${recreatedAfter} ms; ${await failedAttempts(endpointUrl)} attempts retried on another replica)\n`);
+    process.stdout.write(`docker: ${result.ok} requests answered, ${result.failed.length} failed while a replica was gone (recreated after ${recreatedAfter} ms; ${await failedAttempts(endpointUrl)} attempts retried on another replica, ${result.retriedOnStaleConnection} sent again on a fresh connection)\n`);
     expect(result.failed).toEqual([]);
     expect(result.ok).toBeGreaterThan(20);
   });

@@ -1,4 +1,5 @@
 /** Helpers of the balancer suites (local and Docker): per-replica request counts and a player loop. */
+import * as http from 'node:http';
 
 /** Sum of `livestack_origin_requests_total` answered 404 by each origin replica (its own /metrics). */
 export async function originRequestCounts(replicaUrls: string[]): Promise<number[]> {
@@ -16,20 +17,47 @@ export interface LoopResult {
   readonly ok: number;
   /** What went wrong with each failed request (status or error). */
   readonly failed: string[];
+  /** Requests retried because the keep-alive connection they were sent on had just been closed. */
+  readonly retriedOnStaleConnection: number;
 }
 
-/** Requests `url` back to back (2 at a time) until `stop()`; a request counts as ok when it gets `expectStatus`. */
+/**
+ * Requests `url` back to back (2 players, keep-alive) until `stop()`; a request counts as ok when it
+ * gets `expectStatus`. Like browsers and ffmpeg, a player sends a request again, once, when the idle
+ * keep-alive connection it reused was closed before any answer (Node documents this pattern with
+ * `request.reusedSocket`); anything else that goes wrong is a failure.
+ */
 export function requestLoop(url: string, expectStatus: number): { stop(): Promise<LoopResult> } {
   let running = true;
   let ok = 0;
+  let retried = 0;
   const failed: string[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const once = () => new Promise<number>((resolve, reject) => {
+    const request = http.get(url, { agent, timeout: 5_000 }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('timed out after 5 s')));
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const stale = request.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
+      reject(Object.assign(error, { stale }));
+    });
+  });
   const worker = async () => {
     while (running) {
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-        await response.body?.cancel();
-        if (response.status === expectStatus) ok += 1;
-        else failed.push(`status ${response.status}`);
+        let status: number;
+        try {
+          status = await once();
+        } catch (error) {
+          if (!(error as { stale?: boolean }).stale) throw error;
+          retried += 1;
+          status = await once();
+        }
+        if (status === expectStatus) ok += 1;
+        else failed.push(`status ${status}`);
       } catch (error) {
         failed.push((error as Error).message);
       }
@@ -41,7 +69,8 @@ export function requestLoop(url: string, expectStatus: number): { stop(): Promis
     async stop() {
       running = false;
       await Promise.all(workers);
-      return { ok, failed };
+      agent.destroy();
+      return { ok, failed, retriedOnStaleConnection: retried };
     },
   };
 }

@@ -75,7 +75,7 @@ describe('balancer on the local driver (scaleUnits 3)', () => {
     const result = await loop.stop();
 
     // THEN every request during the outage got its answer from another replica
-    process.stdout.write(`local: ${result.ok} requests answered, ${result.failed.length} failed while a replica was down (replaced after ${replacedAfter} ms; ${await failedAttempts(endpointUrl)} attempts retried on another replica)\n`);
+    process.stdout.write(`local: ${result.ok} requests answered, ${result.failed.length} failed while a replica was down (replaced after ${replacedAfter} ms; ${await failedAttempts(endpointUrl)} attempts retried on another replica, ${result.retriedOnStaleConnection} sent again on a fresh connection)\n`);
     expect(result.failed).toEqual([]);
     expect(result.ok).toBeGreaterThan(20);
   });

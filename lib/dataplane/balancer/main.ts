@@ -8,8 +8,7 @@ import { balancerConfig } from '../../topology';
 import { createLogger } from '../origin/log';
 import { stopOnSignals } from '../origin/stop-on-signals';
 import { readWorkloadEnv } from '../origin/workload-env';
-import { ProxyServer } from './proxy-server';
-import { UpstreamPool } from './upstream-pool';
+import { Balancer } from './balancer';
 
 /** Set by the local driver (see lib/runtime/drivers/local.ts): where every upstream listens. */
 const UPSTREAM_HOST_ENV = 'LIVESTACK_UPSTREAM_HOST';
@@ -18,19 +17,21 @@ export async function run(): Promise<void> {
   const env = readWorkloadEnv(balancerConfig);
   const log = createLogger(env.workloadName);
   const hostOverride = process.env[UPSTREAM_HOST_ENV] || undefined;
-  const targets = env.config.upstreams.map((u) => ({ host: hostOverride ?? u.host, port: u.port }));
-  const pool = new UpstreamPool(targets, {
-    onChange: (upstream, previous) => {
-      if (upstream.state === 'up') log.info(`origin replica ${upstream.label} is up${previous === 'down' ? ' again' : ''}`);
-      else log.error(`origin replica ${upstream.label} is down (${upstream.lastError ?? 'no answer'}); requests go to the others`);
-    },
-  });
-  const server = new ProxyServer({ pool, workloadName: env.workloadName, log });
-  const address = await server.listen(env.listenHost, env.config.listenPort);
-  log.info(`balancer of endpoint ${env.config.endpoint} listening on http://${address.address}:${address.port}, ${targets.length} origin replicas: ${targets.map((t) => `${t.host}:${t.port}`).join(', ')}`);
-  await pool.startProbing();
-  await stopOnSignals(log, async () => {
-    pool.stop();
-    await server.close();
-  });
+  const replicas = env.config.upstreams.map((u) => ({ host: hostOverride ?? u.host, port: u.port }));
+  const balancer = new Balancer({ workloadName: env.workloadName, listenHost: env.listenHost, port: env.config.listenPort, replicas, log });
+  await balancer.start();
+  log.info(`balancer of endpoint ${env.config.endpoint} listening on http://${env.listenHost}:${env.config.listenPort}, ${replicas.length} origin replicas: ${replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);
+  let stopping = false;
+  const stopped = stopOnSignals(log, () => {
+    stopping = true;
+    return balancer.stop();
+  }).then(() => undefined);
+  // nginx carries every request: if it dies on its own, the workload stops and its driver restarts it.
+  const died = balancer.nginxExited.then((why) => (stopping ? undefined : why));
+  const outcome = await Promise.race([stopped, died]);
+  if (outcome !== undefined) {
+    await balancer.stop();
+    throw new Error(`${outcome}; the balancer cannot serve without it`);
+  }
+  await stopped;
 }
