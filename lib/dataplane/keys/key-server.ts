@@ -11,6 +11,7 @@ import { CorsPolicy } from '../origin/cors';
 import { HttpService, send, sendText as text } from '../origin/http-kit';
 import { HttpMetrics } from '../origin/http-metrics';
 import { IpAllowList } from '../origin/ip-allow-list';
+import { Logger } from '../origin/log';
 import { readOrCreateContentKey } from './content-key-store';
 import { KeyAuthorizer } from './key-authorizer';
 
@@ -26,9 +27,13 @@ export interface KeyServerOptions {
   readonly storageDir: string;
   readonly workloadName: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Where refusals are reported (key id, policy, client, reason: never the token or key bytes). */
+  readonly log?: Logger;
 }
 
 const KEY_PATH = /^\/keys\/([0-9a-f]{32})$/;
+/** A flood of bad requests must not flood the log: at most this many refusal lines a second. */
+const REFUSAL_LINES_PER_SECOND = 20;
 
 export class KeyServer extends HttpService {
   readonly metrics: HttpMetrics<RequestKind>;
@@ -36,6 +41,8 @@ export class KeyServer extends HttpService {
   private readonly keys = new Map<string, ServedKey>();
   private readonly allowList: IpAllowList;
   private readonly cors: CorsPolicy;
+  private readonly refusalLog: (line: string) => void;
+  private readonly log?: Logger;
 
   /** Creates (or reads) every content key the config lists, so keys exist before the first player asks. */
   constructor(options: KeyServerOptions) {
@@ -51,6 +58,8 @@ export class KeyServer extends HttpService {
     }
     this.allowList = new IpAllowList(config.allowList);
     this.cors = new CorsPolicy(config.corsAllowedOrigins, 'Authorization');
+    this.log = options.log;
+    this.refusalLog = rateLimited(options.log, REFUSAL_LINES_PER_SECOND);
   }
 
   get keyCount(): number {
@@ -93,10 +102,36 @@ export class KeyServer extends HttpService {
         }
         this.countDecision(policy, 'refused');
         const status = decision.status ?? 401;
+        this.refusalLog(`refused content key ${match[1]} (key policy ${policy}) to ${client ?? 'unknown address'}: ${status} ${decision.reason}`);
         const challenge: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="livestack", error="invalid_token"' } : {};
         done(status, text(res, status, `key refused: ${decision.reason}\n`, { ...challenge, ...cors }));
       },
-      () => done(500, text(res, 500, 'key refused: internal error\n', cors)),
+      (error: Error) => {
+        this.log?.error(`deciding on content key ${match[1]} failed: ${error.message}`);
+        done(500, text(res, 500, 'key refused: internal error\n', cors));
+      },
     );
   }
+}
+
+/** Lines beyond `perSecond` in one second are counted, and their number reported with the next line. */
+function rateLimited(log: Logger | undefined, perSecond: number): (line: string) => void {
+  let second = 0;
+  let written = 0;
+  let suppressed = 0;
+  return (line) => {
+    if (!log) return;
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== second) {
+      second = now;
+      written = 0;
+    }
+    if (written >= perSecond) {
+      suppressed++;
+      return;
+    }
+    written++;
+    log.info(suppressed > 0 ? `${line} (${suppressed} similar line(s) suppressed before this one)` : line);
+    suppressed = 0;
+  };
 }

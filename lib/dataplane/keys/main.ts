@@ -11,7 +11,7 @@ import { KeyServer } from './key-server';
 export async function run(): Promise<void> {
   const env = readWorkloadEnv(keyServiceConfig);
   const log = createLogger(env.workloadName);
-  const server = new KeyServer({ config: env.config, storageDir: env.storageDir, workloadName: env.workloadName });
+  const server = new KeyServer({ config: env.config, storageDir: env.storageDir, workloadName: env.workloadName, log });
   const address = await server.listen(env.listenHost, env.config.port);
   const policies = env.config.policies.map((p) => `${p.name} (${p.restriction.type})`).join(', ') || 'none';
   log.info(`key service of account ${env.config.account} listening on http://${address.address}:${address.port}: ${server.keyCount} content key(s), policies: ${policies}`);
