@@ -1,6 +1,6 @@
 /**
  * Test manifests for the origin and key suites, as plain objects (validated by `manifest.parse` when
- * started): one account `acme`, one streaming endpoint `main`, a stopped channel `news` (no ingest
+ * started): one account `acme`, a streaming endpoint `main` (and maybe `second`), a stopped channel `news` (no ingest
  * workload: assets come from the ffmpeg fixture), and whatever programs, policies and locators a
  * suite needs.
  */
@@ -21,6 +21,14 @@ export interface TestLocator {
   readonly id?: string;
   readonly start?: string;
   readonly end?: string;
+  /** @default 'main' */
+  readonly endpoint?: 'main' | 'second';
+}
+
+/** A second streaming endpoint of the account, with its own CORS origins. */
+export interface TestEndpoint {
+  readonly port: number;
+  readonly corsAllowedOrigins: string[];
 }
 
 export interface TestStack {
@@ -38,7 +46,10 @@ export interface TestStack {
   readonly keyPolicies?: unknown[];
   readonly deliveryPolicies: unknown[];
   readonly locators: TestLocator[];
+  readonly secondEndpoint?: TestEndpoint;
 }
+
+const endpointDefaults = { scaleUnits: 0, allowList: [], hostNames: [], maxCacheAgeSeconds: 86400, state: 'running' };
 
 export function testManifest(stack: TestStack): unknown {
   return {
@@ -53,16 +64,14 @@ export function testManifest(stack: TestStack): unknown {
       keyDelivery: { port: stack.keyPort, allowList: stack.keyDeliveryAllowList ?? [], publicBaseUrl: stack.publicKeyBaseUrl },
       limits: { maxChannels: 5 },
       endpoints: [{
+        ...endpointDefaults,
         name: 'main',
         path: 'app/acme/main',
         port: stack.endpointPort,
         scaleUnits: stack.scaleUnits ?? 0,
         corsAllowedOrigins: stack.corsAllowedOrigins ?? [],
         allowList: stack.allowList ?? [],
-        hostNames: [],
-        maxCacheAgeSeconds: 86400,
-        state: 'running',
-      }],
+      }, ...(stack.secondEndpoint ? [{ ...endpointDefaults, name: 'second', path: 'app/acme/second', ...stack.secondEndpoint }] : [])],
       channels: [{
         name: 'news',
         path: 'app/acme/news',
@@ -92,7 +101,7 @@ export function testManifest(stack: TestStack): unknown {
         id: l.id ?? randomUUID(),
         channel: 'news',
         program: l.program,
-        endpoint: 'main',
+        endpoint: l.endpoint ?? 'main',
         deliveryPolicy: l.deliveryPolicy,
         start: l.start,
         end: l.end,

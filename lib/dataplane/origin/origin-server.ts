@@ -118,25 +118,22 @@ export class OriginServer extends HttpService {
     if (!split.ok) return void done(400, sendText(res, 400, `path refused: ${split.reason}\n`, cors));
     const segments = split.segments;
 
+    kind = requestKind(segments);
     let work: Promise<number>;
     try {
-      if (segments[0] === PREVIEW) {
-        kind = 'preview';
+      if (kind === 'preview') {
         work = this.servePreview(res, segments, client, cors);
       } else {
         const entry = this.locators.get(segments[0] ?? '');
         if (!entry) throw new HttpRefusal(404, 'no such locator');
         const verdict = windowVerdict(entry, Date.now());
         if (!verdict.open) throw new HttpRefusal(verdict.status, verdict.reason);
-        if (segments.length === 3 && segments[2] !== MEDIA_PLAYLIST) {
-          kind = 'segment';
+        if (kind === 'segment') {
           const cached = this.packager.peekSegment(entry.target, segments[1], segments[2], Date.now());
           if (cached) return void done(200, this.sendSegment(res, cached, cors));
           work = this.packager.segment(entry.target, segments[1], segments[2]).then((body) => this.sendSegment(res, body, cors));
         } else {
-          const routed = this.routeLocator(req, res, entry, segments, q < 0 ? '' : url.slice(q + 1), cors);
-          kind = routed.kind;
-          work = routed.work;
+          work = this.routeLocator(req, res, entry, segments, q < 0 ? '' : url.slice(q + 1), cors);
         }
       }
     } catch (error) {
@@ -155,22 +152,22 @@ export class OriginServer extends HttpService {
     segments: string[],
     query: string,
     cors: Record<string, string> | undefined,
-  ): { kind: RequestKind; work: Promise<number> } {
+  ): Promise<number> {
     const { locator, target } = entry;
     const token = playerToken(query);
     if (segments.length === 2 && segments[1] === `${locator.manifestName}.m3u8`) {
       this.requireProtocol(entry, 'hls');
-      return { kind: 'master', work: this.packager.master(target).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors)) };
+      return this.packager.master(target).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors));
     }
     if (segments.length === 2 && segments[1] === `${locator.manifestName}.mpd`) {
       this.requireProtocol(entry, 'dash');
       if (target.keyId) throw new HttpRefusal(403, 'DASH is not offered for envelope-encrypted locators (AES-128 envelope is an HLS method)');
-      return { kind: 'mpd', work: this.packager.mpd(target).then((r) => this.sendPlaylist(res, r, undefined, 'application/dash+xml', cors)) };
+      return this.packager.mpd(target).then((r) => this.sendPlaylist(res, r, undefined, 'application/dash+xml', cors));
     }
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
       this.requireProtocol(entry, 'hls');
       const keyUri = target.keyId ? this.keyUri(req, target.keyId) : undefined;
-      return { kind: 'media', work: this.packager.media(target, segments[1], keyUri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors)) };
+      return this.packager.media(target, segments[1], keyUri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors));
     }
     throw new HttpRefusal(404, 'no such manifest or segment under this locator');
   }
@@ -283,6 +280,17 @@ export class OriginServer extends HttpService {
     }
     return [status, sendText(res, status, `${message}\n`, cors)];
   }
+}
+
+/** What a request asks for, from the shape of its path (before any lookup, so refusals are counted by kind too). */
+function requestKind(segments: readonly string[]): RequestKind {
+  if (segments[0] === PREVIEW) return 'preview';
+  if (segments.length === 2) {
+    if (segments[1].endsWith('.m3u8')) return 'master';
+    if (segments[1].endsWith('.mpd')) return 'mpd';
+  }
+  if (segments.length === 3) return segments[2] === MEDIA_PLAYLIST ? 'media' : 'segment';
+  return 'other';
 }
 
 /** The `token` query parameter, if it looks like a JWT (anything else is not carried on). */

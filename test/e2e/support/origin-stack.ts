@@ -22,7 +22,9 @@ import { TestStack, testManifest } from '../origin-manifest';
 
 export const ACCOUNT = 'acme';
 
-export interface OriginStackOptions extends Omit<TestStack, 'endpointPort' | 'keyPort' | 'channelPort'> {
+export interface OriginStackOptions extends Omit<TestStack, 'endpointPort' | 'keyPort' | 'channelPort' | 'secondEndpoint'> {
+  /** CORS origins of a second endpoint `second`, when the suite needs one. */
+  readonly secondEndpointCors?: string[];
   /** Assets to encode into the account storage before anything is served. */
   readonly assets: readonly Omit<AssetFixtureOptions, 'storageDir'>[];
   /** Environment of the runtime (and source of `TF_VAR_*` secrets). @default process.env */
@@ -34,6 +36,8 @@ export interface OriginStack {
   readonly manifest: Manifest;
   readonly endpointPort: number;
   readonly keyPort: number;
+  /** Port of the endpoint `second`, when there is one. */
+  readonly secondEndpointPort?: number;
   readonly storageDir: string;
   /** `http://127.0.0.1:<endpoint port><path>` */
   url(requestPath: string): string;
@@ -47,9 +51,10 @@ export interface OriginStack {
 }
 
 export async function startOriginStack(options: OriginStackOptions): Promise<OriginStack> {
-  const [endpointPort, keyPort, channelPort] = [await freePort(), await freePort(), await freePort()];
-  const { assets, env, ...stack } = options;
-  const manifest = testManifest({ ...stack, endpointPort, keyPort, channelPort }) as Manifest;
+  const [endpointPort, keyPort, channelPort, secondPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const { assets, env, secondEndpointCors, ...stack } = options;
+  const secondEndpoint = secondEndpointCors ? { port: secondPort, corsAllowedOrigins: secondEndpointCors } : undefined;
+  const manifest = testManifest({ ...stack, endpointPort, keyPort, channelPort, secondEndpoint }) as Manifest;
   const local = await startLocalStack(manifest, { env: env ?? process.env });
   const storageDir = local.storageDir(ACCOUNT);
   try {
@@ -64,6 +69,7 @@ export async function startOriginStack(options: OriginStackOptions): Promise<Ori
     manifest,
     endpointPort,
     keyPort,
+    secondEndpointPort: secondEndpoint?.port,
     storageDir,
     url: (requestPath) => `http://127.0.0.1:${endpointPort}${requestPath}`,
     keyUrl: (locatorId) => `http://127.0.0.1:${keyPort}/keys/${contentKeyId(locatorId)}`,
