@@ -4,14 +4,48 @@
  * A build that fails is a terminal error saying how to build the image by hand: retrying would fail
  * the same way until someone acts.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { TerminalError } from '../errors';
 import { engineMessage, engineStatus } from './docker-client';
 
-/** Files of the package the image copies (images/Dockerfile); .dockerignore trims them further. */
-const CONTEXT_ENTRIES = ['.dockerignore', 'package.json', 'package-lock.json', 'bin', 'dist', 'images'];
+/**
+ * The build context: what images/Dockerfile copies, as .dockerignore lets it through for the docker
+ * CLI (dockerode applies .dockerignore to absolute paths and so drops everything; the list is made here).
+ */
+const CONTEXT_FILES = ['package.json', 'package-lock.json'];
+const CONTEXT_FOLDERS = ['bin', 'dist', 'images'];
+const SKIPPED_NAMES = new Set(['node_modules', '.git']);
+
+/** Relative paths of every file of the build context. */
+export function buildContextFiles(packageRoot: string): string[] {
+  const files = [...CONTEXT_FILES];
+  const walk = (relative: string) => {
+    for (const entry of fs.readdirSync(path.join(packageRoot, relative), { withFileTypes: true })) {
+      if (SKIPPED_NAMES.has(entry.name) || entry.name.startsWith('.tsbuildinfo')) continue;
+      const child = path.join(relative, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) files.push(child);
+    }
+  };
+  for (const folder of CONTEXT_FOLDERS) walk(folder);
+  return files.sort();
+}
+
+/** A tar stream of the build context (system tar: no extra dependency for a one-off build). */
+function contextTar(packageRoot: string): { stream: NodeJS.ReadableStream; done: Promise<void> } {
+  const tar = spawn('tar', ['-c', '-C', packageRoot, '--null', '-T', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  tar.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  tar.stdin.end(`${buildContextFiles(packageRoot).join('\0')}\0`);
+  const done = new Promise<void>((resolve, reject) => {
+    tar.once('error', (error) => reject(new Error(`tar: ${error.message}`)));
+    tar.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar of the build context failed: ${stderr.trim()}`))));
+  });
+  return { stream: tar.stdout, done };
+}
 
 /** The image livestack's own Docker set-up builds where no registry is reachable (scripts/docker-env.sh). */
 const LOCAL_BASE_IMAGE = 'livestack/base:bookworm-node20';
@@ -47,14 +81,16 @@ export async function ensureImage(docker: Docker, image: string, context: ImageB
   try {
     await build(docker, image, context);
   } catch (error) {
-    throw new TerminalError(`image ${image}`, `it is missing and building it from images/Dockerfile failed: ${(error as Error).message}. ${await howToBuild(docker, image)}`);
+    const base = context.baseImage ?? 'the Dockerfile\'s default base image';
+    throw new TerminalError(`image ${image}`, `it is missing and building it from images/Dockerfile on ${base} failed: ${(error as Error).message}. ${await howToBuild(docker, image)}`);
   }
   context.log?.(`Built image ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function build(docker: Docker, image: string, context: ImageBuildContext): Promise<void> {
+  const tar = contextTar(context.packageRoot);
   const stream = await docker.buildImage(
-    { context: context.packageRoot, src: CONTEXT_ENTRIES },
+    tar.stream,
     {
       t: image,
       dockerfile: 'images/Dockerfile',
@@ -66,6 +102,7 @@ async function build(docker: Docker, image: string, context: ImageBuildContext):
   const output = await new Promise<{ stream?: string; error?: string }[]>((resolve, reject) => {
     docker.modem.followProgress(stream, (error: Error | null, result: { stream?: string; error?: string }[]) => (error ? reject(error) : resolve(result)));
   });
+  await tar.done;
   const failure = output.find((item) => item.error);
   if (failure) {
     const tail = output.flatMap((item) => (item.stream ?? '').split('\n')).filter((line) => line.trim() !== '').slice(-5);

@@ -1,0 +1,89 @@
+/**
+ * The docker driver's runtime image: built from images/Dockerfile when the engine lacks it, or a
+ * terminal error saying how to build it when that fails (nothing is created then).
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Docker from 'dockerode';
+import { topology } from '../../lib/topology';
+import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { DockerDriver } from '../../lib/runtime/drivers/docker';
+import { isTerminal } from '../../lib/runtime/errors';
+import { demuxLogs } from '../../lib/runtime/drivers/docker-logs';
+import { PREPARE_TIMEOUT_MS, dockerTestManifest, prepareDocker, removeAccounts } from './support/docker-env';
+
+jest.setTimeout(300_000);
+
+/** The base image scripts/docker-env.sh builds here (no registry is reachable). */
+const LOCAL_BASE = 'livestack/base:bookworm-node20';
+
+/** `ls -A` of a folder inside an image. */
+async function listing(image: string, folder: string): Promise<string[]> {
+  const docker = new Docker();
+  const container = await docker.createContainer({ Image: image, Cmd: ['ls', '-A', folder] });
+  try {
+    await container.start();
+    await container.wait();
+    const body = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+    return demuxLogs(body).split('\n').filter((line) => line !== '').sort();
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+describe('DockerDriver runtime image', () => {
+  const docker = new Docker();
+  const tag = `livestack/runtime:image-test-${randomBytes(4).toString('hex')}`;
+  let stateDir: string;
+  let keys: WorkloadSpec;
+
+  beforeAll(async () => {
+    await prepareDocker();
+    const manifest = await dockerTestManifest(tag, { channelState: 'stopped' });
+    keys = topology(manifest).find((s) => s.role === 'keys')!;
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-docker-image-'));
+  }, PREPARE_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (keys) await removeAccounts(docker, [keys.account]);
+    await docker.getImage(tag).remove().catch(() => undefined);
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('fails with a terminal error saying how to build the image when building it fails, and creates nothing', async () => {
+    // GIVEN a missing image whose base image is nowhere to be found
+    const driver = new DockerDriver({ stateDir, env: { ...process.env, LIVESTACK_BASE_IMAGE: 'livestack/no-such-base:missing' } });
+
+    // WHEN a workload of that image is created
+    const error = await driver.create(keys).catch((e: unknown) => e);
+    await driver.close();
+
+    // THEN the error is terminal, names the image and says how to build it
+    expect(isTerminal(error)).toBe(true);
+    expect((error as Error).message).toContain(`image ${tag}: it is missing and building it from images/Dockerfile on livestack/no-such-base:missing failed`);
+    expect((error as Error).message).toContain(`LIVESTACK_BASE_IMAGE=${LOCAL_BASE}`);
+    // AND no container was created
+    await expect(docker.getContainer(keys.name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  test('builds a missing image from images/Dockerfile on LIVESTACK_BASE_IMAGE and runs the workload on it', async () => {
+    // GIVEN a missing image and the local base image
+    await expect(docker.getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    const lines: string[] = [];
+    const driver = new DockerDriver({ stateDir, env: { ...process.env, LIVESTACK_BASE_IMAGE: LOCAL_BASE } }, { log: (line) => lines.push(line) });
+
+    // WHEN a workload of that image is created
+    await driver.create(keys);
+    await driver.close();
+
+    // THEN the image was built (its progress said so) and the workload's container runs it
+    expect(lines).toEqual([expect.stringMatching(/^Building image .* on livestack\/base:bookworm-node20/), expect.stringMatching(/^Built image .* in [\d.]+ s$/)]);
+    const image = await docker.getImage(tag).inspect();
+    const container = await docker.getContainer(keys.name).inspect();
+    expect(container.Image).toBe(image.Id);
+    // AND the image holds what the Dockerfile copies from the context .dockerignore lets through
+    expect(await listing(tag, '/opt/livestack')).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+  });
+});
