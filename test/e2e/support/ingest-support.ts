@@ -1,0 +1,234 @@
+/**
+ * Helpers of the ingest end-to-end suites: manifests with ingest channels on free loopback ports, real
+ * ffmpeg encoders pushing RTMP, and readers of what the workload stored (asset playlists, descriptors,
+ * health), with the checks real players would make (ffprobe, key frames, packet hashes).
+ */
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManifest } from '../../../lib/model/manifest';
+import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/origin/media-playlist';
+import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/dataplane/storage-layout';
+import { freePort } from '../../runtime/fixtures/manifest';
+
+const run = promisify(execFile);
+
+/** A small ladder: cheap enough for tests on two shared cores. */
+export const SMALL_LADDER: Encoding = {
+  type: 'standard',
+  preset: 'Custom',
+  ladder: [
+    { name: '180p', width: 320, height: 180, videoBitrateKbps: 300, profile: 'main' },
+    { name: '90p', width: 160, height: 90, videoBitrateKbps: 120, profile: 'baseline' },
+  ],
+  audioBitrateKbps: 64,
+  // Not ultrafast: x264 writes the lowest profile its features need, and ultrafast's are baseline's.
+  speedPreset: 'superfast',
+};
+
+export interface ChannelOptions {
+  readonly name: string;
+  readonly encoding: Encoding;
+  readonly streamKey: ChannelManifest['streamKey'];
+  readonly ingestAllowList?: string[];
+  readonly programs: Pick<ProgramManifest, 'name' | 'assetName' | 'state'>[];
+}
+
+/** One account with the given channels (1-s segments and key frames) and, optionally, an origin serving the first program. */
+export async function ingestManifest(channels: ChannelOptions[], options: { origin?: boolean } = {}): Promise<Manifest> {
+  const account = `i${randomBytes(4).toString('hex')}`;
+  const keyPort = await freePort();
+  const originPort = await freePort();
+  const first = channels[0];
+  return {
+    apiVersion: MANIFEST_API_VERSION,
+    accounts: [{
+      name: account,
+      path: `app/${account}`,
+      image: 'livestack-runtime:test',
+      bindAddress: '127.0.0.1',
+      storage: { volume: `${account}-storage` },
+      network: { name: `${account}-net` },
+      keyDelivery: { port: keyPort, allowList: [] },
+      limits: { maxChannels: 5 },
+      endpoints: options.origin ? [{
+        name: 'web', path: `app/${account}/web`, port: originPort, scaleUnits: 0, corsAllowedOrigins: [], allowList: [],
+        hostNames: [], maxCacheAgeSeconds: 2, state: 'running',
+      }] : [],
+      channels: await Promise.all(channels.map(async (c) => ({
+        name: c.name,
+        path: `app/${account}/${c.name}`,
+        protocol: 'rtmp' as const,
+        port: await freePort(),
+        streamKey: c.streamKey,
+        ingestAllowList: c.ingestAllowList ?? [],
+        previewAllowList: [],
+        keyFrameIntervalSeconds: 1,
+        segmentDurationSeconds: 1,
+        encoding: c.encoding,
+        state: 'running' as const,
+        programs: c.programs.map((p) => ({
+          ...p, path: `app/${account}/${c.name}/${p.name}`, manifestName: 'index', archiveWindowSeconds: 600,
+        })),
+      }))),
+      keyPolicies: [],
+      deliveryPolicies: options.origin ? [{ name: 'clear', path: `app/${account}/clear`, protocols: ['hls'], encryption: { type: 'none' } }] : [],
+      locators: options.origin ? [{
+        name: 'watch', path: `app/${account}/watch`, id: randomUUID(), channel: first.name, program: first.programs[0].name,
+        endpoint: 'web', deliveryPolicy: 'clear',
+      }] : [],
+    }],
+  };
+}
+
+/** The manifest with one program's declared state changed. */
+export function withProgramState(manifest: Manifest, channel: string, program: string, state: 'running' | 'stopped'): Manifest {
+  const copy = structuredClone(manifest);
+  const target = copy.accounts[0].channels.find((c) => c.name === channel)!.programs.find((p) => p.name === program)!;
+  target.state = state;
+  return copy;
+}
+
+export function channelOf(manifest: Manifest, name: string): ChannelManifest {
+  return manifest.accounts[0].channels.find((c) => c.name === name)!;
+}
+
+/** A running ffmpeg encoder; `done` resolves when it exits (never rejects). */
+export interface Encoder {
+  readonly process: ChildProcess;
+  readonly done: Promise<{ code: number | null; stderr: string }>;
+  stop(): void;
+}
+
+const encoders = new Set<Encoder>();
+
+/** Pushes `seconds` of a lavfi test picture and tone (or a file, stream-copied) to `url`, in real time. */
+export function startEncoder(url: string, options: { seconds: number; file?: string; size?: string } = { seconds: 10 }): Encoder {
+  const input = options.file
+    ? ['-re', '-i', options.file, '-c', 'copy']
+    : [
+      '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '320x180'}:rate=25`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-ac', '2',
+    ];
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-t', String(options.seconds), '-f', 'flv', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const encoder: Encoder = {
+    process: child,
+    done: new Promise((resolve) => child.once('exit', (code) => {
+      encoders.delete(encoder);
+      resolve({ code, stderr });
+    })),
+    stop: () => {
+      child.kill('SIGKILL');
+    },
+  };
+  encoders.add(encoder);
+  return encoder;
+}
+
+/** Kills the encoders a suite started and did not wait for. */
+export async function stopEncoders(): Promise<void> {
+  const left = [...encoders];
+  for (const encoder of left) encoder.stop();
+  await Promise.all(left.map((e) => e.done));
+}
+
+export function rtmpUrl(manifest: Manifest, channel: string, key: string): string {
+  return `rtmp://127.0.0.1:${channelOf(manifest, channel).port}/live/${key}`;
+}
+
+export function readPlaylist(storage: string, asset: string, rendition: string): StoredPlaylist | undefined {
+  const file = storagePaths.renditionPlaylist(storage, asset, rendition);
+  try {
+    return parseMediaPlaylist(fs.readFileSync(file, 'utf8'), file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export function readPlaylistText(storage: string, asset: string, rendition: string): string {
+  return fs.readFileSync(storagePaths.renditionPlaylist(storage, asset, rendition), 'utf8');
+}
+
+export function readDescriptor(storage: string, asset: string): AssetDescriptor | undefined {
+  try {
+    return assetDescriptor.parse(JSON.parse(fs.readFileSync(storagePaths.assetDescriptor(storage, asset), 'utf8')));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export function readHealth(storage: string, channel: string): IngestHealth | undefined {
+  try {
+    return ingestHealth.parse(JSON.parse(fs.readFileSync(storagePaths.channelHealth(storage, channel), 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Transcoder runs present in the channel area. */
+export function runFolders(storage: string, channel: string): string[] {
+  try {
+    return fs.readdirSync(path.join(storagePaths.channelDir(storage, channel), 'runs'));
+  } catch {
+    return [];
+  }
+}
+
+/** A rendition as a player reads it: init section + segments concatenated into one file (written next to `out`). */
+export function joinRendition(storage: string, asset: string, rendition: string, out: string): string {
+  const dir = storagePaths.renditionDir(storage, asset, rendition);
+  const playlist = readPlaylist(storage, asset, rendition)!;
+  const parts: Buffer[] = [];
+  let map: string | undefined;
+  for (const segment of playlist.segments) {
+    if (segment.mapUri !== map) {
+      map = segment.mapUri;
+      parts.push(fs.readFileSync(path.join(dir, map!)));
+    }
+    parts.push(fs.readFileSync(path.join(dir, segment.uri)));
+  }
+  fs.writeFileSync(out, Buffer.concat(parts));
+  return out;
+}
+
+/** Decodes every frame of a media file with ffprobe (a stored rendition joined by joinRendition); returns what it found. */
+export async function probeDecoded(file: string): Promise<{ codecType: string; frames: number; width?: number; height?: number }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,nb_read_frames,width,height', '-of', 'json', file], { timeout: 60_000 });
+  const [stream] = (JSON.parse(stdout) as { streams: { codec_type: string; nb_read_frames: string; width?: number; height?: number }[] }).streams;
+  return { codecType: stream.codec_type, frames: Number(stream.nb_read_frames), width: stream.width, height: stream.height };
+}
+
+/** Presentation times (seconds, 3 decimals) of the key frames in a media file. */
+export async function keyFrameTimes(file: string): Promise<number[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file], { timeout: 60_000 });
+  return stdout.split('\n').filter((l) => l.includes('K')).map((l) => Number(Number(l.split(',')[0]).toFixed(3)));
+}
+
+/** MD5 of every video packet, as stored (stream copy, no decode). */
+export async function videoPacketHashes(file: string): Promise<string[]> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v:0', '-c', 'copy', '-f', 'framemd5', '-'], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(',').pop()!.trim());
+}
+
+/** Where `part` occurs in `whole` as a contiguous run, or -1. */
+export function indexOfRun(whole: readonly string[], part: readonly string[]): number {
+  for (let start = 0; start + part.length <= whole.length; start++) {
+    if (part.every((value, i) => whole[start + i] === value)) return start;
+  }
+  return -1;
+}
+
+/** pid of the ffmpeg process writing into `runDir` (its argv names the folder, unique per stack and run). */
+export async function transcoderPid(runDir: string): Promise<number | undefined> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,args=']);
+  const line = stdout.split('\n').find((l) => l.includes('ffmpeg') && l.includes(`${runDir}/%v/index.m3u8`));
+  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
+}
