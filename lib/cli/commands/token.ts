@@ -1,3 +1,8 @@
+/**
+ * `livestack token`: a signed test JWT for a token key policy of an app, for demos and tests. The
+ * verification secret comes from where the key service gets it (TF_VAR_*, or the generated secret in
+ * the account storage) and is never printed; only the token goes to stdout.
+ */
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -91,6 +96,9 @@ function pickPolicy(account: AccountManifest, name: string | undefined): KeyPoli
     if (!found) throw new TerminalError('--policy', `account ${account.name} has no key policy ${name} (token policies: ${tokenPolicies.map((p) => p.name).join(', ') || 'none'})`);
     if (found.restriction.type !== 'token') throw new TerminalError('--policy', `key policy ${name} is ${found.restriction.type}, not token: it needs no token`);
     return found;
+  }
+  if (tokenPolicies.length === 0) {
+    throw new TerminalError('--policy', `account ${account.name} has no token key policy: none of its content keys needs a token`);
   }
   if (tokenPolicies.length !== 1) {
     throw new TerminalError('--policy', `account ${account.name} has ${tokenPolicies.length} token key policies (${tokenPolicies.map((p) => p.name).join(', ') || 'none'}); name one`);
