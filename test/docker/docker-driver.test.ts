@@ -3,6 +3,7 @@
  * origin of one account, created, observed, given a new live config, read from and deleted.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
@@ -127,6 +128,22 @@ describe('DockerDriver', () => {
     // AND no container was created, and the running origin was not touched
     expect(await observed(ingest.name)).toBeUndefined();
     expect((await docker.getContainer(origin.name).inspect()).State.StartedAt).toBe(originBefore.State.StartedAt);
+  });
+
+  test('fails to create a workload whose published port is taken, saying so, and leaves no container behind', async () => {
+    // GIVEN a process of this host holding the port the ingest publishes
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(ingest.ports[0].hostPort, '127.0.0.1', () => resolve()));
+    try {
+      // WHEN the ingest is created
+      const error = await driver.create(ingest).catch((e: unknown) => e);
+
+      // THEN the error says the container could not start on that port, and no container is left
+      expect((error as Error).message).toMatch(new RegExp(`starting container ${ingest.name}: .*${ingest.ports[0].hostPort}`));
+      expect(await observed(ingest.name)).toBeUndefined();
+    } finally {
+      holder.close();
+    }
   });
 
   test('an unhealthy container is reported exited, and the controller replaces it', async () => {

@@ -77,7 +77,13 @@ export class DockerDriver implements Driver {
     await this.stopAndRemove(spec.name);
     if (spec.liveConfig !== undefined && storage) writeControlFile(storage, spec);
     const container = await this.call(`creating container ${spec.name}`, () => this.docker.createContainer(containerCreateOptions(spec, secrets)));
-    await this.call(`starting container ${spec.name}`, () => container.start());
+    try {
+      await this.call(`starting container ${spec.name}`, () => container.start());
+    } catch (error) {
+      // A container that could not start (its port taken, say) must not linger looking like one that is starting.
+      await container.remove({ force: true }).catch(() => undefined);
+      throw error;
+    }
   }
 
   async updateLive(spec: WorkloadSpec): Promise<void> {
