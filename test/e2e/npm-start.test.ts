@@ -1,0 +1,108 @@
+/**
+ * `npm start` as a new user runs it: on a fresh clone (this checkout's HEAD plus its uncommitted changes),
+ * the command installs what it needs, runs examples/basic on the local driver and prints where to push
+ * and where to play. The printed ingest URL must accept an ffmpeg push, the printed playback URL must
+ * play, and Ctrl-C must tear everything down. Uses the example's fixed ports (1935, 8080, 8090).
+ */
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from '../support/cli';
+import { eventually } from '../runtime/support/eventually';
+import { decodedFrameDigests, listStreams, LIVE_INPUT } from './support/media-probe';
+
+const run = promisify(execFile);
+
+async function httpText(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  return { status: response.status, body: await response.text() };
+}
+
+jest.setTimeout(600_000);
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A clone of this checkout, with the working tree's uncommitted changes applied (none in CI). */
+function freshClone(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-clone-'));
+  execFileSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, dir]);
+  const diff = execFileSync('git', ['-C', ROOT, 'diff', 'HEAD', '--binary'], { maxBuffer: 64 * 1024 * 1024 });
+  if (diff.length > 0) execFileSync('git', ['-C', dir, 'apply', '--whitespace=nowarn'], { input: diff });
+  return dir;
+}
+
+describe('npm start on a fresh clone', () => {
+  let clone: string;
+  let start: ChildProcess | undefined;
+  let output = '';
+
+  beforeAll(async () => {
+    for (const port of [1935, 8080, 8090]) {
+      if (!(await portIsFree(port))) throw new Error(`port ${port} is taken: examples/basic needs it (stop what holds it: ss -ltnp 'sport = :${port}')`);
+    }
+    clone = freshClone();
+  });
+
+  afterAll(async () => {
+    if (start?.pid && start.exitCode === null && start.signalCode === null) process.kill(-start.pid, 'SIGKILL');
+    // Whatever happened, leave no workload behind.
+    execFileSync(process.execPath, [path.join(clone, 'bin', 'livestack'), 'destroy', '--state-dir', path.join(clone, '.livestack')], { stdio: 'ignore' });
+    fs.rmSync(clone, { recursive: true, force: true });
+  });
+
+  test('prints an ingest URL that accepts a push and a playback URL that plays; Ctrl-C tears it down', async () => {
+    // GIVEN `npm start` in the clone, in its own process group as a terminal would run it
+    start = spawn('npm', ['start'], { cwd: clone, detached: true, env: { ...process.env, npm_config_loglevel: 'error' } });
+    start.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    start.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+
+    // WHEN it says where to push and where to play
+    const banner = await eventually('the ingest and playback URLs', () => (/DASH: http\S+/.test(output) ? output : undefined), 420_000, 250)
+      .catch((error: Error) => { throw new Error(`${error.message}\n--- npm start printed:\n${output}`); });
+    const ingestUrl = /ingest URL: (rtmp:\/\/\S+)/.exec(banner)![1];
+    const keyFile = /stream key file: (\S+)/.exec(banner)![1];
+    const hls = /HLS: (http\S+)/.exec(banner)![1];
+    expect(ingestUrl).toBe('rtmp://127.0.0.1:1935/live');
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = fs.readFileSync(keyFile, 'utf8').trim();
+    expect(banner).not.toContain(key);
+
+    // AND an encoder pushes 12 s to the printed URL with the key from the printed file
+    await run('ffmpeg', [
+      '-hide_banner', '-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', '12', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', '-f', 'flv', `${ingestUrl}/${key}`,
+    ], { timeout: 60_000, killSignal: 'SIGKILL' });
+
+    // THEN the printed HLS URL plays every rendition of the ladder, video and audio
+    await eventually('two segments of every rendition', async () => {
+      const master = await httpText(hls);
+      if (master.status !== 200) return undefined;
+      const media = await Promise.all(['720p', '540p', '360p', 'audio'].map((r) => httpText(hls.replace(/manifest\.m3u8$/, `${r}/index.m3u8`))));
+      return media.every((m) => m.status === 200 && (m.body.match(/#EXTINF/g) ?? []).length >= 2) ? true : undefined;
+    }, 60_000, 500);
+    const streams = await listStreams(hls);
+    expect(streams.filter((s) => s.codecType === 'video').map((s) => `${s.width}x${s.height}`).sort()).toEqual(['1280x720', '640x360', '960x540']);
+    expect(streams.some((s) => s.codecType === 'audio')).toBe(true);
+    // (one HLS program per variant: its video, and the shared audio)
+    const decoded = await decodedFrameDigests(hls, { maps: ['0:p:0:v', '0:p:1:v', '0:p:2:v', '0:p:0:a'], inputArgs: LIVE_INPUT });
+    for (const frames of decoded) expect(frames.length).toBeGreaterThan(25);
+
+    // WHEN Ctrl-C reaches it
+    process.kill(-start.pid!, 'SIGINT');
+    await new Promise<void>((resolve) => (start!.exitCode !== null || start!.signalCode !== null ? resolve() : start!.once('exit', () => resolve())));
+
+    // THEN every workload is down and the ports are free again
+    expect(output).toContain('Stopped: every workload is down.');
+    for (const port of [1935, 8080, 8090]) expect(await portIsFree(port)).toBe(true);
+  });
+});
