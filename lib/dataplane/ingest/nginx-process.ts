@@ -80,11 +80,15 @@ export class NginxProcess {
   async stop(graceMs = 2_000): Promise<void> {
     this.stopping = true;
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGQUIT');
-    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exitPromise;
-    clearTimeout(killer);
+    if (!child) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGQUIT');
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await this.exitPromise;
+      clearTimeout(killer);
+    }
+    // A worker left behind by a killed master still holds the pipe: let go of it, or the workload never exits.
+    child.stderr?.destroy();
   }
 }
 

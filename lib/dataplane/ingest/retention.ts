@@ -18,6 +18,7 @@ export type RunState = 'active' | 'finished' | 'abandoned';
 
 export interface ChannelFileView {
   readonly path: string;
+  readonly run: string;
   readonly runState: RunState;
   /** A media segment (the rest: init sections, ffmpeg's playlists, files being written). */
   readonly segment: boolean;
@@ -44,9 +45,11 @@ export interface RetentionView {
 /** The paths retention removes now. */
 export function planRetention(view: RetentionView): string[] {
   const remove: string[] = [];
+  // A run's init section goes only once none of its segments waits to be recorded (each asset links it then).
+  const waiting = new Set(view.channelFiles.filter((f) => f.segment && !f.recorded && f.runState !== 'abandoned').map((f) => f.run));
   for (const file of view.channelFiles) {
     if (file.runState === 'abandoned') remove.push(file.path);
-    else if (file.segment ? file.recorded : file.runState === 'finished') remove.push(file.path);
+    else if (file.segment ? file.recorded : file.runState === 'finished' && !waiting.has(file.run)) remove.push(file.path);
   }
   for (const file of view.assetFiles) {
     if (!file.referenced && view.nowMs - file.unreferencedSinceMs >= view.graceMs) remove.push(file.path);
@@ -95,7 +98,7 @@ export function collectRetentionView(options: CollectOptions): RetentionView {
       for (const name of listDir(path.join(options.runsDir, run, rendition))) {
         const file = path.join(options.runsDir, run, rendition, name);
         const segment = SEGMENT_FILE.test(name);
-        channelFiles.push({ path: file, runState, segment, recorded: segment && options.runs.isRecorded(file) });
+        channelFiles.push({ path: file, run, runState, segment, recorded: segment && options.runs.isRecorded(file) });
       }
     }
   }

@@ -44,12 +44,16 @@ interface Run {
   readonly output: RunOutput;
   readonly startedAt: number;
   readonly exited: Promise<void>;
+  /** The publish session it transcodes (see Transcoder.session). */
+  readonly session: number;
   /** ffmpeg reported progress: it had opened its input and was transcoding. */
   up: boolean;
 }
 
 export class Transcoder {
   private wanted = false;
+  /** Counts accepted publishers: a run still ending for the previous one is not a failure of the next. */
+  private session = 0;
   private current?: Run;
   private startTimer?: NodeJS.Timeout;
   private endTimer?: NodeJS.Timeout;
@@ -74,16 +78,12 @@ export class Transcoder {
     return this.current?.up ? this.frameRate : undefined;
   }
 
-  /** pid of the running ffmpeg, if any. */
-  get pid(): number | undefined {
-    return this.current?.process.pid;
-  }
-
   /** A publisher was accepted: transcode its stream (once the previous run, if any, is over). */
   publisherArrived(): void {
     this.wanted = true;
+    this.session++;
     this.consecutiveFailures = 0;
-    if (this.endTimer) clearTimeout(this.endTimer);
+    // A run still ending for the previous publisher keeps its grace timer; the next run starts when it is over.
     if (!this.current) this.scheduleStart(START_DELAY_MS);
   }
 
@@ -93,6 +93,7 @@ export class Transcoder {
     if (this.startTimer) clearTimeout(this.startTimer);
     const run = this.current;
     if (!run) return;
+    if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = setTimeout(() => {
       if (this.current === run) void this.end(run, 'it did not end within the grace period after the publisher left');
     }, END_GRACE_MS);
@@ -104,11 +105,6 @@ export class Transcoder {
     if (this.startTimer) clearTimeout(this.startTimer);
     if (this.endTimer) clearTimeout(this.endTimer);
     if (this.current) await this.end(this.current, 'the workload is stopping');
-  }
-
-  /** Reads the current run's new output (called on a timer, and once more when a run ends). */
-  poll(): void {
-    this.current?.output.poll();
   }
 
   /** Retention's view of the runs: runs of this process are known; others were left by an earlier one. */
@@ -154,7 +150,7 @@ export class Transcoder {
         resolve();
       });
     });
-    const run: Run = { id, process: child, output, startedAt: Date.now(), exited, up: false };
+    const run: Run = { id, process: child, output, startedAt: Date.now(), exited, session: this.session, up: false };
     this.current = run;
     this.runStates.set(id, 'active');
     this.outputs.set(id, output);
@@ -178,6 +174,11 @@ export class Transcoder {
     this.current = undefined;
     if (this.endTimer) clearTimeout(this.endTimer);
     if (!this.wanted) return;
+    if (run.session !== this.session) {
+      // The previous publisher's run ended; the new publisher's starts now.
+      this.scheduleStart(START_DELAY_MS);
+      return;
+    }
     const lasted = Date.now() - run.startedAt;
     if (lasted >= BACKOFF.resetAfterMs) this.consecutiveFailures = 0;
     const delay = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** this.consecutiveFailures);
