@@ -93,8 +93,12 @@ export async function allUpstreamsUp(balancerUrl: string, replicas: number, time
   throw new Error(`not every replica is up behind ${balancerUrl} after ${timeoutMs} ms: ${last}`);
 }
 
-/** Attempts the balancer counted as failed (and retried on another replica), from its /metrics. */
+/**
+ * Attempts the balancer counted as failed (and retried on another replica), from its /metrics. They come
+ * from nginx's access log, written at least every second and read twice a second: wait for it first.
+ */
 export async function failedAttempts(balancerUrl: string): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
   const text = await (await fetch(`${balancerUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
   return text.split('\n')
     .filter((l) => l.startsWith('livestack_balancer_upstream_attempts_total{') && l.includes('result="failed"'))
