@@ -50,7 +50,8 @@ export function renderBalancerNginxConfig(input: BalancerNginxInput): string {
   return [
     'daemon off;',
     'master_process on;',
-    'worker_processes 1;',
+    // A scaled endpoint exists to add capacity: one worker per core, so the balancer is not the ceiling.
+    'worker_processes auto;',
     `pid ${work('nginx.pid')};`,
     'error_log stderr warn;',
     'events { worker_connections 4096; }',
