@@ -5,6 +5,7 @@
  * that attempt's result. Per-request logging over syslog cost as much CPU as the proxying itself.
  */
 import * as fs from 'node:fs';
+import { Counter } from 'prom-client';
 import { HttpMetrics } from '../origin/http-metrics';
 
 /** `<status> <bytes> <seconds> "<addr>, <addr>" "<status>, <status>"`. */
@@ -59,11 +60,13 @@ export class AccessLogMetrics {
     private readonly reopen: () => void,
     private readonly rotateBytes = ROTATE_BYTES,
   ) {
-    this.countAttempt = metrics.labeledCounter(
-      'upstream_attempts_total',
-      'Requests nginx sent to each origin replica, by result (response; failed: tried on the next replica or answered 502)',
-      ['upstream', 'result'],
-    );
+    const attempts = new Counter({
+      name: `${metrics.prefix}_upstream_attempts_total`,
+      help: 'Requests nginx sent to each origin replica, by result (response; failed: tried on the next replica or answered 502)',
+      labelNames: ['upstream', 'result'],
+      registers: [metrics.registry],
+    });
+    this.countAttempt = (upstream, result) => attempts.labels(upstream, result).inc();
   }
 
   start(): void {

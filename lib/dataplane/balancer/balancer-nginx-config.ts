@@ -69,6 +69,8 @@ export function renderBalancerNginxConfig(input: BalancerNginxInput): string {
     '  keepalive_timeout 65s;',
     '  keepalive_requests 10000;',
     '  upstream origin_replicas {',
+    // Shared by the workers: one round robin and one view of failed replicas, not one per worker.
+    '    zone origin_replicas 64k;',
     ...servers.map((s) => `    ${s}`),
     '    keepalive 64;',
     '  }',
