@@ -7,8 +7,8 @@
  * an nginx reload, and a reload closes players' idle keep-alive connections (a request racing with
  * that close fails unless the player retries it, as browsers and ffmpeg do), so changes are kept
  * rare: a name that stops resolving keeps its last address (a replica being replaced comes back, and
- * nginx skips an unreachable address on its own), and one failed probe is not enough to take a
- * replica out (nginx's passive failover covers the first seconds).
+ * nginx skips an unreachable address on its own), and a few failed probes are not enough to take a
+ * replica out (nginx's passive failover covers those seconds).
  */
 import { Resolver } from 'node:dns/promises';
 import * as http from 'node:http';
@@ -23,8 +23,11 @@ export interface ReplicaTarget {
   readonly port: number;
 }
 
-/** Consecutive failed probes after which nginx stops sending a replica requests. */
-const OUT_AFTER_FAILURES = 3;
+/**
+ * Consecutive failed probes (a second apart) after which nginx stops sending a replica requests: longer
+ * than a replica takes to be replaced, so a repair costs no reload; nginx skips it meanwhile by itself.
+ */
+const OUT_AFTER_FAILURES = 5;
 
 export class Replica {
   /** `host:port` as configured, for metrics and logs. */
