@@ -19,7 +19,7 @@ import { LocalStack, startLocalStack } from '../support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
   indexOfRun, ingestManifest, joinRendition, readDescriptor, readHealth, readPlaylist, readPlaylistText, rtmpUrl, startEncoder,
-  stopEncoders, videoPacketHashes, withProgramState,
+  tearDown, videoPacketHashes, withProgramState,
 } from './support/ingest-support';
 
 const run = promisify(execFile);
@@ -60,11 +60,7 @@ beforeAll(async () => {
   key = fs.readFileSync(storagePaths.secret(storage, 'studio-key'), 'utf8').trim();
 }, 90_000);
 
-afterAll(async () => {
-  await stopEncoders();
-  await stack?.stop();
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => tearDown(stack, scratch), 60_000);
 
 describe('programs of a passthrough channel', () => {
   it('share the same bytes, and a program stopped mid-stream closes its asset', async () => {

@@ -15,7 +15,7 @@ import { LocalStack, startLocalStack } from '../support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
   channelOf, ingestManifest, joinRendition, keyFrameTimes, probeDecoded, readDescriptor, readHealth, readPlaylist,
-  readPlaylistText, rtmpUrl, runFolders, SMALL_LADDER, startEncoder, stopEncoders, transcoderPid,
+  readPlaylistText, rtmpUrl, runFolders, SMALL_LADDER, startEncoder, tearDown, transcoderPid,
 } from './support/ingest-support';
 
 const run = promisify(execFile);
@@ -45,11 +45,7 @@ beforeAll(async () => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-e2e-'));
 }, 90_000);
 
-afterAll(async () => {
-  await stopEncoders();
-  await stack?.stop();
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => tearDown(stack, scratch), 60_000);
 
 describe('ingest of a standard ladder', () => {
   it('records a 10-s encoder feed into every rendition within 10 s of the first segment, reporting health meanwhile', async () => {

@@ -12,6 +12,7 @@ import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManif
 import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/origin/media-playlist';
 import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/dataplane/storage-layout';
 import { freePort } from '../../runtime/fixtures/manifest';
+import { LocalStack } from '../../support/local-stack';
 
 const run = promisify(execFile);
 
@@ -131,11 +132,13 @@ export function startEncoder(url: string, options: { seconds: number; file?: str
   return encoder;
 }
 
-/** Kills the encoders a suite started and did not wait for. */
-export async function stopEncoders(): Promise<void> {
+/** A suite's teardown: kills the encoders it did not wait for, stops its stack, removes its scratch folder. */
+export async function tearDown(stack: LocalStack | undefined, scratch: string | undefined): Promise<void> {
   const left = [...encoders];
   for (const encoder of left) encoder.stop();
   await Promise.all(left.map((e) => e.done));
+  await stack?.stop();
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 }
 
 export function rtmpUrl(manifest: Manifest, channel: string, key: string): string {
