@@ -7,22 +7,12 @@ import * as os from 'node:os';
 import Docker from 'dockerode';
 import { WorkloadSpec } from '../../lib/topology/workload-spec';
 import { eventually, median } from '../runtime/support/eventually';
-import { PREPARE_TIMEOUT_MS, dockerTestManifest, prepareDocker } from './support/docker-env';
+import { PREPARE_TIMEOUT_MS, answersOk, dockerTestManifest, prepareDocker } from './support/docker-env';
 import { DockerStack, startDockerStack } from './support/docker-stack';
 
 jest.setTimeout(180_000);
 
 const TRIALS = 5;
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 describe('docker drift repair', () => {
   const docker = new Docker();
@@ -34,7 +24,7 @@ describe('docker drift repair', () => {
     // Converged, then a pass every second: the watch loop `livestack up` runs.
     stack = await startDockerStack(await dockerTestManifest(image, { channelState: 'stopped' }));
     origin = stack.desired.specs.find((s) => s.role === 'origin')!;
-    await eventually('the origin to answer', async () => ((await answers(origin.healthCheck.httpUrl)) ? true : undefined), 60_000, 100);
+    await eventually('the origin to answer', async () => ((await answersOk(origin.healthCheck.httpUrl, 1_000)) ? true : undefined), 60_000, 100);
   }, PREPARE_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -55,7 +45,7 @@ describe('docker drift repair', () => {
       // THEN a new container of that name serves on the endpoint's port again
       await eventually('a new origin container to answer', async () => {
         const now = await docker.getContainer(origin.name).inspect().catch(() => undefined);
-        return now && now.Id !== before && (await answers(origin.healthCheck.httpUrl)) ? true : undefined;
+        return now && now.Id !== before && (await answersOk(origin.healthCheck.httpUrl, 1_000)) ? true : undefined;
       }, 30_000, 50);
       serving.push(Date.now() - removedAt);
       // AND Docker's health check reports it healthy (its first check runs one interval, 5 s, after start)

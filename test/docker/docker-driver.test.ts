@@ -17,19 +17,9 @@ import { ObservedWorkload } from '../../lib/runtime/drivers/driver';
 import { isTerminal } from '../../lib/runtime/errors';
 import { contentHash } from '../../lib/util/stable-json';
 import { eventually } from '../runtime/support/eventually';
-import { PREPARE_TIMEOUT_MS, dockerTestManifest, leftovers, prepareDocker, removeAccounts } from './support/docker-env';
+import { PREPARE_TIMEOUT_MS, answersOk, dockerTestManifest, leftovers, prepareDocker, removeAccounts } from './support/docker-env';
 
 jest.setTimeout(120_000);
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 describe('DockerDriver', () => {
   const docker = new Docker();
@@ -75,7 +65,7 @@ describe('DockerDriver', () => {
       [origin.name, 'origin', origin.specHash, origin.liveHash],
     ]);
     // AND the origin answers on its published loopback port
-    expect(await answers(origin.healthCheck.httpUrl)).toBe(true);
+    expect(await answersOk(origin.healthCheck.httpUrl)).toBe(true);
     // AND its container carries the spec's labels, its name as alias on the account network, the storage volume
     const info = await docker.getContainer(origin.name).inspect();
     expect(info.Config.Labels).toMatchObject(origin.labels);
@@ -183,7 +173,7 @@ describe('DockerDriver', () => {
     // THEN no container of the account is left, the control file is gone and the port is free
     expect((await driver.observe()).filter((w) => w.account === account)).toEqual([]);
     expect(fs.existsSync(storagePaths.controlFile(storage, origin.name))).toBe(false);
-    expect(await answers(origin.healthCheck.httpUrl)).toBe(false);
+    expect(await answersOk(origin.healthCheck.httpUrl)).toBe(false);
     // AND deleting a workload that is gone is not an error
     await driver.delete(origin.name);
     // AND what remains of the account is its network and storage volume (kept: they hold recordings and keys)

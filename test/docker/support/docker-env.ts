@@ -70,3 +70,14 @@ export async function dockerTestManifest(image: string, options: TestManifestOpt
   const account = base.accounts[0];
   return { ...base, accounts: [{ ...account, image, endpoints: account.endpoints.map((e) => ({ ...e, scaleUnits })) }] };
 }
+
+/** Whether `url` answers 2xx within `timeoutMs` (a workload serving on its published port). */
+export async function answersOk(url: string, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
