@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Manifest } from '../../lib/model/manifest';
 import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { readStatuses } from '../../lib/runtime/status';
 import { LocalStack, startLocalStack } from '../support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
@@ -229,6 +230,11 @@ describe('reconnects and a failing transcoder', () => {
     const segments = readPlaylist(storage, ASSET, '180p')!.segments;
     expect(segments.find((s) => runOf(s.uri) === next)!.discontinuity).toBe(true);
     await eventually('the restart in health', () => ((readHealth(storage, 'news')?.transcoderRestarts ?? 0) >= 1 ? true : undefined), 10_000, 200);
+    // ... which the runtime's status (what `livestack status` shows) carries too.
+    await eventually('the restart in the runtime status', () => {
+      const workload = readStatuses(stack.stateDir).get(manifest.accounts[0].name)?.workloads.find((w) => w.name === ingestOf('news'));
+      return (workload?.ingestHealth?.transcoderRestarts ?? 0) >= 1 ? true : undefined;
+    }, 10_000, 200);
     expect(encoder.process.exitCode).toBeNull();
     expect((await encoder.done).code).toBe(0);
   }, 60_000);
