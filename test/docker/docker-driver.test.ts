@@ -15,6 +15,8 @@ import { desiredState } from '../../lib/runtime/desired-state';
 import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { ObservedWorkload } from '../../lib/runtime/drivers/driver';
 import { isTerminal } from '../../lib/runtime/errors';
+import { containerCreateOptions } from '../../lib/runtime/drivers/docker-container-spec';
+import { CREATED_START_GRACE_MS, observedFromInspect } from '../../lib/runtime/drivers/docker-observe';
 import { contentHash } from '../../lib/util/stable-json';
 import { eventually } from '../runtime/support/eventually';
 import { PREPARE_TIMEOUT_MS, answersOk, dockerTestManifest, leftovers, prepareDocker, removeAccounts } from './support/docker-env';
@@ -134,6 +136,26 @@ describe('DockerDriver', () => {
     } finally {
       holder.close();
     }
+  });
+
+  test('a container created but never started (its creator stopped in between) is reported exited after a grace period, and create replaces it', async () => {
+    // GIVEN the ingest's container, created as the driver creates it but never started
+    const left = await docker.createContainer(containerCreateOptions(ingest, { LIVESTACK_SECRET_NEWS_KEY: 'not-for-logs' }));
+    const info = await left.inspect();
+
+    // THEN it counts as starting at first, and as exited once the grace period has passed
+    const created = Date.parse(info.Created);
+    expect(observedFromInspect(info, undefined, created + 1_000).phase).toBe('starting');
+    expect(observedFromInspect(info, undefined, created + CREATED_START_GRACE_MS + 1_000)).toMatchObject({ phase: 'exited', detail: expect.stringMatching(/never started/) });
+
+    // WHEN the driver creates the workload
+    await driver.create(ingest);
+
+    // THEN a new container of that name runs
+    const now = await docker.getContainer(ingest.name).inspect();
+    expect(now.Id).not.toBe(info.Id);
+    expect(now.State.Status).not.toBe('created');
+    await driver.delete(ingest.name);
   });
 
   test('an unhealthy container is reported exited, and the controller replaces it', async () => {

@@ -11,12 +11,22 @@ import { LABELS } from '../../topology/workload-spec';
 import { ObservedWorkload, WorkloadPhase } from './driver';
 
 /**
+ * How long a created container may wait for its start. The driver starts what it creates at once (or
+ * removes it), so one created longer ago was left by a runtime that stopped in between: nobody will
+ * start it, and it counts as exited so the plan replaces it.
+ */
+export const CREATED_START_GRACE_MS = 10_000;
+
+/**
  * @param liveHash the live config hash last delivered (from the control file); the creation-time label
  *   when the workload has no control file.
+ * @param now the time of the observation (epoch ms)
  */
-export function observedFromInspect(info: ContainerInspectInfo, liveHash?: string): ObservedWorkload {
+export function observedFromInspect(info: ContainerInspectInfo, liveHash?: string, now = Date.now()): ObservedWorkload {
   const labels = info.Config.Labels ?? {};
-  const { phase, detail } = phaseOf(info.State);
+  const { phase, detail } = info.State.Status === 'created' && now - Date.parse(info.Created) > CREATED_START_GRACE_MS
+    ? { phase: 'exited' as const, detail: 'container created but never started (whoever created it stopped first)' }
+    : phaseOf(info.State);
   const started = info.State.StartedAt && !info.State.StartedAt.startsWith('0001-') ? info.State.StartedAt : undefined;
   return {
     name: info.Name.replace(/^\//, ''),
