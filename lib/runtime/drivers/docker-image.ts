@@ -35,7 +35,7 @@ export function buildContextFiles(packageRoot: string): string[] {
 }
 
 /** A tar stream of the build context (system tar: no extra dependency for a one-off build). */
-function contextTar(packageRoot: string): { stream: NodeJS.ReadableStream; done: Promise<void> } {
+function contextTar(packageRoot: string): { stream: NodeJS.ReadableStream; done: Promise<void>; stop(): void } {
   const tar = spawn('tar', ['-c', '-C', packageRoot, '--null', '-T', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   tar.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -44,7 +44,7 @@ function contextTar(packageRoot: string): { stream: NodeJS.ReadableStream; done:
     tar.once('error', (error) => reject(new Error(`tar: ${error.message}`)));
     tar.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar of the build context failed: ${stderr.trim()}`))));
   });
-  return { stream: tar.stdout, done };
+  return { stream: tar.stdout, done, stop: () => tar.kill() };
 }
 
 /** The image livestack's own Docker set-up builds where no registry is reachable (scripts/docker-env.sh). */
@@ -101,13 +101,18 @@ async function build(docker: Docker, image: string, context: ImageBuildContext):
   );
   const output = await new Promise<{ stream?: string; error?: string }[]>((resolve, reject) => {
     docker.modem.followProgress(stream, (error: Error | null, result: { stream?: string; error?: string }[]) => (error ? reject(error) : resolve(result)));
+  }).catch((error: Error) => {
+    tar.stop();
+    throw error;
   });
-  await tar.done;
   const failure = output.find((item) => item.error);
   if (failure) {
+    // The engine may have stopped reading the context: tar must not wait on a full pipe forever.
+    tar.stop();
     const tail = output.flatMap((item) => (item.stream ?? '').split('\n')).filter((line) => line.trim() !== '').slice(-5);
     throw new Error(`${failure.error!.trim()}${tail.length > 0 ? ` (last output: ${tail.join(' | ')})` : ''}`);
   }
+  await tar.done;
   if (!(await imageExists(docker, image))) throw new Error('the build ended without producing the image');
 }
 
