@@ -21,6 +21,9 @@ const WITHDRAWN = randomUUID();
 const PROTECTED = randomUUID();
 const LIVE = randomUUID();
 const ON_SECOND = randomUUID();
+const ENDING = randomUUID();
+/** When the locator ENDING is withdrawn: soon after the suite starts. */
+let endingAt: number;
 /** Addresses the endpoint lets in; 127.0.0.3 is not in the preview allow list, 127.0.0.4 in none. */
 const ENDPOINT_ALLOW = ['127.0.0.1/32', '127.0.0.3/32'];
 
@@ -28,6 +31,7 @@ let stack: OriginStack;
 
 beforeAll(async () => {
   const now = Date.now();
+  endingAt = now + 20_000;
   stack = await startOriginStack({
     allowList: ENDPOINT_ALLOW,
     corsAllowedOrigins: [PLAYER],
@@ -45,6 +49,7 @@ beforeAll(async () => {
       { name: 'protected', program: 'vod', deliveryPolicy: 'envelope', id: PROTECTED },
       { name: 'live', program: 'live', deliveryPolicy: 'hls-only', id: LIVE },
       { name: 'second', program: 'vod', deliveryPolicy: 'hls-only', id: ON_SECOND, endpoint: 'second' },
+      { name: 'ending', program: 'vod', deliveryPolicy: 'hls-only', id: ENDING, end: iso(endingAt) },
     ],
     assets: [{ asset: 'vod', durationSeconds: 6 }, { asset: 'live', durationSeconds: 6, state: 'recording' }],
   });
@@ -102,6 +107,29 @@ describe('locators', () => {
 
     expect(onSecond.status).toBe(200);
     expect(elsewhere.status).toBe(404);
+  });
+});
+
+describe('segments answered from the fast path (served moments ago)', () => {
+  test('refuses a hot segment to a client outside the allow list', async () => {
+    const target = `/${CURRENT}/r180/seg-00002.m4s`;
+    const [first, again] = [await get(target), await get(target)];
+
+    const outside = await get(target, { localAddress: '127.0.0.4' });
+
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(outside.status).toBe(403);
+  });
+
+  test('refuses a hot segment with 410 once its locator\'s end has passed', async () => {
+    const target = `/${ENDING}/r90/seg-00001.m4s`;
+    const before = [await get(target), await get(target)];
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, endingAt - Date.now()) + 50));
+
+    const after = await get(target);
+
+    expect(before.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(after.status).toBe(410);
   });
 });
 

@@ -22,7 +22,8 @@ import { IpAllowList } from './ip-allow-list';
 import { LocatorEntry, locatorTable, windowVerdict } from './locator-table';
 import { Logger } from './log';
 import { HttpService, send, sendText } from './http-kit';
-import { HttpMetrics } from './http-metrics';
+import { HttpMetrics, LabeledCounter } from './http-metrics';
+import { HotSegment, HotSegments } from './hot-segments';
 import { PackagingTarget, Packager, Rendered } from './packager';
 import { hlsJs, previewPage } from './preview-page';
 import { splitRequestPath } from './request-path';
@@ -46,12 +47,17 @@ class HttpRefusal extends Error {
 }
 
 const MEDIA_PLAYLIST = 'index.m3u8';
+/** How long a segment answer is reused as is (see hot-segments.ts). */
+const HOT_TTL_MS = 1000;
+const HOT_MAX_ENTRIES = 20_000;
 const PREVIEW = 'preview';
 const JWT_CHARS = /^[A-Za-z0-9._~+/=-]{1,8192}$/;
 
 export class OriginServer extends HttpService {
   readonly metrics: HttpMetrics<RequestKind>;
-  private readonly countCache: (cache: string, result: string) => void;
+  private readonly cacheLookups: LabeledCounter;
+  private readonly hot = new HotSegments(HOT_TTL_MS, HOT_MAX_ENTRIES);
+  private readonly hotRecord: { request: (bytes: number, seconds: number) => void; segmentHit: () => void; encryptedHit: () => void };
   private readonly store: AssetStore;
   private readonly packager: Packager;
   private readonly allowList: IpAllowList;
@@ -67,9 +73,14 @@ export class OriginServer extends HttpService {
     const { config } = options;
     const cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
     this.metrics = new HttpMetrics<RequestKind>('livestack_origin', { workload: options.workloadName });
-    this.countCache = this.metrics.labeledCounter('cache_requests_total', 'Cache lookups, by cache and result (hit or miss)', ['cache', 'result']);
+    this.cacheLookups = this.metrics.counterFamily('cache_requests_total', 'Cache lookups, by cache and result (hit or miss)', ['cache', 'result']);
+    this.hotRecord = {
+      request: this.metrics.recorder('segment', 200),
+      segmentHit: this.cacheLookups.bound('segment', 'hit'),
+      encryptedHit: this.cacheLookups.bound('encrypted', 'hit'),
+    };
     this.store = new AssetStore(options.storageDir, { cacheBytes: cacheBytes / 2, metadataTtlMs: 500, revalidateMs: 5000 });
-    this.packager = new Packager(this.store, options.storageDir, { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500 }, (cache, hit) => this.countCache(cache, hit ? 'hit' : 'miss'));
+    this.packager = new Packager(this.store, options.storageDir, { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500 }, (cache, hit) => this.cacheLookups.inc(cache, hit ? 'hit' : 'miss'));
     this.allowList = new IpAllowList(config.endpoint.allowList);
     this.cors = new CorsPolicy(config.endpoint.corsAllowedOrigins);
     this.previews = new Map(config.previews.map((p) => [p.channel, new IpAllowList(p.allowList)]));
@@ -82,6 +93,7 @@ export class OriginServer extends HttpService {
   /** Applies a new live config (locators) in place; requests in flight finish with the old one. */
   setLiveConfig(live: OriginLiveConfig): void {
     this.locators = locatorTable(live);
+    this.hot.clear();
   }
 
   get locatorCount(): number {
@@ -91,6 +103,8 @@ export class OriginServer extends HttpService {
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = performance.now();
     const url = req.url ?? '/';
+    const hot = this.hot.get(url, Date.now());
+    if (hot !== undefined && this.serveHot(req, res, hot, started)) return;
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     let kind: RequestKind = 'other';
@@ -130,8 +144,8 @@ export class OriginServer extends HttpService {
         if (!verdict.open) throw new HttpRefusal(verdict.status, verdict.reason);
         if (kind === 'segment') {
           const cached = this.packager.peekSegment(entry.target, segments[1], segments[2], Date.now());
-          if (cached) return void done(200, this.sendSegment(res, cached, cors));
-          work = this.packager.segment(entry.target, segments[1], segments[2]).then((body) => this.sendSegment(res, body, cors));
+          if (cached) return void done(200, this.sendSegment(req, res, entry, cached, cors));
+          work = this.packager.segment(entry.target, segments[1], segments[2]).then((body) => this.sendSegment(req, res, entry, body, cors));
         } else {
           work = this.routeLocator(req, res, entry, segments, q < 0 ? '' : url.slice(q + 1), cors);
         }
@@ -205,7 +219,7 @@ export class OriginServer extends HttpService {
     if (segments.length === 4 && segments[3] === MEDIA_PLAYLIST) {
       return this.sendPlaylist(res, await this.packager.media(target, segments[2]), undefined, 'application/vnd.apple.mpegurl', cors);
     }
-    if (segments.length === 4) return this.sendSegment(res, await this.packager.segment(target, segments[2], segments[3]), cors);
+    if (segments.length === 4) return this.sendSegment(undefined, res, undefined, await this.packager.segment(target, segments[2], segments[3]), cors);
     throw new HttpRefusal(404, 'no such preview resource');
   }
 
@@ -237,13 +251,34 @@ export class OriginServer extends HttpService {
     return req.socket.remoteAddress;
   }
 
-  private sendSegment(res: http.ServerResponse, body: Buffer, cors: Record<string, string> | undefined): number {
-    const headers: http.OutgoingHttpHeaders = {
-      'Content-Type': 'video/mp4',
-      'Content-Length': body.length,
-      'Cache-Control': this.segmentCacheControl,
-    };
-    if (cors) Object.assign(headers, cors);
+  /**
+   * The fast path: a segment answered moments ago, sent again as is when the client may have it
+   * (allow list, locator window) and needs nothing else (a plain GET without CORS). Returns false
+   * to let the full path decide.
+   */
+  private serveHot(req: http.IncomingMessage, res: http.ServerResponse, hot: HotSegment, started: number): boolean {
+    if (req.method !== 'GET' || req.headers.origin !== undefined) return false;
+    if (!this.allowList.allows(this.clientAddress(req)) || !windowVerdict(hot.entry, Date.now()).open) return false;
+    res.writeHead(200, hot.headers as string[]);
+    res.end(hot.body);
+    this.hotRecord.segmentHit();
+    if (hot.encrypted) this.hotRecord.encryptedHit();
+    this.hotRecord.request(hot.body.length, (performance.now() - started) / 1000);
+    return true;
+  }
+
+  private sendSegment(
+    req: http.IncomingMessage | undefined,
+    res: http.ServerResponse,
+    entry: LocatorEntry | undefined,
+    body: Buffer,
+    cors: Record<string, string> | undefined,
+  ): number {
+    const headers = ['Content-Type', 'video/mp4', 'Content-Length', String(body.length), 'Cache-Control', this.segmentCacheControl];
+    if (req && entry && req.method === 'GET' && !cors) {
+      this.hot.remember(req.url ?? '', { entry, body, headers, encrypted: entry.target.keyId !== undefined }, Date.now());
+    }
+    if (cors) for (const [name, value] of Object.entries(cors)) headers.push(name, value);
     res.writeHead(200, headers);
     res.end(body);
     return body.length;
