@@ -10,16 +10,14 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { Page } from 'playwright-core';
 import { freePort } from '../runtime/fixtures/manifest';
-import { envelopePolicy, tokenKeyPolicy } from './origin-manifest';
+import { envelopePolicy, viewersKeyPolicy } from './origin-manifest';
 import { Browser, launchChromium } from './support/browser';
 import { OriginStack, startOriginStack } from './support/origin-stack';
-import { mintToken } from './support/tokens';
+import { viewerToken } from './support/tokens';
 
 jest.setTimeout(120_000);
 
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
-const ISSUER = 'https://auth.example.com';
-const AUDIENCE = 'livestack-premium';
 const JWT_SECRET = `test-jwt-secret-${randomBytes(24).toString('hex')}`;
 const PROTECTED = randomUUID();
 
@@ -64,13 +62,7 @@ beforeAll(async () => {
     corsAllowedOrigins: [pageOrigin],
     previewAllowList: ['127.0.0.1/32'],
     programs: [{ name: 'show', assetName: 'show' }],
-    keyPolicies: [tokenKeyPolicy('viewers', {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ['HS256'],
-      keys: [{ kind: 'symmetric', secret: { kind: 'variable', id: 'jwt-secret', name: 'jwt_secret' } }],
-      requiredClaims: { entitlement: 'premium' },
-    })],
+    keyPolicies: [viewersKeyPolicy()],
     deliveryPolicies: [envelopePolicy('viewers')],
     locators: [{ name: 'protected', program: 'show', deliveryPolicy: 'envelope', id: PROTECTED }],
     assets: [{ asset: 'show', durationSeconds: 20 }],
@@ -100,7 +92,7 @@ const currentTime = (page: Page) => page.evaluate(() => (document.getElementById
 const playerEvents = (page: Page) => page.evaluate(() => (window as unknown as { events: string[] }).events);
 
 test('GIVEN a valid token passed through xhrSetup WHEN hls.js plays the protected locator THEN currentTime advances by at least 5 s', async () => {
-  const token = mintToken({ alg: 'HS256', key: Buffer.from(JWT_SECRET), issuer: ISSUER, audience: AUDIENCE, claims: { entitlement: 'premium' } });
+  const token = viewerToken(JWT_SECRET);
   const page = await openPlayer(token);
 
   await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 0, undefined, { timeout: 30_000 })

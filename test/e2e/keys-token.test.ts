@@ -4,19 +4,18 @@
  * and never writes a key or a token to its log.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { envelopePolicy, tokenKeyPolicy } from './origin-manifest';
+import { envelopePolicy, tokenKeyPolicy, viewersKeyPolicy, VIEWERS } from './origin-manifest';
 import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
-import { mintToken, MintOptions, rsaKeyPair, tamperSignature } from './support/tokens';
+import { mintToken, MintOptions, rsaKeyPair, tamperSignature, viewerToken as viewerTokenFor } from './support/tokens';
 
 jest.setTimeout(60_000);
 
-const ISSUER = 'https://auth.example.com';
-const AUDIENCE = 'livestack-premium';
+const { issuer: ISSUER, audience: AUDIENCE } = VIEWERS;
 const JWT_SECRET = `test-jwt-secret-${randomBytes(24).toString('hex')}`;
 const PARTNER_KID = 'partner-2026';
 const SKEW_SECONDS = 30;
 /** Locator whose key is under the HS256 policy (secret from a Terraform variable, a required claim). */
-const VIEWERS = randomUUID();
+const FOR_VIEWERS = randomUUID();
 /** Locator whose key is under the RS256 policy (a PEM public key with a kid). */
 const PARTNERS = randomUUID();
 const partnerKeys = rsaKeyPair();
@@ -24,9 +23,7 @@ const partnerKeys = rsaKeyPair();
 let stack: OriginStack;
 const sent: string[] = [];
 
-const viewerToken = (overrides: Partial<MintOptions> = {}) => mintToken({
-  alg: 'HS256', key: new TextEncoder().encode(JWT_SECRET), issuer: ISSUER, audience: AUDIENCE, claims: { entitlement: 'premium' }, ...overrides,
-});
+const viewerToken = (overrides: Partial<MintOptions> = {}) => viewerTokenFor(JWT_SECRET, overrides);
 const partnerToken = (overrides: Partial<MintOptions> = {}) => mintToken({
   alg: 'RS256', key: partnerKeys.privateKey, kid: PARTNER_KID, issuer: ISSUER, audience: AUDIENCE, ...overrides,
 });
@@ -45,14 +42,7 @@ beforeAll(async () => {
     env: { ...process.env, TF_VAR_jwt_secret: JWT_SECRET },
     programs: [{ name: 'vod', assetName: 'vod' }],
     keyPolicies: [
-      tokenKeyPolicy('viewers', {
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        algorithms: ['HS256'],
-        keys: [{ kind: 'symmetric', secret: { kind: 'variable', id: 'jwt-secret', name: 'jwt_secret' } }],
-        requiredClaims: { entitlement: 'premium' },
-        clockSkewSeconds: SKEW_SECONDS,
-      }),
+      viewersKeyPolicy(SKEW_SECONDS),
       tokenKeyPolicy('partners', {
         issuer: ISSUER,
         audience: AUDIENCE,
@@ -63,7 +53,7 @@ beforeAll(async () => {
     ],
     deliveryPolicies: [envelopePolicy('viewers', 'for-viewers'), envelopePolicy('partners', 'for-partners')],
     locators: [
-      { name: 'viewers', program: 'vod', deliveryPolicy: 'for-viewers', id: VIEWERS },
+      { name: 'viewers', program: 'vod', deliveryPolicy: 'for-viewers', id: FOR_VIEWERS },
       { name: 'partners', program: 'vod', deliveryPolicy: 'for-partners', id: PARTNERS },
     ],
     assets: [],
@@ -76,17 +66,17 @@ afterAll(async () => {
 
 describe('granted', () => {
   test('GIVEN an HS256 token with the required claim in the Authorization header WHEN the key is asked for THEN the 16 key bytes come back', async () => {
-    const answer = await requestKey(VIEWERS, viewerToken());
+    const answer = await requestKey(FOR_VIEWERS, viewerToken());
 
     expect(answer.status).toBe(200);
-    expect(answer.body.equals(stack.contentKey(VIEWERS))).toBe(true);
+    expect(answer.body.equals(stack.contentKey(FOR_VIEWERS))).toBe(true);
   });
 
   test('GIVEN the same kind of token in the token query parameter WHEN the key is asked for THEN the key comes back', async () => {
-    const answer = await requestKey(VIEWERS, viewerToken(), 'query');
+    const answer = await requestKey(FOR_VIEWERS, viewerToken(), 'query');
 
     expect(answer.status).toBe(200);
-    expect(answer.body.equals(stack.contentKey(VIEWERS))).toBe(true);
+    expect(answer.body.equals(stack.contentKey(FOR_VIEWERS))).toBe(true);
   });
 
   test('GIVEN an RS256 token signed by the partner key with its kid WHEN the key is asked for THEN the key comes back', async () => {
@@ -94,7 +84,7 @@ describe('granted', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.body.equals(stack.contentKey(PARTNERS))).toBe(true);
-    expect(stack.contentKey(PARTNERS).equals(stack.contentKey(VIEWERS))).toBe(false);
+    expect(stack.contentKey(PARTNERS).equals(stack.contentKey(FOR_VIEWERS))).toBe(false);
   });
 });
 
@@ -106,11 +96,11 @@ describe('refused with 401', () => {
   };
 
   test('refuses a request without a token', async () => {
-    expectRefused(await requestKey(VIEWERS), 'a token is required (Authorization: Bearer, or the token query parameter)');
+    expectRefused(await requestKey(FOR_VIEWERS), 'a token is required (Authorization: Bearer, or the token query parameter)');
   });
 
   test('refuses an unsigned token (alg: none) that carries every right claim', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ alg: 'none' })), 'algorithm none is not allowed by this key policy');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ alg: 'none' })), 'algorithm none is not allowed by this key policy');
   });
 
   test('refuses an HS256 token keyed with the RSA public key of an RS256 policy (algorithm confusion)', async () => {
@@ -120,27 +110,27 @@ describe('refused with 401', () => {
   });
 
   test('refuses an expired token (past the clock skew)', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ expiresIn: -(SKEW_SECONDS + 60) })), 'token expired');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ expiresIn: -(SKEW_SECONDS + 60) })), 'token expired');
   });
 
   test('refuses a token that is not valid yet (nbf past the clock skew)', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ notBefore: SKEW_SECONDS + 60, expiresIn: 3600 })), 'token not yet valid');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ notBefore: SKEW_SECONDS + 60, expiresIn: 3600 })), 'token not yet valid');
   });
 
   test('refuses a token from another issuer', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ issuer: 'https://evil.example.com' })), 'wrong issuer');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ issuer: 'https://evil.example.com' })), 'wrong issuer');
   });
 
   test('refuses a token for another audience', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ audience: 'some-other-service' })), 'wrong audience');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ audience: 'some-other-service' })), 'wrong audience');
   });
 
   test('refuses a token without the required claim', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ claims: { plan: 'premium' } })), 'missing required claim entitlement');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ claims: { plan: 'premium' } })), 'missing required claim entitlement');
   });
 
   test('refuses a token whose required claim has another value', async () => {
-    expectRefused(await requestKey(VIEWERS, viewerToken({ claims: { entitlement: 'basic' } })), 'claim entitlement does not have the required value');
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ claims: { entitlement: 'basic' } })), 'claim entitlement does not have the required value');
   });
 
   test('refuses a token naming an unknown kid, even signed by the right key', async () => {
@@ -149,9 +139,9 @@ describe('refused with 401', () => {
 
   test('refuses a token whose signature was tampered with', async () => {
     const good = viewerToken();
-    expect((await requestKey(VIEWERS, good)).status).toBe(200);
+    expect((await requestKey(FOR_VIEWERS, good)).status).toBe(200);
 
-    expectRefused(await requestKey(VIEWERS, tamperSignature(good)), 'signature does not verify');
+    expectRefused(await requestKey(FOR_VIEWERS, tamperSignature(good)), 'signature does not verify');
   });
 
   test('refuses a token signed by another RSA key', async () => {
@@ -164,7 +154,7 @@ describe('logs', () => {
     const logs = stack.workloadLogs();
 
     expect(logs.toString()).toMatch(/refused content key [0-9a-f]{32} \(key policy viewers\) to [0-9a-f.:]+: 401 token expired/);
-    expect(keyLeaks(logs, stack.contentKey(VIEWERS))).toEqual([]);
+    expect(keyLeaks(logs, stack.contentKey(FOR_VIEWERS))).toEqual([]);
     expect(keyLeaks(logs, stack.contentKey(PARTNERS))).toEqual([]);
     expect(sent.length).toBeGreaterThanOrEqual(14);
     for (const token of sent) {

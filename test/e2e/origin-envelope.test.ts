@@ -10,15 +10,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { storagePaths } from '../../lib/dataplane/storage-layout';
-import { clearPolicy, envelopePolicy, tokenKeyPolicy } from './origin-manifest';
+import { clearPolicy, envelopePolicy, viewersKeyPolicy } from './origin-manifest';
 import { decodedFrameDigests, probe } from './support/media-probe';
 import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
-import { mintToken } from './support/tokens';
+import { viewerToken } from './support/tokens';
 
 jest.setTimeout(120_000);
 
-const ISSUER = 'https://auth.example.com';
-const AUDIENCE = 'livestack-premium';
 const JWT_SECRET = `test-jwt-secret-${randomBytes(24).toString('hex')}`;
 const CLEAR = randomUUID();
 const PROTECTED = randomUUID();
@@ -36,14 +34,7 @@ beforeAll(async () => {
   stack = await startOriginStack({
     env: { ...process.env, TF_VAR_jwt_secret: JWT_SECRET },
     programs: [{ name: 'vod', assetName: 'vod' }],
-    keyPolicies: [tokenKeyPolicy('viewers', {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ['HS256'],
-      keys: [{ kind: 'symmetric', secret: { kind: 'variable', id: 'jwt-secret', name: 'jwt_secret' } }],
-      requiredClaims: { entitlement: 'premium' },
-      clockSkewSeconds: 30,
-    })],
+    keyPolicies: [viewersKeyPolicy(30)],
     deliveryPolicies: [clearPolicy(), envelopePolicy('viewers')],
     locators: [
       { name: 'clear', program: 'vod', deliveryPolicy: 'clear', id: CLEAR },
@@ -51,9 +42,7 @@ beforeAll(async () => {
     ],
     assets: [{ asset: 'vod', durationSeconds: 10 }],
   });
-  token = mintToken({
-    alg: 'HS256', key: new TextEncoder().encode(JWT_SECRET), issuer: ISSUER, audience: AUDIENCE, claims: { entitlement: 'premium' },
-  });
+  token = viewerToken(JWT_SECRET);
   // What the stored files decode to, read straight from the storage (no origin involved).
   const stored = (rendition: string) => storagePaths.renditionPlaylist(stack.storageDir, 'vod', rendition);
   reference = await Promise.all([...VARIANTS, 'audio'].map(async (r) => (await decodedFrameDigests(stored(r), { maps: ['0'] }))[0]));

@@ -148,3 +148,22 @@ export const tokenKeyPolicy = (name: string, options: TokenPolicyOptions) => ({
     clockSkewSeconds: options.clockSkewSeconds ?? 5,
   },
 });
+
+/** What examples/protected asks of viewers: an HS256 JWT from its issuer for its audience, with a claim. */
+export const VIEWERS = {
+  issuer: 'https://auth.example.com',
+  audience: 'livestack-premium',
+  requiredClaims: { entitlement: 'premium' },
+  /** The Terraform variable (TF_VAR_jwt_secret) holding the HS256 secret. */
+  secretVariable: 'jwt_secret',
+} as const;
+
+/** The key policy `viewers` of examples/protected (HS256, secret from TF_VAR_jwt_secret, entitlement=premium). */
+export const viewersKeyPolicy = (clockSkewSeconds = 5) => tokenKeyPolicy('viewers', {
+  issuer: VIEWERS.issuer,
+  audience: VIEWERS.audience,
+  algorithms: ['HS256'],
+  keys: [{ kind: 'symmetric', secret: { kind: 'variable', id: 'jwt-secret', name: VIEWERS.secretVariable } }],
+  requiredClaims: { ...VIEWERS.requiredClaims },
+  clockSkewSeconds,
+});

@@ -6,6 +6,7 @@
  * jose; a valid token from here being accepted is what shows these are well formed.
  */
 import { createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import { VIEWERS } from '../origin-manifest';
 
 export type TestAlgorithm = 'HS256' | 'RS256' | 'none';
 
@@ -32,6 +33,13 @@ export function mintToken(options: MintOptions): string {
   if (options.notBefore !== undefined) payload.nbf = now + options.notBefore;
   const input = `${part(header)}.${part(payload)}`;
   return `${input}.${signature(options.alg, input, options.key)}`;
+}
+
+/** A token that satisfies `viewersKeyPolicy` when signed with `secret`, with anything overridden. */
+export function viewerToken(secret: string, overrides: Partial<MintOptions> = {}): string {
+  return mintToken({
+    alg: 'HS256', key: Buffer.from(secret), issuer: VIEWERS.issuer, audience: VIEWERS.audience, claims: { ...VIEWERS.requiredClaims }, ...overrides,
+  });
 }
 
 function part(value: unknown): string {
