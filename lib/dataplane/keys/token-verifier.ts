@@ -6,7 +6,7 @@
  *
  * Verdicts carry a short reason for the 401 body; they never contain the token or key material.
  */
-import { createPublicKey, KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject, webcrypto } from 'node:crypto';
 import {
   createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, JWTPayload, jwtVerify, JWTVerifyGetKey, ProtectedHeaderParameters,
 } from 'jose';
@@ -21,7 +21,11 @@ interface StaticKey {
   readonly kid?: string;
   readonly family: 'hmac' | 'rsa' | 'ec' | 'okp';
   readonly key: Uint8Array | KeyObject;
+  /** HMAC secrets imported once per algorithm (jose would import a raw secret on every verification). */
+  readonly imported?: Map<JwtAlgorithm, Promise<webcrypto.CryptoKey>>;
 }
+
+const HMAC_HASH: Partial<Record<JwtAlgorithm, string>> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
 
 const FAMILY: Record<JwtAlgorithm, StaticKey['family']> = {
   HS256: 'hmac', HS384: 'hmac', HS512: 'hmac',
@@ -53,7 +57,7 @@ export class TokenVerifier {
     for (const key of restriction.keys) {
       switch (key.kind) {
         case 'symmetric':
-          staticKeys.push({ kid: key.kid, family: 'hmac', key: new TextEncoder().encode(resolveSecret(key.secret, storageDir, env)) });
+          staticKeys.push({ kid: key.kid, family: 'hmac', key: new TextEncoder().encode(resolveSecret(key.secret, storageDir, env)), imported: new Map() });
           break;
         case 'publicKeyPem': {
           const publicKey = createPublicKey(key.pem);
@@ -82,9 +86,9 @@ export class TokenVerifier {
     }
     const alg = header.alg as JwtAlgorithm | undefined;
     if (!alg || !this.restriction.algorithms.includes(alg)) return refuse(`algorithm ${String(header.alg)} is not allowed by this key policy`);
-    const candidates: (Uint8Array | KeyObject | JWTVerifyGetKey)[] = this.staticKeys
+    const candidates: (Uint8Array | KeyObject | webcrypto.CryptoKey | JWTVerifyGetKey)[] = await Promise.all(this.staticKeys
       .filter((k) => k.family === FAMILY[alg] && (header.kid === undefined || k.kid === header.kid))
-      .map((k) => k.key);
+      .map((k) => usableKey(k, alg)));
     candidates.push(...this.keySets);
     if (candidates.length === 0) return refuse(header.kid === undefined ? `no verification key for ${alg}` : 'unknown key id (kid)');
     let last: Verdict = refuse('signature does not verify');
@@ -129,6 +133,18 @@ export class TokenVerifier {
     if (this.verified.size >= VERIFIED_CACHE_LIMIT) this.verified.clear();
     this.verified.set(token, until);
   }
+}
+
+/** The key as jose should get it: HMAC secrets as a CryptoKey imported once for `alg`. */
+function usableKey(key: StaticKey, alg: JwtAlgorithm): Uint8Array | KeyObject | webcrypto.CryptoKey | Promise<webcrypto.CryptoKey> {
+  const hash = HMAC_HASH[alg];
+  if (!key.imported || !hash || !(key.key instanceof Uint8Array)) return key.key;
+  let imported = key.imported.get(alg);
+  if (!imported) {
+    imported = webcrypto.subtle.importKey('raw', key.key, { name: 'HMAC', hash }, false, ['verify']);
+    key.imported.set(alg, imported);
+  }
+  return imported;
 }
 
 function familyOf(key: KeyObject): StaticKey['family'] {
