@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { parse as parseMpd } from 'mpd-parser';
 import { storagePaths } from '../../lib/dataplane/storage-layout';
 import { Manifest } from '../../lib/model/manifest';
-import { synthesizeApp } from '../../lib/synth/run-app';
+import { loadApp } from '../../lib/runtime/desired-state';
 import { livestack, ROOT } from '../support/cli';
 import { LocalStack, startLocalStack } from '../support/local-stack';
 import { eventually } from '../runtime/support/eventually';
@@ -28,7 +28,7 @@ const MASTER_MAPS = ['0:p:0:v', '0:p:1:v', '0:p:2:v', '0:a:0'];
 const LIVE_SIX_SECONDS = ['-live_start_index', '0', '-t', '6'];
 
 async function manifestOf(example: string): Promise<Manifest> {
-  return (await synthesizeApp(path.join(ROOT, 'examples', example, 'main.ts'))).manifest;
+  return (await loadApp(path.join(ROOT, 'examples', example, 'main.ts'))).manifest;
 }
 
 /** Publish `seconds` of a small lavfi test stream (video + audio) and wait for the encoder to finish. */
