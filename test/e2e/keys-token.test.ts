@@ -1,11 +1,19 @@
 /**
- * The key service under token key policies (RFC 8725): the real workload, run by the local driver,
- * answers valid tokens with the 16-byte content key and every kind of bad token with 401 and a reason,
- * and never writes a key or a token to its log.
+ * The key service under its key policies: the real workload, run by the local driver, answers valid
+ * tokens (HS256 secret, RS256 PEM key, a remote JWKS) with the 16-byte content key and every kind of bad
+ * token RFC 8725 names with 401 and a reason; `ip` policies by the client's address; and it never
+ * writes a key or a token to its log.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { contentKeyId } from '../../lib/topology';
+import { freePort } from '../runtime/fixtures/manifest';
 import { envelopePolicy, tokenKeyPolicy, viewersKeyPolicy, VIEWERS } from './origin-manifest';
 import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
+import { rawRequest } from './support/raw-http';
 import { mintToken, MintOptions, rsaKeyPair, tamperSignature, viewerToken as viewerTokenFor } from './support/tokens';
 
 jest.setTimeout(60_000);
@@ -19,6 +27,13 @@ const FOR_VIEWERS = randomUUID();
 /** Locator whose key is under the RS256 policy (a PEM public key with a kid). */
 const PARTNERS = randomUUID();
 const partnerKeys = rsaKeyPair();
+/** Locator whose key is under a policy verified by the identity provider's JWKS (served by this test). */
+const FEDERATED = randomUUID();
+const IDP_KID = 'idp-1';
+const idpKeys = rsaKeyPair();
+/** Locator whose key is under an `ip` policy allowing only 127.0.0.3. */
+const OFFICE = randomUUID();
+let jwksServer: http.Server;
 
 let stack: OriginStack;
 const sent: string[] = [];
@@ -38,6 +53,10 @@ async function requestKey(locatorId: string, token?: string, form: 'header' | 'q
 }
 
 beforeAll(async () => {
+  const jwksPort = await freePort();
+  const jwks = JSON.stringify({ keys: [{ ...createPublicKey(idpKeys.publicKeyPem).export({ format: 'jwk' }), kid: IDP_KID, alg: 'RS256', use: 'sig' }] });
+  jwksServer = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(jwks));
+  await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
   stack = await startOriginStack({
     env: { ...process.env, TF_VAR_jwt_secret: JWT_SECRET },
     programs: [{ name: 'vod', assetName: 'vod' }],
@@ -50,11 +69,23 @@ beforeAll(async () => {
         keys: [{ kind: 'publicKeyPem', kid: PARTNER_KID, pem: partnerKeys.publicKeyPem }],
         clockSkewSeconds: SKEW_SECONDS,
       }),
+      tokenKeyPolicy('federated', {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['RS256'],
+        keys: [{ kind: 'jwksUrl', url: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json` }],
+      }),
+      { name: 'office', path: 'app/acme/office', keyType: 'aes-128', restriction: { type: 'ip', allowList: ['127.0.0.3/32'] } },
     ],
-    deliveryPolicies: [envelopePolicy('viewers', 'for-viewers'), envelopePolicy('partners', 'for-partners')],
+    deliveryPolicies: [
+      envelopePolicy('viewers', 'for-viewers'), envelopePolicy('partners', 'for-partners'),
+      envelopePolicy('federated', 'for-federated'), envelopePolicy('office', 'for-office'),
+    ],
     locators: [
       { name: 'viewers', program: 'vod', deliveryPolicy: 'for-viewers', id: FOR_VIEWERS },
       { name: 'partners', program: 'vod', deliveryPolicy: 'for-partners', id: PARTNERS },
+      { name: 'federated', program: 'vod', deliveryPolicy: 'for-federated', id: FEDERATED },
+      { name: 'office', program: 'vod', deliveryPolicy: 'for-office', id: OFFICE },
     ],
     assets: [],
   });
@@ -62,6 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await new Promise((resolve) => (jwksServer ? jwksServer.close(resolve) : resolve(undefined)));
 });
 
 describe('granted', () => {
@@ -85,6 +117,28 @@ describe('granted', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.equals(stack.contentKey(PARTNERS))).toBe(true);
     expect(stack.contentKey(PARTNERS).equals(stack.contentKey(FOR_VIEWERS))).toBe(false);
+  });
+
+  test('GIVEN an RS256 token signed by a key of the identity provider\'s JWKS WHEN the key is asked for THEN the key service fetches the JWKS and grants it', async () => {
+    const answer = await requestKey(FEDERATED, partnerToken({ key: idpKeys.privateKey, kid: IDP_KID }));
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.equals(stack.contentKey(FEDERATED))).toBe(true);
+  });
+
+  test('GIVEN an ip policy WHEN a listed address asks THEN the key comes back without any token', async () => {
+    const answer = await rawRequest(stack.keyPort, `/keys/${contentKeyId(OFFICE)}`, { localAddress: '127.0.0.3' });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.equals(stack.contentKey(OFFICE))).toBe(true);
+  });
+
+  test('GIVEN keys handed out WHEN the storage is inspected THEN each is 16 bytes, readable by its owner only', () => {
+    const file = storagePaths.contentKey(stack.storageDir, contentKeyId(FOR_VIEWERS));
+
+    expect(fs.statSync(file).size).toBe(16);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
   });
 });
 
@@ -144,8 +198,21 @@ describe('refused with 401', () => {
     expectRefused(await requestKey(FOR_VIEWERS, tamperSignature(good)), 'signature does not verify');
   });
 
+  test('refuses a token naming a kid the identity provider\'s JWKS does not hold', async () => {
+    expectRefused(await requestKey(FEDERATED, partnerToken({ key: idpKeys.privateKey, kid: 'idp-rotated-away' })), 'unknown key id (kid)');
+  });
+
   test('refuses a token signed by another RSA key', async () => {
     expectRefused(await requestKey(PARTNERS, partnerToken({ key: rsaKeyPair().privateKey })), 'signature does not verify');
+  });
+});
+
+describe('refused with 403', () => {
+  test('refuses an ip-policy key to an address outside its allow list, token or not', async () => {
+    const answer = await rawRequest(stack.keyPort, `/keys/${contentKeyId(OFFICE)}`, { headers: { Authorization: `Bearer ${viewerToken()}` } });
+
+    expect(answer.status).toBe(403);
+    expect(answer.body.toString()).toBe('key refused: your address is not allowed by this key policy\n');
   });
 });
 
@@ -155,7 +222,7 @@ describe('logs', () => {
 
     expect(logs.toString()).toMatch(/refused content key [0-9a-f]{32} \(key policy viewers\) to [0-9a-f.:]+: 401 token expired/);
     expect(keyLeaks(logs, stack.contentKey(FOR_VIEWERS))).toEqual([]);
-    expect(keyLeaks(logs, stack.contentKey(PARTNERS))).toEqual([]);
+    for (const locator of [PARTNERS, FEDERATED, OFFICE]) expect(keyLeaks(logs, stack.contentKey(locator))).toEqual([]);
     expect(sent.length).toBeGreaterThanOrEqual(14);
     for (const token of sent) {
       expect(logs.includes(token)).toBe(false);
