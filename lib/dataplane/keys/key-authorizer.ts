@@ -13,7 +13,8 @@ export interface KeyRequest {
   readonly query: string;
 }
 
-export type Decision = Verdict & { readonly status?: 401 | 403 };
+/** A verdict with its HTTP status; `invalidToken` when a token was presented and failed (RFC 6750 error code). */
+export type Decision = Verdict & { readonly status?: 401 | 403; readonly invalidToken?: boolean };
 
 export class KeyAuthorizer {
   private readonly check: (request: KeyRequest) => Promise<Decision>;
@@ -37,7 +38,7 @@ export class KeyAuthorizer {
           const token = bearerToken(request.authorization) ?? queryToken(request.query);
           if (!token) return { ok: false, status: 401, reason: 'a token is required (Authorization: Bearer, or the token query parameter)' };
           const verdict = await verifier.verify(token);
-          return verdict.ok ? verdict : { ...verdict, status: 401 };
+          return verdict.ok ? verdict : { ...verdict, status: 401, invalidToken: true };
         };
         break;
       }

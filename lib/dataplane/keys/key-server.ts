@@ -103,7 +103,10 @@ export class KeyServer extends HttpService {
         this.countDecision(policy, 'refused');
         const status = decision.status ?? 401;
         this.refusalLog(`refused content key ${match[1]} (key policy ${policy}) to ${client ?? 'unknown address'}: ${status} ${decision.reason}`);
-        const challenge: Record<string, string> = status === 401 ? { 'WWW-Authenticate': 'Bearer realm="livestack", error="invalid_token"' } : {};
+        // RFC 6750: no error code when no token came at all.
+        const challenge: Record<string, string> = status === 401
+          ? { 'WWW-Authenticate': `Bearer realm="livestack"${decision.invalidToken ? ', error="invalid_token"' : ''}` }
+          : {};
         done(status, text(res, status, `key refused: ${decision.reason}\n`, { ...challenge, ...cors }));
       },
       (error: Error) => {
