@@ -43,7 +43,7 @@ const LADDER = [
   { name: '360p', width: 640, height: 360, bitrateKbps: 800 },
 ];
 /** Distinct tokens for the full-verification key run: more than it can use at the target rate. */
-const DISTINCT_TOKENS = 100_000;
+const DISTINCT_TOKENS = 250_000;
 
 type Target = 'nginx' | 'origin clear' | 'origin encrypted';
 
@@ -81,8 +81,7 @@ async function main(): Promise<void> {
     console.log(`asset: ${files.length} segment files, ${(bytes / files.length / 1024).toFixed(0)} KiB on average (${LADDER.map((r) => `${r.name} ${r.bitrateKbps} kb/s`).join(', ')}, AAC)`);
     nginx = await startStaticNginx(path.join(stack.storageDir, 'assets'), await freePort(), scratch);
 
-    const originPid = stack.local.driver.processes(stack.local.specs.find((s) => s.role === 'origin')!.name).workload;
-    if (!originPid) throw new Error('the origin workload has no running process');
+    const originPid = workloadPid(stack, 'origin');
     const targets: Record<Target, { url: string; requests: WrkRequest[]; pid: number }> = {
       nginx: { url: `http://127.0.0.1:${nginx.port}`, requests: files.map((f) => ({ path: `/${ASSET}/${f}` })), pid: nginx.pid },
       'origin clear': { url: stack.url(''), requests: files.map((f) => ({ path: `/${clearId}/${f}` })), pid: originPid },
@@ -90,13 +89,9 @@ async function main(): Promise<void> {
     };
     await checkSameBytes(targets, files[0]);
 
-    const run = async (target: Target, seconds: number) => {
-      const before = cpuSeconds(targets[target].pid);
-      const result = await wrk({ ...targets[target], connections: CONNECTIONS, threads: THREADS, seconds, scratch });
-      return { ...result, cpuMicrosPerRequest: ((cpuSeconds(targets[target].pid) - before) * 1e6) / result.requests };
-    };
+    const run = (target: Target, seconds: number) => withCpu(targets[target].pid, () => wrk({ ...targets[target], connections: CONNECTIONS, threads: THREADS, seconds, scratch }));
     for (const target of Object.keys(targets) as Target[]) await run(target, 2);
-    const results: Record<Target, (WrkResult & { cpuMicrosPerRequest: number })[]> = { nginx: [], 'origin clear': [], 'origin encrypted': [] };
+    const results: Record<Target, Measured[]> = { nginx: [], 'origin clear': [], 'origin encrypted': [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of Object.keys(targets) as Target[]) results[target].push(await run(target, SECONDS));
     }
@@ -116,21 +111,23 @@ async function main(): Promise<void> {
     const keyPath = new URL(stack.keyUrl(protectedId)).pathname;
     const keyBase = `http://127.0.0.1:${stack.keyPort}`;
     const token = () => viewerToken(jwtSecret, { claims: { entitlement: 'premium', sub: randomUUID() } });
-    const keyRuns = { distinct: [] as WrkResult[], repeated: [] as WrkResult[] };
+    const keysPid = workloadPid(stack, 'keys');
+    const keyRun = (requests: WrkRequest[]) => withCpu(keysPid, () => wrk({ url: keyBase, requests, connections: CONNECTIONS, threads: THREADS, seconds: SECONDS, scratch }));
+    const keyRuns = { distinct: [] as Measured[], repeated: [] as Measured[] };
     const repeated = [{ path: keyPath, authorization: `Bearer ${token()}` }];
     for (let round = 0; round < ROUNDS; round++) {
       // Fresh tokens every round: the key service remembers verified tokens for a minute.
       const distinct = Array.from({ length: DISTINCT_TOKENS }, () => ({ path: keyPath, authorization: `Bearer ${token()}` }));
-      const result = await wrk({ url: keyBase, requests: distinct, connections: CONNECTIONS, threads: THREADS, seconds: SECONDS, scratch });
+      const result = await keyRun(distinct);
       if (result.requests > DISTINCT_TOKENS) console.log(`note: ${result.requests - DISTINCT_TOKENS} requests reused a token (raise DISTINCT_TOKENS)`);
       keyRuns.distinct.push(result);
-      keyRuns.repeated.push(await wrk({ url: keyBase, requests: repeated, connections: CONNECTIONS, threads: THREADS, seconds: SECONDS, scratch }));
+      keyRuns.repeated.push(await keyRun(repeated));
     }
-    console.log('\nkey service (GET /keys/<id>, HS256 JWT in Authorization)     requests/s   p99 ms  errors');
+    console.log('\nkey service (GET /keys/<id>, HS256 JWT in Authorization)     requests/s   p99 ms  server CPU µs/request  errors');
     for (const [mode, label] of [['distinct', 'distinct tokens (each verified by jose)'], ['repeated', 'one token repeated (verified once, then cached)']] as const) {
       const rounds = keyRuns[mode];
       const errors = rounds.reduce((sum, r) => sum + r.errors, 0);
-      console.log(`${label.padEnd(60)} ${median(rounds.map((r) => r.requestsPerSecond)).toFixed(0).padStart(10)} ${median(rounds.map((r) => r.p99Ms)).toFixed(2).padStart(8)} ${String(errors).padStart(7)}`);
+      console.log(`${label.padEnd(60)} ${median(rounds.map((r) => r.requestsPerSecond)).toFixed(0).padStart(10)} ${median(rounds.map((r) => r.p99Ms)).toFixed(2).padStart(8)} ${median(rounds.map((r) => r.cpuMicrosPerRequest)).toFixed(0).padStart(22)} ${String(errors).padStart(7)}`);
       if (errors > 0) throw new Error(`key service (${label}): ${errors} refused or failed requests`);
     }
     const keyRps = median(keyRuns.distinct.map((r) => r.requestsPerSecond));
@@ -144,6 +141,22 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
+}
+
+type Measured = WrkResult & { readonly cpuMicrosPerRequest: number };
+
+/** A wrk run, with the CPU the server `pid` (and its children) spent per request meanwhile. */
+async function withCpu(pid: number, load: () => Promise<WrkResult>): Promise<Measured> {
+  const before = cpuSeconds(pid);
+  const result = await load();
+  return { ...result, cpuMicrosPerRequest: ((cpuSeconds(pid) - before) * 1e6) / result.requests };
+}
+
+function workloadPid(stack: OriginStack, role: 'origin' | 'keys'): number {
+  const spec = stack.local.specs.find((s) => s.role === role);
+  const pid = spec && stack.local.driver.processes(spec.name).workload;
+  if (!pid) throw new Error(`the ${role} workload has no running process`);
+  return pid;
 }
 
 /** `<rendition>/<file>` of every media segment of the asset, in playback order per rendition. */
