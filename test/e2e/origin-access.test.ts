@@ -22,8 +22,6 @@ const PROTECTED = randomUUID();
 const LIVE = randomUUID();
 const ON_SECOND = randomUUID();
 const ENDING = randomUUID();
-/** When the locator ENDING is withdrawn: soon after the suite starts. */
-let endingAt: number;
 /** Addresses the endpoint lets in; 127.0.0.3 is not in the preview allow list, 127.0.0.4 in none. */
 const ENDPOINT_ALLOW = ['127.0.0.1/32', '127.0.0.3/32'];
 
@@ -31,7 +29,6 @@ let stack: OriginStack;
 
 beforeAll(async () => {
   const now = Date.now();
-  endingAt = now + 20_000;
   stack = await startOriginStack({
     allowList: ENDPOINT_ALLOW,
     corsAllowedOrigins: [PLAYER],
@@ -49,7 +46,7 @@ beforeAll(async () => {
       { name: 'protected', program: 'vod', deliveryPolicy: 'envelope', id: PROTECTED },
       { name: 'live', program: 'live', deliveryPolicy: 'hls-only', id: LIVE },
       { name: 'second', program: 'vod', deliveryPolicy: 'hls-only', id: ON_SECOND, endpoint: 'second' },
-      { name: 'ending', program: 'vod', deliveryPolicy: 'hls-only', id: ENDING, end: iso(endingAt) },
+      { name: 'ending', program: 'vod', deliveryPolicy: 'hls-only', id: ENDING },
     ],
     assets: [{ asset: 'vod', durationSeconds: 6 }, { asset: 'live', durationSeconds: 6, state: 'recording' }],
   });
@@ -61,6 +58,10 @@ afterAll(async () => {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+function sleepUntil(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms - Date.now())));
 }
 
 const get = (target: string, options: Parameters<typeof rawRequest>[2] = {}) => rawRequest(stack.endpointPort, target, options);
@@ -122,9 +123,15 @@ describe('segments answered from the fast path (served moments ago)', () => {
   });
 
   test('refuses a hot segment with 410 once its locator\'s end has passed', async () => {
+    // The locator gets an end a few seconds ahead, delivered to the running origin as live config.
+    const endingAt = Date.now() + 4_000;
+    const manifest = structuredClone(stack.manifest);
+    const ending = manifest.accounts[0].locators.find((l) => l.id === ENDING)!;
+    await stack.local.apply({ ...manifest, accounts: [{ ...manifest.accounts[0], locators: [...manifest.accounts[0].locators.filter((l) => l !== ending), { ...ending, end: iso(endingAt) }] }] });
     const target = `/${ENDING}/r90/seg-00001.m4s`;
+    await sleepUntil(endingAt - 300);
     const before = [await get(target), await get(target)];
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, endingAt - Date.now()) + 50));
+    await sleepUntil(endingAt + 50);
 
     const after = await get(target);
 
