@@ -252,10 +252,13 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     disruption: parts.disruption,
     urls: parts.urls,
   };
-  // The live config travels in the env for the first boot, but must not count as a spec change; the
-  // static config is hashed as the object it is, so a plan can name the member that changed.
+  // The live config travels in the env for the first boot, but must not count as a spec change; nor
+  // must the URLs, which an origin derives from its locators (live config: a new locator must not
+  // restart playback). The static config is hashed as the object it is, so a plan can name the member
+  // that changed.
   const { [ENV.liveConfig]: _live, [ENV.config]: _config, ...plainEnv } = env;
-  const specParts = partHashes({ ...body, env: plainEnv, config: parts.config });
+  const { urls: _urls, ...hashed } = body;
+  const specParts = partHashes({ ...hashed, env: plainEnv, config: parts.config });
   const specHash = contentHash(specParts);
   const liveHash = contentHash(parts.liveConfig ?? null);
   return {

@@ -94,6 +94,22 @@ describe('plan', () => {
     expect(actions.filter((a) => a.kind !== 'keep').map((a) => a.role)).toEqual(['origin']);
   });
 
+  test('publishing a second locator updates the origin in place: no playback is interrupted', () => {
+    // GIVEN the basic app, WHEN its program is published a second time (another locator)
+    const before = manifestOf();
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const account = new MediaAccount(stack, 'demo');
+    const endpoint = account.addStreamingEndpoint('main');
+    const program = account.addLiveChannel('news').addProgram('live');
+    program.publish(endpoint, { locatorId: LOCATOR_ID });
+    program.publish(endpoint, { id: 'Partner' });
+    const { actions, byRole } = planChange(before, LivestackStackSynthesis.of(stack).render().manifest);
+
+    // THEN only the origin's live config changes
+    expect(byRole('origin')).toMatchObject({ kind: 'update', reason: 'live config changed: locator news-live-partner added (in place, no restart)', disruptions: [] });
+    expect(actions.filter((a) => a.kind !== 'keep').map((a) => a.role)).toEqual(['origin']);
+  });
+
   test('moving a locator\'s end into the past flags the locator as withdrawn', () => {
     const { byRole } = planChange(manifestOf(), manifestOf({ locator: { end: '2026-01-01T00:00:00Z' } }));
 
