@@ -219,7 +219,12 @@ export class Transcoder {
     const input = this.options.inputUrl;
     const shown = input.replace(/\?.*$/, '?token=<redacted>');
     readline.createInterface({ input: run.process.stderr }).on('line', (line) => {
-      if (line.trim() !== '') this.options.log.info(`ffmpeg ${run.id}: ${line.split(input).join(shown)}`);
+      if (line.trim() === '') return;
+      this.options.log.info(`ffmpeg ${run.id}: ${line.split(input).join(shown)}`);
+      const missing = /Stream map '0:([av]):0' matches no streams/.exec(line)?.[1];
+      if (missing) {
+        this.options.log.error(`the publisher sends no ${missing === 'a' ? 'audio' : 'video'} track: a channel needs H.264 video and AAC audio (check the encoder's output settings)`);
+      }
     });
   }
 
