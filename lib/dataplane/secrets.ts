@@ -4,10 +4,9 @@
  */
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { SecretRef } from '../model/manifest';
 import { secretEnvName } from '../topology';
-import { storagePaths } from './storage-layout';
+import { createPrivateFileOnce, storagePaths } from './storage-layout';
 
 export class SecretUnavailableError extends Error {}
 
@@ -52,17 +51,6 @@ export function readOrCreateSecret(file: string): string {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  // Write a private temp file, then link it into place: link() fails if another workload won the race,
-  // and no reader ever sees an empty or half-written secret.
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  try {
-    fs.linkSync(tmp, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    fs.unlinkSync(tmp);
-  }
+  createPrivateFileOnce(file, randomBytes(24).toString('base64url'));
   return fs.readFileSync(file, 'utf8').trim();
 }

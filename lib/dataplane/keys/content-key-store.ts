@@ -6,8 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { storagePaths } from '../storage-layout';
+import { createPrivateFileOnce, storagePaths } from '../storage-layout';
 
 export const CONTENT_KEY_BYTES = 16;
 
@@ -19,16 +18,7 @@ export function readOrCreateContentKey(storageDir: string, keyId: string): Buffe
   const file = storagePaths.contentKey(storageDir, keyId);
   const existing = readKey(file);
   if (existing) return existing;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, randomBytes(CONTENT_KEY_BYTES), { mode: 0o600, flag: 'wx' });
-  try {
-    fs.linkSync(tmp, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    fs.unlinkSync(tmp);
-  }
+  createPrivateFileOnce(file, randomBytes(CONTENT_KEY_BYTES));
   const created = readKey(file);
   if (!created) throw new ContentKeyError(`content key ${file} vanished right after it was created`);
   return created;
