@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { Counter } from 'prom-client';
-import { HttpMetrics } from '../origin/http-metrics';
+import { HttpMetrics } from '../common/http-metrics';
 
 /** `<status> <bytes> <seconds> "<addr>, <addr>" "<status>, <status>"`. */
 const LINE = /(\d{3}) (\d+) ([\d.]+) "([^"]*)" "([^"]*)"$/;

@@ -9,6 +9,7 @@
  * runs unprivileged.
  */
 import * as path from 'node:path';
+import { foregroundPreamble, httpTempPaths, listenAddress } from '../common/nginx';
 
 export interface UpstreamServer {
   /** `ip:port` (nginx resolves names only once, at start: the control process resolves them). */
@@ -40,7 +41,6 @@ export function accessLogPath(workDir: string): string {
 }
 
 export function renderBalancerNginxConfig(input: BalancerNginxInput): string {
-  const work = (name: string) => path.join(input.workDir, name);
   const control = `http://127.0.0.1:${input.controlPort}`;
   // With every replica believed down, nginx still tries them all rather than failing every request.
   const allDown = input.upstreams.every((u) => !u.up);
@@ -48,21 +48,13 @@ export function renderBalancerNginxConfig(input: BalancerNginxInput): string {
     ? [PLACEHOLDER_SERVER]
     : input.upstreams.map((u) => `server ${u.address} max_fails=1 fail_timeout=2s${u.up || allDown ? '' : ' down'};`);
   return [
-    'daemon off;',
-    'master_process on;',
     // A scaled endpoint exists to add capacity: one worker per core, so the balancer is not the ceiling.
-    'worker_processes auto;',
-    `pid ${work('nginx.pid')};`,
-    'error_log stderr warn;',
+    ...foregroundPreamble(input.workDir, 'auto'),
     'events { worker_connections 4096; }',
     '',
     'http {',
     '  server_tokens off;',
-    `  client_body_temp_path ${work('client-body')};`,
-    `  proxy_temp_path ${work('proxy')};`,
-    `  fastcgi_temp_path ${work('fastcgi')};`,
-    `  uwsgi_temp_path ${work('uwsgi')};`,
-    `  scgi_temp_path ${work('scgi')};`,
+    ...httpTempPaths(input.workDir).map((line) => `  ${line}`),
     `  log_format livestack '${ACCESS_LOG_FORMAT}';`,
     // Buffered: one write per 64 KiB or per second, not one per request.
     `  access_log ${accessLogPath(input.workDir)} livestack buffer=64k flush=1s;`,
@@ -103,6 +95,3 @@ export function renderBalancerNginxConfig(input: BalancerNginxInput): string {
   ].join('\n');
 }
 
-function listenAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Logger } from '../origin/log';
+import { Logger } from '../common/log';
 import { AccessLogMetrics } from './access-log-metrics';
 import { BalancerNginxInput, UpstreamServer, accessLogPath, renderBalancerNginxConfig } from './balancer-nginx-config';
 import { ControlServer } from './control-server';
-import { NginxProcess } from './nginx-process';
+import { NginxProcess } from '../common/nginx';
 import { ReplicaSet, ReplicaTarget } from './replica-set';
 
 export interface BalancerOptions {
@@ -19,7 +19,7 @@ export interface BalancerOptions {
   readonly port: number;
   readonly replicas: readonly ReplicaTarget[];
   readonly log: Logger;
-  /** @default 'nginx' on PATH */
+  /** @default Debian's /usr/sbin/nginx, else `nginx` on PATH */
   readonly nginxBinary?: string;
   /** How often replicas are resolved and probed. @default 1000 */
   readonly probeIntervalMs?: number;
@@ -45,7 +45,7 @@ export class Balancer {
       onServersChange: (servers) => this.reconfigure(servers),
     });
     this.control = new ControlServer(this.replicas, options.workloadName);
-    this.nginx = new NginxProcess(this.workDir, options.nginxBinary);
+    this.nginx = new NginxProcess(this.workDir, log, options.nginxBinary);
     this.accessLog = new AccessLogMetrics(
       this.control.metrics,
       accessLogPath(this.workDir),
@@ -54,9 +54,9 @@ export class Balancer {
     );
   }
 
-  /** Why nginx stopped, once it has: the workload cannot serve without it. */
-  get nginxExited(): Promise<string> {
-    return this.nginx.exited;
+  /** Why nginx stopped, if it stops unasked: the workload cannot serve without it. */
+  nginxDied(): Promise<string> {
+    return this.nginx.died();
   }
 
   /** Probe the replicas once, then start nginx on the endpoint's port; resolves when it listens. */
@@ -65,7 +65,7 @@ export class Balancer {
     this.config = { workDir: this.workDir, listenHost: this.options.listenHost, port: this.options.port, controlPort };
     // The first round decides the first config; later changes reload nginx (see reconfigure).
     await this.replicas.start();
-    await this.nginx.start(renderBalancerNginxConfig({ ...this.config, upstreams: this.replicas.servers() }), { host: this.options.listenHost, port: this.options.port });
+    await this.nginx.start(renderBalancerNginxConfig({ ...this.config, upstreams: this.replicas.servers() }), this.options.listenHost, this.options.port);
     this.accessLog.start();
   }
 

@@ -5,8 +5,8 @@
  */
 import * as http from 'node:http';
 import { Gauge } from 'prom-client';
-import { HttpService, send, sendText } from '../origin/http-kit';
-import { HttpMetrics } from '../origin/http-metrics';
+import { HttpService, send, sendText } from '../common/http-kit';
+import { HttpMetrics } from '../common/http-metrics';
 import { ReplicaSet } from './replica-set';
 
 export type BalancerRequestKind = 'proxy' | 'health' | 'metrics';

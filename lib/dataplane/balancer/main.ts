@@ -5,9 +5,9 @@
  * LIVESTACK_UPSTREAM_HOST (every upstream's host is then that address).
  */
 import { balancerConfig } from '../../topology';
-import { createLogger } from '../origin/log';
-import { stopOnSignals } from '../origin/stop-on-signals';
-import { readWorkloadEnv } from '../origin/workload-env';
+import { createLogger } from '../common/log';
+import { stopOnSignals } from '../common/stop-on-signals';
+import { readWorkloadEnv } from '../common/workload-env';
 import { Balancer } from './balancer';
 
 /** Set by the local driver (see lib/runtime/drivers/local.ts): where every upstream listens. */
@@ -21,14 +21,9 @@ export async function run(): Promise<void> {
   const balancer = new Balancer({ workloadName: env.workloadName, listenHost: env.listenHost, port: env.config.listenPort, replicas, log });
   await balancer.start();
   log.info(`balancer of endpoint ${env.config.endpoint} listening on http://${env.listenHost}:${env.config.listenPort}, ${replicas.length} origin replicas: ${replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);
-  let stopping = false;
-  const stopped = stopOnSignals(log, () => {
-    stopping = true;
-    return balancer.stop();
-  }).then(() => undefined);
+  const stopped = stopOnSignals(log, () => balancer.stop()).then(() => undefined);
   // nginx carries every request: if it dies on its own, the workload stops and its driver restarts it.
-  const died = balancer.nginxExited.then((why) => (stopping ? undefined : why));
-  const outcome = await Promise.race([stopped, died]);
+  const outcome = await Promise.race([stopped, balancer.nginxDied()]);
   if (outcome !== undefined) {
     await balancer.stop();
     throw new Error(`${outcome}; the balancer cannot serve without it`);

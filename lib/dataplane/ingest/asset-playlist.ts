@@ -8,7 +8,7 @@
  * When segments slide out, EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE advance as
  * RFC 8216 requires, so the numbers of the remaining segments never change.
  */
-import { StoredPlaylist } from '../origin/media-playlist';
+import { StoredPlaylist } from '../media-playlist';
 
 export interface AssetSegment {
   /** File name in the rendition folder. */

@@ -12,9 +12,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProgramManifest } from '../../model/manifest';
-import { Logger } from '../origin/log';
-import { parseMediaPlaylist } from '../origin/media-playlist';
-import { parseJsonWith } from '../origin/workload-env';
+import { Logger } from '../common/log';
+import { parseMediaPlaylist } from '../media-playlist';
+import { parseJsonWith } from '../common/workload-env';
 import { AssetDescriptor, assetDescriptor, StoredRendition, storagePaths, writeFileAtomic } from '../storage-layout';
 import { AssetPlaylist } from './asset-playlist';
 import { fragmentSampleCount, InitFacts, initFacts } from './cmaf-facts';

@@ -4,8 +4,8 @@
  * nothing outside the workload reaches it.
  */
 import * as http from 'node:http';
-import { HttpService, send, sendText } from '../origin/http-kit';
-import { HttpMetrics } from '../origin/http-metrics';
+import { HttpService, send, sendText } from '../common/http-kit';
+import { HttpMetrics } from '../common/http-metrics';
 import { CALLBACK_PATHS } from './nginx-config';
 import { GateVerdict, INTERNAL_STREAM_NAME, parseCallbackBody, RtmpCall } from './publish-gate';
 

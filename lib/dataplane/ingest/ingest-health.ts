@@ -4,7 +4,7 @@
  * runtime's status reads it) and exposed as Prometheus gauges.
  */
 import { Gauge, Registry } from 'prom-client';
-import { Logger } from '../origin/log';
+import { Logger } from '../common/log';
 import { IngestHealth, storagePaths, writeFileAtomic } from '../storage-layout';
 import { RTMP_APPLICATION } from './nginx-config';
 import { INTERNAL_STREAM_NAME, Publisher } from './publish-gate';

@@ -19,18 +19,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ENV, IngestConfig, ingestConfig, ingestLiveConfig } from '../../topology';
-import { HttpMetrics } from '../origin/http-metrics';
-import { LiveConfigWatcher } from '../origin/live-config-watcher';
-import { createLogger, Logger } from '../origin/log';
-import { stopOnSignals } from '../origin/stop-on-signals';
-import { parseJsonWith, readWorkloadEnv, WorkloadEnvError } from '../origin/workload-env';
+import { HttpMetrics } from '../common/http-metrics';
+import { LiveConfigWatcher } from '../common/live-config-watcher';
+import { createLogger, Logger } from '../common/log';
+import { stopOnSignals } from '../common/stop-on-signals';
+import { parseJsonWith, readWorkloadEnv, WorkloadEnvError } from '../common/workload-env';
 import { resolveSecret, verifySecret } from '../secrets';
 import { storagePaths } from '../storage-layout';
 import { ChannelRecorder } from './asset-recorder';
 import { ControlRequestKind, ControlServer } from './control-server';
 import { HealthMonitor } from './ingest-health';
-import { renderNginxConfig, RTMP_APPLICATION, statSocketPath } from './nginx-config';
-import { connectHost, NginxProcess } from './nginx-process';
+import { renderNginxConfig, RTMP_APPLICATION, RTMP_MODULE_PATH, statSocketPath } from './nginx-config';
+import { connectHost, NginxError, NginxProcess } from '../common/nginx';
 import { INTERNAL_STREAM_NAME, PublishGate } from './publish-gate';
 import { applyRetention, collectRetentionView, planRetention } from './retention';
 import { renditionPlan } from './transcode-args';
@@ -157,6 +157,9 @@ export async function run(): Promise<void> {
   };
 
   try {
+    if (!fs.existsSync(RTMP_MODULE_PATH)) {
+      throw new NginxError(`the nginx RTMP module is missing (${RTMP_MODULE_PATH}): install Debian's libnginx-mod-rtmp (apt-get install nginx libnginx-mod-rtmp)`);
+    }
     await control.listen('127.0.0.1', env.config.controlPort);
     await nginx.start(renderNginxConfig({
       workDir,

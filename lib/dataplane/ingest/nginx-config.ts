@@ -8,6 +8,7 @@
  * stream names — that is, stream keys.
  */
 import * as path from 'node:path';
+import { foregroundPreamble, httpTempPaths, listenAddress } from '../common/nginx';
 
 /** Debian's path of the RTMP module (package libnginx-mod-rtmp). */
 export const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -42,15 +43,11 @@ export function statSocketPath(workDir: string): string {
 }
 
 export function renderNginxConfig(input: NginxConfigInput): string {
-  const work = (name: string) => path.join(input.workDir, name);
   const callback = (p: string) => `http://127.0.0.1:${input.controlPort}${p}`;
   return [
     `load_module ${input.modulePath ?? RTMP_MODULE_PATH};`,
-    'daemon off;',
-    'master_process on;',
-    'worker_processes 1;',
-    `pid ${work('nginx.pid')};`,
-    'error_log stderr warn;',
+    // One worker: nginx-rtmp keeps each stream in the worker that accepted it.
+    ...foregroundPreamble(input.workDir, 1),
     'events { worker_connections 512; }',
     '',
     'rtmp {',
@@ -83,11 +80,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     '',
     'http {',
     '  access_log off;',
-    `  client_body_temp_path ${work('client-body')};`,
-    `  proxy_temp_path ${work('proxy')};`,
-    `  fastcgi_temp_path ${work('fastcgi')};`,
-    `  uwsgi_temp_path ${work('uwsgi')};`,
-    `  scgi_temp_path ${work('scgi')};`,
+    ...httpTempPaths(input.workDir).map((line) => `  ${line}`),
     '  server {',
     `    listen unix:${statSocketPath(input.workDir)};`,
     '    location /stat { rtmp_stat all; }',
@@ -98,6 +91,3 @@ export function renderNginxConfig(input: NginxConfigInput): string {
   ].join('\n');
 }
 
-function listenAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

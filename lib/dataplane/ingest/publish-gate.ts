@@ -7,7 +7,7 @@
  * or any log. Playing: only the transcoder, which presents a token made when the workload started.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { IpAllowList } from '../origin/ip-allow-list';
+import { IpAllowList } from '../common/ip-allow-list';
 import { RTMP_APPLICATION } from './nginx-config';
 
 /**

@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Logger } from '../origin/log';
-import { parseMediaPlaylist, StoredPlaylist } from '../origin/media-playlist';
+import { Logger } from '../common/log';
+import { parseMediaPlaylist, StoredPlaylist } from '../media-playlist';
 import { RUN_FILES } from './transcode-args';
 
 /** A finished segment in the channel area. */

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Encoding } from '../../model/manifest';
-import { Logger } from '../origin/log';
+import { Logger } from '../common/log';
 import { RunKnowledge, RunState } from './retention';
 import { RunOutput, SegmentEvent } from './run-output';
 import { renditionPlan, transcodeArgs } from './transcode-args';

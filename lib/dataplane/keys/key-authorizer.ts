@@ -4,7 +4,7 @@
  * Safari's native one, that cannot set headers on key requests).
  */
 import { KeyPolicyManifest } from '../../model/manifest';
-import { IpAllowList } from '../origin/ip-allow-list';
+import { IpAllowList } from '../common/ip-allow-list';
 import { TokenVerifier, Verdict } from './token-verifier';
 
 export interface KeyRequest {

@@ -7,11 +7,11 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { KeyServiceConfig } from '../../topology';
-import { CorsPolicy } from '../origin/cors';
-import { HttpService, send, sendText as text } from '../origin/http-kit';
-import { HttpMetrics } from '../origin/http-metrics';
-import { IpAllowList } from '../origin/ip-allow-list';
-import { Logger } from '../origin/log';
+import { CorsPolicy } from '../common/cors';
+import { HttpService, send, sendText as text } from '../common/http-kit';
+import { HttpMetrics } from '../common/http-metrics';
+import { IpAllowList } from '../common/ip-allow-list';
+import { Logger } from '../common/log';
 import { readOrCreateContentKey } from './content-key-store';
 import { KeyAuthorizer } from './key-authorizer';
 

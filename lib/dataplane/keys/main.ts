@@ -3,9 +3,9 @@
  * content keys under their key policies. Logs name keys by id only; key bytes and tokens never appear.
  */
 import { keyServiceConfig } from '../../topology';
-import { createLogger } from '../origin/log';
-import { stopOnSignals } from '../origin/stop-on-signals';
-import { readWorkloadEnv } from '../origin/workload-env';
+import { createLogger } from '../common/log';
+import { stopOnSignals } from '../common/stop-on-signals';
+import { readWorkloadEnv } from '../common/workload-env';
 import { KeyServer } from './key-server';
 
 export async function run(): Promise<void> {

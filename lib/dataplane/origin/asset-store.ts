@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AssetDescriptor, assetDescriptor, storagePaths } from '../storage-layout';
 import { ByteLru } from './byte-lru';
-import { isSafeFileName, parseMediaPlaylist, PlaylistError, StoredPlaylist } from './media-playlist';
+import { isSafeFileName, parseMediaPlaylist, PlaylistError, StoredPlaylist } from '../media-playlist';
 import { FragmentTime, fragmentTime, initTimescale } from './mp4-timing';
 import { TtlCache } from './ttl-cache';
-import { parseJsonWith } from './workload-env';
+import { parseJsonWith } from '../common/workload-env';
 
 /** A request for something the storage does not hold (answered 404). */
 export class NotFoundError extends Error {}

@@ -5,7 +5,7 @@
  * so one rendering serves every player.
  */
 import { AssetDescriptor, StoredRendition } from '../storage-layout';
-import { StoredPlaylist } from './media-playlist';
+import { StoredPlaylist } from '../media-playlist';
 
 /** Placeholder for `?token=...` (or nothing); a control character no URI or tag can contain. */
 export const TOKEN_SLOT = '\u0001';

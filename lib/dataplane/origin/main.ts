@@ -4,11 +4,11 @@
  */
 import { ENV, originConfig, originLiveConfig, OriginLiveConfig } from '../../topology';
 import { storagePaths } from '../storage-layout';
-import { LiveConfigWatcher } from './live-config-watcher';
-import { createLogger } from './log';
+import { LiveConfigWatcher } from '../common/live-config-watcher';
+import { createLogger } from '../common/log';
 import { OriginServer } from './origin-server';
-import { stopOnSignals } from './stop-on-signals';
-import { parseJsonWith, readWorkloadEnv } from './workload-env';
+import { stopOnSignals } from '../common/stop-on-signals';
+import { parseJsonWith, readWorkloadEnv } from '../common/workload-env';
 
 export async function run(): Promise<void> {
   const env = readWorkloadEnv(originConfig);

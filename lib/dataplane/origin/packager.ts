@@ -10,7 +10,7 @@ import { AssetStore, FileEntry, NotFoundError } from './asset-store';
 import { ByteLru } from './byte-lru';
 import { renderMpd, TimedRendition, TimedSegment } from './dash-render';
 import { renderMaster, renderMediaPlaylist, TOKEN_SLOT } from './hls-render';
-import { StoredPlaylist, windowed } from './media-playlist';
+import { StoredPlaylist, windowed } from '../media-playlist';
 import { encryptSegment, ivAttribute, segmentIv } from './segment-crypto';
 import { TtlCache } from './ttl-cache';
 

@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createLogger } from '../../../lib/dataplane/origin/log';
+import { createLogger } from '../../../lib/dataplane/common/log';
 import { Balancer } from '../../../lib/dataplane/balancer/balancer';
 import { AccessLogMetrics, parseAccessLogLine } from '../../../lib/dataplane/balancer/access-log-metrics';
-import { HttpMetrics } from '../../../lib/dataplane/origin/http-metrics';
+import { HttpMetrics } from '../../../lib/dataplane/common/http-metrics';
 import { freePort } from '../../runtime/fixtures/manifest';
 import { eventually } from '../../runtime/support/eventually';
 

@@ -2,7 +2,7 @@
  * The asset playlist model: what the origin reads back (through its own parser) is what ingest
  * appended, trimmed and closed — sequence numbers, discontinuities, init sections, ENDLIST.
  */
-import { parseMediaPlaylist } from '../../../lib/dataplane/origin/media-playlist';
+import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
 import { AssetPlaylist } from '../../../lib/dataplane/ingest/asset-playlist';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');

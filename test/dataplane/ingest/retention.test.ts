@@ -17,8 +17,8 @@ import { AssetPlaylist } from '../../../lib/dataplane/ingest/asset-playlist';
 import { ChannelRecorder } from '../../../lib/dataplane/ingest/asset-recorder';
 import { applyRetention, collectRetentionView, planRetention, RunKnowledge, RunState } from '../../../lib/dataplane/ingest/retention';
 import { renditionPlan, transcodeArgs } from '../../../lib/dataplane/ingest/transcode-args';
-import { createLogger } from '../../../lib/dataplane/origin/log';
-import { parseMediaPlaylist } from '../../../lib/dataplane/origin/media-playlist';
+import { createLogger } from '../../../lib/dataplane/common/log';
+import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
 import { storagePaths } from '../../../lib/dataplane/storage-layout';
 
 const run = promisify(execFile);

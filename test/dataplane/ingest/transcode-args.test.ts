@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Encoding } from '../../../lib/model/manifest';
 import { fragmentSampleCount, initFacts } from '../../../lib/dataplane/ingest/cmaf-facts';
-import { parseMediaPlaylist } from '../../../lib/dataplane/origin/media-playlist';
+import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
 import { renditionPlan, transcodeArgs } from '../../../lib/dataplane/ingest/transcode-args';
 
 const run = promisify(execFile);

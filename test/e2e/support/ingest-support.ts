@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManifest } from '../../../lib/model/manifest';
-import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/origin/media-playlist';
+import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/media-playlist';
 import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/dataplane/storage-layout';
 import { freePort } from '../../runtime/fixtures/manifest';
 import { LocalStack } from '../../support/local-stack';
