@@ -109,7 +109,7 @@ export class KeyPolicy extends Construct implements IKeyPolicy {
     const spec = key.spec;
     switch (spec.kind) {
       case 'symmetric': {
-        const problem = spec.secret.problem(this, true);
+        const problem = spec.secret.problem(this, 'jwt-key');
         if (problem) { issues.push({ path: this.node.path, field: `${field}.secret`, ...problem }); return undefined; }
         return 'oct';
       }

@@ -71,7 +71,7 @@ export class LiveChannel extends Construct {
     }
     const key = this.resolved.streamKey ?? Secret.generated();
     this.streamKey = typeof key === 'string' ? Secret.fromString(key) : key;
-    const secretProblem = this.streamKey.problem(this, false);
+    const secretProblem = this.streamKey.problem(this, 'stream-key');
     if (secretProblem) issues.push({ path: this.node.path, field: 'streamKey', ...secretProblem });
     if (issues.length) throw new LivestackValidationError(issues);
     this.keyFrameInterval = keyFrameInterval!;

@@ -49,6 +49,14 @@ export const secretRef = z.discriminatedUnion('kind', [
 ]);
 export type SecretRef = z.infer<typeof secretRef>;
 
+/**
+ * A stream key encoders put at the end of the ingest URL: URL-safe characters only (no `/` or `?`,
+ * which would split the RTMP stream name), and short enough for nginx-rtmp, which cuts stream names at
+ * 255 bytes — a longer key could never publish.
+ */
+export const STREAM_KEY = /^[A-Za-z0-9._~-]{8,254}$/;
+export const STREAM_KEY_RULE = '8 to 254 of A-Z, a-z, 0-9, ".", "_", "~" and "-" (what fits unescaped at the end of an RTMP URL)';
+
 export const rendition = z.object({
   /** Rendition name, also its folder name: e.g. `720p`. */
   name: dnsLabel,

@@ -5,7 +5,7 @@
  */
 import { Token } from 'cdktf';
 import { z } from 'zod';
-import { cidr, DNS_LABEL, port, runState } from './manifest';
+import { cidr, DNS_LABEL, port, runState, STREAM_KEY, STREAM_KEY_RULE } from './manifest';
 import { DeliveryEncryption } from './values/delivery-encryption';
 import { Duration } from './values/duration';
 import { Encoding } from './values/encoding';
@@ -23,8 +23,8 @@ const duration = instanceOf(Duration, 'a Duration, e.g. Duration.seconds(2) or D
 const durationLike = z.union([duration, z.string()], { error: 'a Duration or a duration string such as "2s", "5m", "PT2H"' });
 const cidrList = z.array(cidr);
 /** A secret may be a value class or a string; an unresolved token (a Terraform variable) is never checked as text. */
-const secretLike = z.union([instanceOf(Secret, 'a Secret'), z.string().refine((s) => Token.isUnresolved(s) || s.length >= 8, 'at least 8 characters')], {
-  error: 'a Secret (Secret.generated(), Secret.fromVariable(v), Secret.plainText(s)) or a string of at least 8 characters',
+const streamKeyLike = z.union([instanceOf(Secret, 'a Secret'), z.string().refine((s) => Token.isUnresolved(s) || STREAM_KEY.test(s), STREAM_KEY_RULE)], {
+  error: `a Secret (Secret.generated(), Secret.fromVariable(v), Secret.plainText(s)) or a string of ${STREAM_KEY_RULE}`,
 });
 const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a lower-case host name such as live.example.com');
 const isoOrDate = z.union([
@@ -61,7 +61,7 @@ export const liveChannelProps = z.strictObject({
   name: name.optional(),
   port: port.optional(),
   protocol: z.literal('rtmp', { error: '"rtmp" (SRT is planned)' }).optional(),
-  streamKey: secretLike.optional(),
+  streamKey: streamKeyLike.optional(),
   ingestAllowList: cidrList.optional(),
   previewAllowList: cidrList.optional(),
   keyFrameInterval: durationLike.optional(),

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { STREAM_KEY, STREAM_KEY_RULE } from '../../model/manifest';
 import { ENV, IngestConfig, ingestConfig, ingestLiveConfig } from '../../topology';
 import { HttpMetrics } from '../common/http-metrics';
 import { LiveConfigWatcher } from '../common/live-config-watcher';
@@ -46,8 +47,12 @@ export async function run(): Promise<void> {
   const { channel } = env.config;
   const programs = env.liveConfigJson ? parseJsonWith(ingestLiveConfig, env.liveConfigJson, ENV.liveConfig).programs : [];
   const windowCap = testOnlyWindowCap(process.env, log);
-  // Fail at start, with the variable's name, rather than at the first publish.
-  if (channel.streamKey.kind !== 'hash') resolveSecret(channel.streamKey, env.storageDir);
+  // Fail at start, with the variable's name, rather than at the first publish (or never: a key nginx-rtmp
+  // cannot carry would refuse every encoder).
+  if (channel.streamKey.kind !== 'hash' && !STREAM_KEY.test(resolveSecret(channel.streamKey, env.storageDir))) {
+    const from = channel.streamKey.kind === 'variable' ? `Terraform variable ${channel.streamKey.name}` : `secret ${channel.streamKey.id}`;
+    throw new WorkloadEnvError(`the stream key of channel ${channel.name} (${from}) is not usable: it must be ${STREAM_KEY_RULE}`);
+  }
 
   const channelDir = storagePaths.channelDir(env.storageDir, channel.name);
   const runsDir = path.join(channelDir, 'runs');

@@ -2,10 +2,13 @@ import { createHash, scryptSync } from 'node:crypto';
 import { TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { resolve } from 'cdktf/lib/_tokens';
 import { IConstruct } from 'constructs';
-import { SecretRef } from '../manifest';
+import { SecretRef, STREAM_KEY, STREAM_KEY_RULE } from '../manifest';
 
 /** scrypt cost for stream keys given in clear: ~50 ms per check, paid once per publish attempt. */
 const SCRYPT_COST = 16384;
+
+/** What a secret is for: the rules differ (see Secret.problem). */
+export type SecretUse = 'stream-key' | 'jwt-key';
 
 type SecretSource =
   | { readonly kind: 'generated' }
@@ -38,11 +41,11 @@ export class Secret {
   get kind(): 'generated' | 'variable' | 'plain' { return this.source.kind; }
 
   /**
-   * Why this secret cannot be used in `scope`, or undefined when it can. `needsValue` is true where
-   * the workload needs the clear value (a JWT key), false where a hash suffices (a stream key).
+   * Why this secret cannot be used in `scope` for `use`, or undefined when it can. A JWT key's clear
+   * value is needed by the workload; a stream key's salted hash suffices to verify a publisher.
    */
-  problem(scope: IConstruct, needsValue: boolean): { received: string; allowed: string } | undefined {
-    if (this.source.kind === 'plain' && needsValue) {
+  problem(scope: IConstruct, use: SecretUse): { received: string; allowed: string } | undefined {
+    if (this.source.kind === 'plain' && use === 'jwt-key') {
       return {
         received: 'a plain-text secret',
         allowed: 'Secret.generated() or Secret.fromVariable(sensitiveVariable): a clear value here would be written to cdk.tf.json',
@@ -50,6 +53,9 @@ export class Secret {
     }
     if (this.source.kind === 'plain' && this.source.value.length === 0) {
       return { received: 'an empty string', allowed: 'a non-empty secret' };
+    }
+    if (this.source.kind === 'plain' && use === 'stream-key' && !STREAM_KEY.test(this.source.value)) {
+      return { received: `a stream key of ${this.source.value.length} characters (not shown)`, allowed: STREAM_KEY_RULE };
     }
     if (this.source.kind === 'variable') {
       const variable = this.variable(scope);
