@@ -8,7 +8,7 @@
  * whole-machine cost of the hop, not the balancer's ceiling; the CPU time each process spent per
  * request (from /proc) says what the hop costs whatever else the machine is doing.
  *
- *   node -r ts-node/register/transpile-only bench/balancer/run.ts
+ *   npm run bench:balancer
  *
  * Last line: `RESULT balancer_segment_ratio=<through ÷ direct> balancer_added_p50_ms=<ms> balancer_added_p99_ms=<ms>`.
  */
