@@ -22,8 +22,25 @@ export interface ProgramProps {
   readonly manifestName?: string;
   /** The asset recorded into (unique in the account). @default - `<channel>-<program>` */
   readonly assetName?: string;
-  /** `running` records; `stopped` keeps the asset playable as video on demand. @default 'running' */
+  /**
+   * `running` records (within `start` and `end` when set); `stopped` keeps the asset playable as video
+   * on demand. Programs declared running count toward the 3 per channel whatever their schedule.
+   * @default 'running'
+   */
   readonly state?: RunState;
+  /**
+   * When a running program starts recording, as broadcasters schedule a show: before it nothing is
+   * recorded. A Date or an ISO 8601 date-time with zone, e.g. `2026-12-01T18:00:00Z`. Boundaries fall
+   * on whole segments: the first segment recorded is the first that starts at (about) this time.
+   * @default - records as soon as it is declared running
+   */
+  readonly start?: Date | string;
+  /**
+   * When a running program stops recording: its asset is closed (EXT-X-ENDLIST) and stays playable as
+   * video on demand, as if the program were declared stopped. Must be after `start`.
+   * @default - records until it is declared stopped
+   */
+  readonly end?: Date | string;
 }
 
 /** A recording of a channel into an asset, with a sliding archive window (AMS live output). */
@@ -34,6 +51,10 @@ export class Program extends Construct {
   readonly manifestName: string;
   readonly archiveWindow: Duration;
   readonly state: RunState;
+  /** ISO 8601 start of its schedule, if any. */
+  readonly start?: string;
+  /** ISO 8601 end of its schedule, if any. */
+  readonly end?: string;
   private readonly locators: Locator[] = [];
 
   constructor(channel: LiveChannel, id: string, props: ProgramProps = {}) {
@@ -48,6 +69,11 @@ export class Program extends Construct {
         path: this.node.path, field: 'archiveWindow', received: window ? window.toString() : JSON.stringify(resolved.archiveWindow),
         allowed: `a duration from ${MIN_WINDOW} to ${MAX_WINDOW}`,
       }]);
+    }
+    this.start = resolved.start === undefined ? undefined : new Date(resolved.start).toISOString();
+    this.end = resolved.end === undefined ? undefined : new Date(resolved.end).toISOString();
+    if (this.start && this.end && this.end <= this.start) {
+      throw new LivestackValidationError([{ path: this.node.path, field: 'end', received: this.end, allowed: `a time after start (${this.start})` }]);
     }
     this.archiveWindow = window;
     this.manifestName = resolved.manifestName ?? 'manifest';
@@ -79,6 +105,8 @@ export class Program extends Construct {
       manifestName: this.manifestName,
       archiveWindowSeconds: Math.round(this.archiveWindow.toSeconds()),
       state: this.state,
+      ...(this.start ? { start: this.start } : {}),
+      ...(this.end ? { end: this.end } : {}),
     };
   }
 }

@@ -6,7 +6,10 @@ import { ValidationIssue } from './errors';
 import { ALGORITHM_FAMILY, verificationKeyFamily } from './key-families';
 import { AccountManifest, Manifest } from './manifest';
 
-/** AMS: up to 3 running live outputs per live event. */
+/**
+ * AMS: up to 3 running live outputs per live event. Programs declared running count, whatever their
+ * schedule: a program waiting for its start or past its end still counts until it is declared stopped.
+ */
 export const MAX_RUNNING_PROGRAMS_PER_CHANNEL = 3;
 
 export function checkManifest(manifest: Manifest): ValidationIssue[] {
@@ -35,6 +38,11 @@ function checkAccount(account: AccountManifest): ValidationIssue[] {
       issue(channel.path, 'programs', `${running.length} running programs (${running.map((p) => p.name).join(', ')})`, `at most ${MAX_RUNNING_PROGRAMS_PER_CHANNEL} running programs per channel`);
     }
     unique(channel.programs, (p) => p.name, 'program', 'name', issue);
+    for (const program of channel.programs) {
+      if (program.start && program.end && Date.parse(program.end) <= Date.parse(program.start)) {
+        issue(program.path, 'end', program.end, `a time after start (${program.start})`);
+      }
+    }
     const multiple = channel.segmentDurationSeconds / channel.keyFrameIntervalSeconds;
     if (Math.abs(multiple - Math.round(multiple)) > 1e-6 || multiple < 1) {
       issue(channel.path, 'segmentDuration', `${channel.segmentDurationSeconds}s`, `a whole multiple of the key frame interval (${channel.keyFrameIntervalSeconds}s)`);

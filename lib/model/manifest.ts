@@ -89,7 +89,12 @@ export const program = z.object({
   /** Base name of the manifests a locator serves: `<manifestName>.m3u8`, `<manifestName>.mpd`. */
   manifestName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   archiveWindowSeconds: z.number().int().min(300).max(90_000),
+  /** Declared run state; a running program records only within its schedule (start, end). */
   state: runState,
+  /** Records only from this time on (ISO 8601 with zone); absent: from when it is declared running. */
+  start: z.string().datetime({ offset: true }).optional(),
+  /** Stops recording at this time, as if declared stopped (the asset becomes video on demand). */
+  end: z.string().datetime({ offset: true }).optional(),
 });
 export type ProgramManifest = z.infer<typeof program>;
 

@@ -76,6 +76,8 @@ export const programProps = z.strictObject({
   manifestName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 of A-Z, a-z, 0-9, "_" and "-"').optional(),
   assetName: name.optional(),
   state: runState.optional(),
+  start: isoOrDate.optional(),
+  end: isoOrDate.optional(),
 });
 
 export const keyPolicyProps = z.strictObject({

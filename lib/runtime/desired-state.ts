@@ -10,6 +10,7 @@ import { checkManifest } from '../model/checks';
 import { LivestackValidationError, ValidationIssue } from '../model/errors';
 import { Manifest, manifest as manifestSchema } from '../model/manifest';
 import { parseManifest } from '../model/parse';
+import { upcomingProgramBoundaries } from '../model/program-schedule';
 import { zodIssues } from '../model/validate';
 import { AppSynthError, synthesizeApp } from '../synth/run-app';
 import { topology } from '../topology';
@@ -84,7 +85,12 @@ export async function loadApp(appFile: string): Promise<DesiredState> {
   }
 }
 
-/** Epoch ms of every locator start or end still ahead of `now`: when the served set changes by itself. */
+/**
+ * Epoch ms of every locator start or end, and every running program's start or end on a running
+ * channel, still ahead of `now`: when what is served or recorded changes by itself. The workloads act
+ * on these times themselves (origin and ingest read them from their live config); the controller wakes
+ * to report the new state.
+ */
 export function upcomingTimers(state: DesiredState, now: number): number[] {
   const times: number[] = [];
   for (const account of state.manifest.accounts) {
@@ -93,6 +99,10 @@ export function upcomingTimers(state: DesiredState, now: number): number[] {
         const at = time ? Date.parse(time) : NaN;
         if (at > now) times.push(at);
       }
+    }
+    for (const channel of account.channels) {
+      if (channel.state !== 'running') continue;
+      for (const program of channel.programs) times.push(...upcomingProgramBoundaries(program, now));
     }
   }
   return times.sort((a, b) => a - b);

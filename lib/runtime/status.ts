@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IngestHealth, writeFileAtomic } from '../dataplane/storage-layout';
+import { programPhase, ProgramPhase } from '../model/program-schedule';
 import { ObservedWorkload, WorkloadPhase } from './drivers/driver';
 import { DesiredState } from './desired-state';
 
@@ -62,6 +63,19 @@ export interface LocatorStatus {
   readonly end?: string;
 }
 
+export interface ProgramStatus {
+  readonly name: string;
+  readonly channel: string;
+  readonly assetName: string;
+  /**
+   * From its declared state, its schedule and its channel's state at the time of the pass (see
+   * lib/model/program-schedule.ts); a program of a stopped channel is `stopped`.
+   */
+  readonly state: ProgramPhase;
+  readonly start?: string;
+  readonly end?: string;
+}
+
 export interface AccountStatus {
   readonly version: 1;
   readonly account: string;
@@ -69,6 +83,8 @@ export interface AccountStatus {
   readonly updatedAt: string;
   readonly workloads: WorkloadStatus[];
   readonly locators: LocatorStatus[];
+  /** Absent in status files written before programs were reported. */
+  readonly programs?: ProgramStatus[];
 }
 
 export interface StatusInput {
@@ -144,6 +160,7 @@ export function computeStatus(input: StatusInput): AccountStatus[] {
     updatedAt: nowIso,
     workloads: (byAccount.get(account) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1)),
     locators: locatorStatus(input.desired, account, input.now),
+    programs: programStatus(input.desired, account, input.now),
   }));
 }
 
@@ -206,6 +223,18 @@ function locatorStatus(desired: DesiredState, accountName: string, now: number):
     ...(l.start ? { start: l.start } : {}),
     ...(l.end ? { end: l.end } : {}),
   }));
+}
+
+function programStatus(desired: DesiredState, accountName: string, now: number): ProgramStatus[] {
+  const account = desired.manifest.accounts.find((a) => a.name === accountName);
+  return (account?.channels ?? []).flatMap((channel) => channel.programs.map((p) => ({
+    name: p.name,
+    channel: channel.name,
+    assetName: p.assetName,
+    state: channel.state === 'running' ? programPhase(p, now) : 'stopped',
+    ...(p.start ? { start: p.start } : {}),
+    ...(p.end ? { end: p.end } : {}),
+  })));
 }
 
 export function statusFile(stateDir: string, account: string): string {

@@ -148,6 +148,25 @@ describe('Controller', () => {
     stop.abort();
     await watching;
   });
+
+  test('wakes for a program\'s start by itself and reports it recording', async () => {
+    // GIVEN a program that starts two seconds from now, watched
+    const manifest = await testManifest();
+    const start = Date.now() + 2_000;
+    (manifest.accounts[0].channels[0].programs[0] as { start?: string }).start = new Date(start).toISOString();
+    const desired = fakeDesired(manifest);
+    await controller.converge(desired, { waitReady: true, timeoutMs: 30_000 });
+    const programState = () => readStatuses(stateDir).get(manifest.accounts[0].name)!.programs![0].state;
+    expect(programState()).toBe('scheduled');
+    const stop = new AbortController();
+    const watching = controller.watch(() => desired, { signal: stop.signal, resyncMs: 60_000 });
+
+    // THEN shortly after the start (no resync is due for a minute) the status says recording
+    await eventually('the program to be reported recording', () => (programState() === 'recording' ? Date.now() : undefined), 5_000)
+      .then((seenAt) => expect(seenAt - start).toBeLessThan(2_000));
+    stop.abort();
+    await watching;
+  });
 });
 
 describe('the controller lock', () => {

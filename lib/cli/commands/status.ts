@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { programPhase } from '../../model/program-schedule';
 import { ObservedWorkload } from '../../runtime/drivers/driver';
 import { lockHolder } from '../../runtime/lock';
 import { AccountStatus, readStatuses } from '../../runtime/status';
@@ -14,7 +15,7 @@ export function register(program: Command): void {
   addRuntimeOptions(
     program
       .command('status')
-      .description('Show each workload: phase (observed now), Ready and Degraded conditions with reasons, restarts, ingest health, locators.')
+      .description('Show each workload: phase (observed now), Ready and Degraded conditions with reasons, restarts, ingest health, locators, programs.')
       .option('--json', 'print the persisted status documents as JSON'),
     { desired: false },
   ).action(async (options: StatusOptions) => {
@@ -66,5 +67,11 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string
   const lines = [line(header), ...rows.map(line)];
   const locators = statuses.flatMap((a) => a.locators.map((l) => `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`));
   if (locators.length > 0) lines.push('', 'Locators:', ...locators);
+  // The ingest keeps schedules by its own clock, controller or not: a phase is shown as of now.
+  const programs = statuses.flatMap((a) => (a.programs ?? []).map((p) => {
+    const state = p.state === 'stopped' ? p.state : programPhase({ state: 'running', start: p.start, end: p.end }, Date.now());
+    return `  ${a.account}/${p.channel}/${p.name} (asset ${p.assetName}): ${state}${p.start ? ` from ${p.start}` : ''}${p.end ? ` until ${p.end}` : ''}`;
+  }));
+  if (programs.length > 0) lines.push('', 'Programs:', ...programs);
   return lines.join('\n');
 }

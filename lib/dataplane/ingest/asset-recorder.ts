@@ -7,6 +7,8 @@
  * Declared state drives it (live config): a program switched to `stopped` gets EXT-X-ENDLIST and
  * keeps everything it holds; a program removed from the channel is stopped the same way; a stopped
  * program started again continues its asset after a discontinuity, and its window applies again.
+ * A program's schedule is applied by the caller (program-scheduler.ts), which declares it running only
+ * within its window; here a program with a `start` takes no segment that mostly precedes it.
  * The files on disk are the truth: a restarted workload picks its assets up from them.
  */
 import * as fs from 'node:fs';
@@ -48,6 +50,8 @@ interface RecordedAsset {
   /** Absolute path -> when it left the window. */
   readonly droppedAt: Map<string, number>;
   recording: boolean;
+  /** Epoch ms of the program's scheduled start: segments that mostly precede it are not recorded. */
+  notBeforeMs?: number;
   windowSeconds: number;
   startedAt: string;
   stoppedAt?: string;
@@ -77,6 +81,7 @@ export class ChannelRecorder {
       const windowSeconds = this.windowOf(program);
       const narrower = windowSeconds < asset.windowSeconds;
       asset.windowSeconds = windowSeconds;
+      asset.notBeforeMs = program.start === undefined ? undefined : Date.parse(program.start);
       if (program.state === 'running') {
         this.start(asset);
         if (narrower) this.slide(asset);
@@ -104,7 +109,7 @@ export class ChannelRecorder {
 
   /** Records one finished segment into every running program's asset. */
   record(event: SegmentEvent): void {
-    const recording = [...this.assets.values()].filter((a) => a.recording);
+    const recording = [...this.assets.values()].filter((a) => a.recording && !precedesStart(event, a.notBeforeMs));
     if (recording.length === 0) return;
     const facts = this.factsOf(event);
     for (const asset of recording) {
@@ -141,6 +146,8 @@ export class ChannelRecorder {
   private start(asset: RecordedAsset): void {
     if (asset.recording) return;
     asset.recording = true;
+    // A new asset starts when its program starts recording, not when the workload first heard of it.
+    if (asset.written === undefined) asset.startedAt = new Date(this.now()).toISOString();
     const resumed = asset.written?.state === 'stopped';
     for (const playlist of asset.playlists.values()) playlist.reopen();
     asset.stoppedAt = undefined;
@@ -329,6 +336,15 @@ function describe(name: string, facts: RenditionFacts, playlist: AssetPlaylist):
     };
   }
   return { name, type: 'audio', ...measured, codecs: facts.codecs, sampleRate: facts.sampleRate, channels: facts.channels };
+}
+
+/**
+ * Whether a segment lies mostly before a program's scheduled start. Its middle decides, so renditions
+ * whose segments differ by a few milliseconds (audio frames) all start with the same segment.
+ */
+export function precedesStart(event: Pick<SegmentEvent, 'programDateTimeMs' | 'durationSeconds'>, notBeforeMs: number | undefined): boolean {
+  if (notBeforeMs === undefined || event.programDateTimeMs === undefined) return false;
+  return event.programDateTimeMs + (event.durationSeconds * 1000) / 2 < notBeforeMs;
 }
 
 /** Facts of a rendition as an earlier descriptor recorded them (an asset picked up from disk). */

@@ -8,7 +8,8 @@
  *                                  programs (live config) --hard links--> assets/<asset>/
  *
  * Health goes to `channels/<channel>/health.json` and `/metrics`; retention keeps the channel area
- * and the running programs' windows tidy. See the modules of this folder for each part.
+ * and the running programs' windows tidy; program schedules (start, end) are kept by the workload's
+ * own timer (program-scheduler.ts). See the modules of this folder for each part.
  *
  * Environment, besides the workload's own (lib/topology `ENV`):
  * - `LIVESTACK_TEST_ONLY_ARCHIVE_WINDOW_SECONDS` — TEST ONLY: caps every program's archive window so
@@ -30,6 +31,7 @@ import { storagePaths } from '../storage-layout';
 import { ChannelRecorder } from './asset-recorder';
 import { ControlRequestKind, ControlServer } from './control-server';
 import { HealthMonitor } from './ingest-health';
+import { ProgramScheduler } from './program-scheduler';
 import { renderNginxConfig, RTMP_APPLICATION, RTMP_MODULE_PATH, statSocketPath } from './nginx-config';
 import { connectHost, NginxError, NginxProcess } from '../common/nginx';
 import { INTERNAL_STREAM_NAME, PublishGate } from './publish-gate';
@@ -81,7 +83,8 @@ export async function run(): Promise<void> {
     log,
     testOnlyWindowCapSeconds: windowCap,
   });
-  recorder.setPrograms(programs);
+  const scheduler = new ProgramScheduler((effective) => recorder.setPrograms(effective), log);
+  scheduler.set(programs);
   recorder.stopOrphans(programs);
 
   const metrics = new HttpMetrics<ControlRequestKind>('livestack_ingest', { workload: env.workloadName, channel: channel.name });
@@ -141,7 +144,7 @@ export async function run(): Promise<void> {
 
   const nginx = new NginxProcess(workDir, log);
   const watcher = new LiveConfigWatcher(storagePaths.controlFile(env.storageDir, env.workloadName), ingestLiveConfig, (next) => {
-    recorder.setPrograms(next.programs);
+    scheduler.set(next.programs);
     log.info(`reloaded live config: recording ${recorder.recordingAssets.join(', ') || 'nothing'}`);
   }, log);
   const timers: NodeJS.Timeout[] = [];
@@ -150,6 +153,7 @@ export async function run(): Promise<void> {
     stopping ??= (async () => {
       for (const timer of timers) clearInterval(timer);
       watcher.stop();
+      scheduler.stop();
       // Read the transcoder's last segments into the assets before nginx goes.
       await transcoder.stop();
       await nginx.stop();
