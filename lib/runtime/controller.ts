@@ -6,7 +6,7 @@
  * to change. Passes are serialized, and the caller holds the state directory's lock (see lock.ts).
  */
 import * as fs from 'node:fs';
-import { ENV, WorkloadSpec } from '../topology/workload-spec';
+import { WorkloadSpec } from '../topology/workload-spec';
 import { IngestHealth, ingestHealth, storagePaths } from '../dataplane/storage-layout';
 import { Driver, ObservedWorkload } from './drivers/driver';
 import { DesiredState, upcomingTimers } from './desired-state';
@@ -17,6 +17,7 @@ import { readAppliedRecords, removeAppliedRecord, writeAppliedRecord } from './a
 import { AccountStatus, WorkloadError, computeStatus, readStatuses, writeStatus } from './status';
 import { generationFor } from './generation';
 import { readiness } from './readiness';
+import { deleteIngestFinalized, ingestChannelOf } from './recording-finalizer';
 
 export interface ActionEvent {
   readonly type: 'started' | 'succeeded' | 'failed' | 'deferred';
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   readonly now?: () => number;
   /** Actions of one kind run at most this many at a time. */
   readonly concurrency?: number;
+  /** How long a deleted ingest gets to close its recordings (see recording-finalizer.ts). @default 5 s */
+  readonly finalizeTimeoutMs?: number;
 }
 
 export interface PlanView {
@@ -192,7 +195,7 @@ export class Controller {
         kind: 'delete', name: w.name, role: w.role, account: w.account, reason: 'destroy', disruptions: [],
       }));
       const errors: string[] = [];
-      await this.runActions(deletes, new Map(), errors);
+      await this.runActions(deletes, new Map(), observed, errors);
       for (const status of readStatuses(this.stateDir).values()) {
         writeStatus(this.stateDir, { ...status, updatedAt: new Date(this.now()).toISOString(), workloads: [] });
       }
@@ -227,7 +230,7 @@ export class Controller {
       runnable.push(action);
     }
     const errors: string[] = [];
-    await this.runActions(runnable, specs, errors);
+    await this.runActions(runnable, specs, observed, errors);
     const after = await this.driver.observe();
     const remaining = this.planAgainst(desired, after);
     const statuses = await this.writeStatuses(desired, after, generation);
@@ -251,15 +254,16 @@ export class Controller {
     }
   }
 
-  private async runActions(actions: PlannedAction[], specs: Map<string, WorkloadSpec>, errors: string[]): Promise<void> {
+  private async runActions(actions: PlannedAction[], specs: Map<string, WorkloadSpec>, observed: readonly ObservedWorkload[], errors: string[]): Promise<void> {
     const concurrency = this.options.concurrency ?? 4;
+    const observedByName = new Map(observed.map((w) => [w.name, w]));
     for (const kind of ACTION_ORDER) {
       const batch = actions.filter((a) => a.kind === kind);
       let next = 0;
       const worker = async () => {
         while (next < batch.length) {
           const action = batch[next++];
-          const error = await this.runOne(action, specs.get(action.name));
+          const error = await this.runOne(action, specs.get(action.name), observedByName.get(action.name));
           if (error) errors.push(error);
         }
       };
@@ -267,7 +271,7 @@ export class Controller {
     }
   }
 
-  private async runOne(action: PlannedAction, spec: WorkloadSpec | undefined): Promise<string | undefined> {
+  private async runOne(action: PlannedAction, spec: WorkloadSpec | undefined, observed: ObservedWorkload | undefined): Promise<string | undefined> {
     const started = this.now();
     this.options.onAction?.({ type: 'started', action });
     try {
@@ -282,7 +286,7 @@ export class Controller {
           writeAppliedRecord(this.stateDir, spec!);
           break;
         case 'delete':
-          await this.driver.delete(action.name);
+          await this.deleteWorkload(action, observed);
           removeAppliedRecord(this.stateDir, action.name);
           break;
         case 'keep':
@@ -312,6 +316,19 @@ export class Controller {
     }
   }
 
+  /**
+   * An ingest is deleted only after its recordings are closed (a finalizer); a replace never comes
+   * here, so recordings continue in the new ingest. Terraform removes containers without this step.
+   */
+  private async deleteWorkload(action: PlannedAction, observed: ObservedWorkload | undefined): Promise<void> {
+    const remove = () => this.driver.delete(action.name);
+    if (action.role !== 'ingest' || !observed) return remove();
+    await deleteIngestFinalized(
+      { driver: this.driver, log: (line) => this.options.log?.(line), timeoutMs: this.options.finalizeTimeoutMs },
+      observed, readAppliedRecords(this.stateDir).get(action.name), remove,
+    );
+  }
+
   private async writeStatuses(desired: DesiredState, observed: ObservedWorkload[], generation: number): Promise<AccountStatus[]> {
     const errors = new Map<string, WorkloadError>();
     for (const [name, { forHashes: _h, retryAtMs: _r, ...error }] of this.failures) errors.set(name, error);
@@ -332,7 +349,7 @@ export class Controller {
     const health = new Map<string, IngestHealth>();
     for (const spec of specs) {
       if (spec.role !== 'ingest') continue;
-      const channel = channelOf(spec);
+      const channel = ingestChannelOf(spec);
       if (!channel) continue;
       try {
         const file = storagePaths.channelHealth(await this.driver.storageDir(spec.account), channel);
@@ -365,14 +382,6 @@ const PAST: Record<PlannedAction['kind'], string> = {
 
 function hashesOf(spec: WorkloadSpec | undefined): string {
   return spec ? `${spec.specHash}/${spec.liveHash}` : 'deleted';
-}
-
-function channelOf(spec: WorkloadSpec): string | undefined {
-  try {
-    return (JSON.parse(spec.env[ENV.config]) as { channel?: { name?: string } }).channel?.name;
-  } catch {
-    return undefined;
-  }
 }
 
 function sleep(ms: number): Promise<void> {

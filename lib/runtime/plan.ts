@@ -111,8 +111,17 @@ function planOne(spec: WorkloadSpec, observed: ObservedWorkload | undefined, pre
   return { ...seen, kind: 'keep', reason: `up to date${state}`, disruptions: [] };
 }
 
+/**
+ * A deleted ingest first closes its channel's recordings (the controller delivers a live config with
+ * every program stopped and waits a bounded moment, see recording-finalizer.ts), so its assets end as
+ * video on demand instead of live streams that never advance. A replace does not: the recordings go on
+ * in the new ingest. The Terraform path has no such step: a container Terraform removes leaves its
+ * assets `recording` until an ingest of that channel starts again (which continues the recordings of
+ * running programs and closes the others).
+ */
 function planDelete(observed: ObservedWorkload, previous: WorkloadSpec | undefined, stopped: ReadonlySet<string> | undefined, now: number): PlannedAction {
-  const reason = stopped?.has(observed.owner) ? `declared stopped (${observed.owner})` : `no longer declared (${observed.owner})`;
+  const why = stopped?.has(observed.owner) ? `declared stopped (${observed.owner})` : `no longer declared (${observed.owner})`;
+  const reason = observed.role === 'ingest' ? `${why}; finalizes recordings first` : why;
   const withdrawn = withdrawnLocators(previous, undefined, now);
   const flags: DisruptionFlag[] = [];
   if (observed.phase !== 'exited') {

@@ -133,7 +133,7 @@ describe('plan', () => {
     });
 
     expect(result.actions[0]).toMatchObject({
-      kind: 'delete', role: 'ingest', reason: 'declared stopped (test/demo/news)', disruptions: ['live-ingest-stopped', 'ingest-url-changed'],
+      kind: 'delete', role: 'ingest', reason: 'declared stopped (test/demo/news); finalizes recordings first', disruptions: ['live-ingest-stopped', 'ingest-url-changed'],
     });
   });
 

@@ -100,11 +100,21 @@ export class ChannelRecorder {
     const root = path.join(this.options.storageDir, 'assets');
     for (const name of safeReaddir(root)) {
       if (declared.has(name) || this.assets.has(name)) continue;
-      const descriptor = this.readDescriptor(name);
-      if (descriptor?.channel !== this.options.channel || descriptor.state !== 'recording') continue;
-      const asset = this.load({ name: descriptor.program, assetName: name });
-      if (asset) this.stop(asset, `program ${descriptor.program} is no longer declared on the channel`);
+      this.closeFromDisk(name, 'is no longer declared on the channel');
     }
+  }
+
+  /**
+   * Closes an asset of this channel that its files say is still `recording` (EXT-X-ENDLIST, state
+   * `stopped`); returns whether it did. For assets no running ingest writes any more.
+   */
+  closeFromDisk(name: string, why: string): boolean {
+    const descriptor = this.readDescriptor(name);
+    if (descriptor?.channel !== this.options.channel || descriptor.state !== 'recording') return false;
+    const asset = this.assets.get(name) ?? this.load({ name: descriptor.program, assetName: name });
+    if (!asset) return false;
+    this.stop(asset, `program ${descriptor.program} ${why}`);
+    return true;
   }
 
   /** Records one finished segment into every running program's asset. */
