@@ -95,6 +95,8 @@ describe('livestack runtime commands (local driver)', () => {
     expect(status.stdout).toMatch(/^WORKLOAD\s+ROLE\s+PHASE\s+READY/m);
     expect(status.stdout).toMatch(/ls-\w+-origin-web-0\s+origin\s+running\s+True Running/);
     expect(status.stdout).toMatch(/Locators:\n\s+\w+\/watch: live/);
+    // (the channel is declared stopped, so its program is too)
+    expect(status.stdout).toMatch(/Programs:\n\s+\w+\/news\/live \(asset news-live\): stopped/);
     expectExit(json, 0);
     const parsed = JSON.parse(json.stdout) as { statuses: { workloads: { name: string; conditions: { type: string; status: string }[] }[] }[] };
     const workloads = parsed.statuses.flatMap((s) => s.workloads);
