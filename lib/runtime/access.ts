@@ -3,6 +3,7 @@
  * path, a variable name — never the key itself), and each locator's playback URLs.
  */
 import { storagePaths } from '../dataplane/storage-layout';
+import { hostFor } from '../topology';
 import { DesiredState } from './desired-state';
 
 export type StreamKeySource =
@@ -26,15 +27,25 @@ export interface PlaybackAccess {
   readonly dash?: string;
 }
 
+/** A channel's preview page on an endpoint (hls.js, for addresses in the channel's preview allow list). */
+export interface PreviewAccess {
+  readonly account: string;
+  readonly channel: string;
+  readonly url: string;
+  readonly allowList: readonly string[];
+}
+
 export interface Access {
   readonly ingest: IngestAccess[];
   readonly playback: PlaybackAccess[];
+  readonly previews: PreviewAccess[];
 }
 
 /** `storageDir(account)` is the host folder of an account's storage (the driver's). */
 export function describeAccess(desired: DesiredState, storageDir: (account: string) => string): Access {
   const ingest: IngestAccess[] = [];
   const playback: PlaybackAccess[] = [];
+  const previews: PreviewAccess[] = [];
   for (const account of desired.manifest.accounts) {
     const specs = desired.specs.filter((s) => s.account === account.name);
     for (const channel of account.channels) {
@@ -45,6 +56,11 @@ export function describeAccess(desired: DesiredState, storageDir: (account: stri
         ? { kind: 'file', path: storagePaths.secret(storageDir(account.name), key.id) }
         : key.kind === 'variable' ? { kind: 'variable', variable: `TF_VAR_${key.name}` } : { kind: 'hash' };
       ingest.push({ account: account.name, channel: channel.name, url: spec.urls[0], streamKey });
+      // Every running endpoint serves the preview; the first one is enough to show.
+      const endpoint = account.endpoints.find((e) => e.state === 'running');
+      if (endpoint && channel.previewAllowList.length > 0) {
+        previews.push({ account: account.name, channel: channel.name, url: `http://${hostFor(account)}:${endpoint.port}/preview/${channel.name}`, allowList: channel.previewAllowList });
+      }
     }
     for (const locator of account.locators) {
       const base = specs.flatMap((s) => s.urls).find((url) => url.includes(`/${locator.id}/`));
@@ -61,5 +77,5 @@ export function describeAccess(desired: DesiredState, storageDir: (account: stri
       });
     }
   }
-  return { ingest, playback };
+  return { ingest, playback, previews };
 }

@@ -202,7 +202,7 @@ function envelopeLocators(account: AccountManifest): { locatorId: string; keyPol
 }
 
 /** Host shown in URLs: the bind address, or localhost when bound to every interface. */
-function hostFor(account: AccountManifest): string {
+export function hostFor(account: AccountManifest): string {
   return account.bindAddress === '0.0.0.0' || account.bindAddress === '::' ? 'localhost' : account.bindAddress;
 }
 

@@ -31,12 +31,14 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** A clone of this checkout, with the working tree's uncommitted changes applied (none in CI). */
+/** A clone of this checkout as its working tree is: uncommitted changes and new files included (none in CI). */
 function freshClone(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-clone-'));
   execFileSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, dir]);
   const diff = execFileSync('git', ['-C', ROOT, 'diff', 'HEAD', '--binary'], { maxBuffer: 64 * 1024 * 1024 });
   if (diff.length > 0) execFileSync('git', ['-C', dir, 'apply', '--whitespace=nowarn'], { input: diff });
+  const untracked = execFileSync('git', ['-C', ROOT, 'ls-files', '--others', '--exclude-standard', '-z'], { encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const file of untracked) fs.cpSync(path.join(ROOT, file), path.join(dir, file));
   return dir;
 }
 
@@ -55,7 +57,9 @@ describe('npm start on a fresh clone', () => {
   afterAll(async () => {
     if (start?.pid && start.exitCode === null && start.signalCode === null) process.kill(-start.pid, 'SIGKILL');
     // Whatever happened, leave no workload behind.
-    execFileSync(process.execPath, [path.join(clone, 'bin', 'livestack'), 'destroy', '--state-dir', path.join(clone, '.livestack')], { stdio: 'ignore' });
+    if (fs.existsSync(path.join(clone, 'dist'))) {
+      execFileSync(process.execPath, [path.join(clone, 'bin', 'livestack'), 'destroy', '--state-dir', path.join(clone, '.livestack')], { stdio: 'ignore' });
+    }
     fs.rmSync(clone, { recursive: true, force: true });
   });
 
@@ -66,17 +70,22 @@ describe('npm start on a fresh clone', () => {
     start.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
 
     // WHEN it says where to push and where to play
-    const banner = await eventually('the ingest and playback URLs', () => (/DASH: http\S+/.test(output) ? output : undefined), 420_000, 250)
-      .catch((error: Error) => { throw new Error(`${error.message}\n--- npm start printed:\n${output}`); });
+    const banner = await eventually('the ingest and playback URLs', () => {
+      if (start!.exitCode !== null || start!.signalCode !== null) throw new Error(`npm start exited (${start!.exitCode ?? start!.signalCode}) before printing them`);
+      return /Preview pages/.test(output) ? output : undefined;
+    }, 420_000, 250).catch((error: Error) => { throw new Error(`${error.message}\n--- npm start printed:\n${output}`); });
     const ingestUrl = /ingest URL: (rtmp:\/\/\S+)/.exec(banner)![1];
     const keyFile = /stream key file: (\S+)/.exec(banner)![1];
     const hls = /HLS: (http\S+)/.exec(banner)![1];
+    const preview = /channel news: (http\S+\/preview\/news) \(from 127\.0\.0\.1\/32, ::1\/128\)/.exec(banner)![1];
     expect(ingestUrl).toBe('rtmp://127.0.0.1:1935/live');
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
     const key = fs.readFileSync(keyFile, 'utf8').trim();
     expect(banner).not.toContain(key);
 
     // AND an encoder pushes 12 s to the printed URL with the key from the printed file
+    // (the operator's preview page answers from this machine)
+    expect(await httpText(preview)).toMatchObject({ status: 200, body: expect.stringContaining('/preview/hls.min.js') });
     await run('ffmpeg', [
       '-hide_banner', '-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
       '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',

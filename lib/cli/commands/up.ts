@@ -79,6 +79,8 @@ function banner(access: Access, stateDir: string): string {
     if (play.hls) lines.push(`    HLS: ${play.hls}`);
     if (play.dash) lines.push(`    DASH: ${play.dash}`);
   }
+  if (access.previews.length > 0) lines.push('', 'Preview pages (hls.js, in the clear, for the addresses listed):');
+  for (const preview of access.previews) lines.push(`  channel ${preview.channel}: ${preview.url} (from ${preview.allowList.join(', ')})`);
   return `${lines.join('\n')}\n`;
 }
 
