@@ -31,7 +31,7 @@ export interface ProgramProps {
   /**
    * When a running program starts recording, as broadcasters schedule a show: before it nothing is
    * recorded. A Date or an ISO 8601 date-time with zone, e.g. `2026-12-01T18:00:00Z`. Boundaries fall
-   * on whole segments: the first segment recorded is the first that starts at (about) this time.
+   * on whole segments: the asset holds the segments whose middle lies between `start` and `end`.
    * @default - records as soon as it is declared running
    */
   readonly start?: Date | string;

@@ -8,7 +8,8 @@
  * keeps everything it holds; a program removed from the channel is stopped the same way; a stopped
  * program started again continues its asset after a discontinuity, and its window applies again.
  * A program's schedule is applied by the caller (program-scheduler.ts), which declares it running only
- * within its window; here a program with a `start` takes no segment that mostly precedes it.
+ * within its window; here a scheduled program also takes only the segments whose middle lies within its
+ * window, so its first and last segments are the same whenever the timer fires.
  * The files on disk are the truth: a restarted workload picks its assets up from them.
  */
 import * as fs from 'node:fs';
@@ -50,8 +51,8 @@ interface RecordedAsset {
   /** Absolute path -> when it left the window. */
   readonly droppedAt: Map<string, number>;
   recording: boolean;
-  /** Epoch ms of the program's scheduled start: segments that mostly precede it are not recorded. */
-  notBeforeMs?: number;
+  /** The program's schedule (epoch ms): segments whose middle lies outside it are not recorded. */
+  window: ScheduleWindow;
   windowSeconds: number;
   startedAt: string;
   stoppedAt?: string;
@@ -81,7 +82,7 @@ export class ChannelRecorder {
       const windowSeconds = this.windowOf(program);
       const narrower = windowSeconds < asset.windowSeconds;
       asset.windowSeconds = windowSeconds;
-      asset.notBeforeMs = program.start === undefined ? undefined : Date.parse(program.start);
+      asset.window = scheduleWindow(program);
       if (program.state === 'running') {
         this.start(asset);
         if (narrower) this.slide(asset);
@@ -119,7 +120,7 @@ export class ChannelRecorder {
 
   /** Records one finished segment into every running program's asset. */
   record(event: SegmentEvent): void {
-    const recording = [...this.assets.values()].filter((a) => a.recording && !precedesStart(event, a.notBeforeMs));
+    const recording = [...this.assets.values()].filter((a) => a.recording && !outsideSchedule(event, a.window));
     if (recording.length === 0) return;
     const facts = this.factsOf(event);
     for (const asset of recording) {
@@ -278,6 +279,7 @@ export class ChannelRecorder {
       facts: new Map(),
       droppedAt: new Map(),
       recording: false,
+      window: {},
       windowSeconds: 0,
       startedAt: new Date(this.now()).toISOString(),
     };
@@ -348,13 +350,28 @@ function describe(name: string, facts: RenditionFacts, playlist: AssetPlaylist):
   return { name, type: 'audio', ...measured, codecs: facts.codecs, sampleRate: facts.sampleRate, channels: facts.channels };
 }
 
+/** A program's schedule in epoch ms: `[notBeforeMs, notAfterMs)`, either side open. */
+export interface ScheduleWindow {
+  readonly notBeforeMs?: number;
+  readonly notAfterMs?: number;
+}
+
+function scheduleWindow(program: Pick<ProgramManifest, 'start' | 'end'>): ScheduleWindow {
+  return {
+    ...(program.start !== undefined ? { notBeforeMs: Date.parse(program.start) } : {}),
+    ...(program.end !== undefined ? { notAfterMs: Date.parse(program.end) } : {}),
+  };
+}
+
 /**
- * Whether a segment lies mostly before a program's scheduled start. Its middle decides, so renditions
- * whose segments differ by a few milliseconds (audio frames) all start with the same segment.
+ * Whether a segment lies mostly outside a program's schedule, by its program date time. Its middle
+ * decides, so renditions whose segments differ by a few milliseconds (audio frames) all start and end
+ * with the same segment.
  */
-export function precedesStart(event: Pick<SegmentEvent, 'programDateTimeMs' | 'durationSeconds'>, notBeforeMs: number | undefined): boolean {
-  if (notBeforeMs === undefined || event.programDateTimeMs === undefined) return false;
-  return event.programDateTimeMs + (event.durationSeconds * 1000) / 2 < notBeforeMs;
+export function outsideSchedule(event: Pick<SegmentEvent, 'programDateTimeMs' | 'durationSeconds'>, window: ScheduleWindow): boolean {
+  if (event.programDateTimeMs === undefined) return false;
+  const middle = event.programDateTimeMs + (event.durationSeconds * 1000) / 2;
+  return (window.notBeforeMs !== undefined && middle < window.notBeforeMs) || (window.notAfterMs !== undefined && middle >= window.notAfterMs);
 }
 
 /** Facts of a rendition as an earlier descriptor recorded them (an asset picked up from disk). */

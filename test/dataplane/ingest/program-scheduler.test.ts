@@ -4,7 +4,7 @@
  */
 import { ProgramManifest } from '../../../lib/model/manifest';
 import { programPhase } from '../../../lib/model/program-schedule';
-import { precedesStart } from '../../../lib/dataplane/ingest/asset-recorder';
+import { outsideSchedule } from '../../../lib/dataplane/ingest/asset-recorder';
 import { decideSchedule, ProgramScheduler } from '../../../lib/dataplane/ingest/program-scheduler';
 
 const T0 = Date.parse('2026-06-01T18:00:00Z');
@@ -67,11 +67,22 @@ describe('decideSchedule', () => {
   });
 });
 
-describe('precedesStart', () => {
-  test('drops a segment that lies mostly before the start and keeps one that lies mostly after it', () => {
-    expect(precedesStart({ programDateTimeMs: T0 - 600, durationSeconds: 1 }, T0)).toBe(true);
-    expect(precedesStart({ programDateTimeMs: T0 - 400, durationSeconds: 1 }, T0)).toBe(false);
-    expect(precedesStart({ programDateTimeMs: T0 - 600, durationSeconds: 1 }, undefined)).toBe(false);
+describe('outsideSchedule', () => {
+  const window = { notBeforeMs: T0, notAfterMs: T0 + 10_000 };
+  const segmentAt = (ms: number) => ({ programDateTimeMs: ms, durationSeconds: 1 });
+
+  test.each([
+    ['mostly before the start', T0 - 600, true],
+    ['mostly after the start', T0 - 400, false],
+    ['mostly before the end', T0 + 9_400, false],
+    ['mostly after the end', T0 + 9_600, true],
+  ] as const)('a segment lying %s is outside: %s', (_where, at, outside) => {
+    expect(outsideSchedule(segmentAt(at), window)).toBe(outside);
+  });
+
+  test('keeps every segment of a program without a schedule, and a segment without a program date time', () => {
+    expect(outsideSchedule(segmentAt(T0 - 600_000), {})).toBe(false);
+    expect(outsideSchedule({ durationSeconds: 1 }, window)).toBe(false);
   });
 });
 
