@@ -20,9 +20,12 @@ import { readiness } from './readiness';
 import { deleteIngestFinalized, ingestChannelOf } from './recording-finalizer';
 
 export interface ActionEvent {
-  readonly type: 'started' | 'succeeded' | 'failed' | 'deferred';
+  /** `note`: something an action did on the way, worth telling (e.g. recordings closed before a delete). */
+  readonly type: 'started' | 'succeeded' | 'failed' | 'deferred' | 'note';
   readonly action: PlannedAction;
   readonly error?: string;
+  /** For `note`: what happened, a past-tense sentence. */
+  readonly note?: string;
   readonly terminal?: boolean;
   readonly retryInMs?: number;
   readonly elapsedMs?: number;
@@ -324,7 +327,14 @@ export class Controller {
     const remove = () => this.driver.delete(action.name);
     if (action.role !== 'ingest' || !observed) return remove();
     await deleteIngestFinalized(
-      { driver: this.driver, log: (line) => this.options.log?.(line), timeoutMs: this.options.finalizeTimeoutMs },
+      {
+        driver: this.driver,
+        log: (line) => {
+          this.options.log?.(line);
+          this.options.onAction?.({ type: 'note', action, note: line });
+        },
+        timeoutMs: this.options.finalizeTimeoutMs,
+      },
       observed, readAppliedRecords(this.stateDir).get(action.name), remove,
     );
   }

@@ -41,6 +41,7 @@ describe('deleting an ingest', () => {
   let manifest: Manifest;
   let storage: string;
   const log: string[] = [];
+  const notes: string[] = [];
   /** Live configs the controller delivered (the real driver still delivers them). */
   const delivered: { name: string; live: IngestLiveConfig }[] = [];
 
@@ -68,8 +69,12 @@ describe('deleting an ingest', () => {
       close: () => driver.close(),
     };
     log.length = 0;
+    notes.length = 0;
     delivered.length = 0;
-    controller = new Controller({ driver: watched, stateDir, log: (line) => log.push(line), finalizeTimeoutMs: FINALIZE_TIMEOUT_MS });
+    controller = new Controller({
+      driver: watched, stateDir, log: (line) => log.push(line), finalizeTimeoutMs: FINALIZE_TIMEOUT_MS,
+      onAction: (event) => { if (event.type === 'note') notes.push(`${event.action.kind} ${event.action.role}: ${event.note}`); },
+    });
     manifest = await testManifest();
     await controller.converge(fakeDesired(manifest), { waitReady: true, timeoutMs: 30_000 });
     storage = await driver.storageDir(manifest.accounts[0].name);
@@ -98,6 +103,8 @@ describe('deleting an ingest', () => {
     expect(playlist('news-live')).toMatch(/#EXT-X-ENDLIST\n$/);
     expect(parseMediaPlaylist(playlist('news-live'), 'news-live').segments).toHaveLength(segments);
     expect(log).toContainEqual(expect.stringMatching(/^Closed recordings of channel news from their files after deleting ls-\w+-ingest-news: news-live/));
+    // AND progress displays (apply, up, destroy) are told, as a note on the delete
+    expect(notes).toContainEqual(expect.stringMatching(/^delete ingest: Closed recordings of channel news from their files/));
     // AND the other channel's recording is untouched
     expect(descriptor('sport-live').state).toBe('recording');
     expect(playlist('sport-live')).not.toContain('#EXT-X-ENDLIST');

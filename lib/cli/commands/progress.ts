@@ -21,6 +21,9 @@ export function progressPrinter(write: (line: string) => void): (event: ActionEv
       case 'failed':
         write(`Failed to ${action.kind} ${action.role} ${action.name}${seconds}: ${event.error}${event.terminal ? ' (not retried: fix the cause)' : ` (retrying in ${event.retryInMs} ms)`}`);
         break;
+      case 'note':
+        write(`  ${event.note}`);
+        break;
       case 'deferred':
         break;
     }
