@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseMpd } from 'mpd-parser';
@@ -145,7 +146,7 @@ describe('examples/protected end to end', () => {
     const key = await fetch(keyUri);
     expect(key.status).toBe(401);
     // A player without the key has the served bytes only: the init section and a segment, as served.
-    const scratch = fs.mkdtempSync(path.join(ROOT, 'test-artifacts', 'encrypted-'));
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-encrypted-'));
     const served = path.join(scratch, 'served.mp4');
     const bytes = Buffer.concat(await Promise.all([init, segment].map(async (file) => Buffer.from(await (await fetch(`${base}/720p/${file}`)).arrayBuffer()))));
     fs.writeFileSync(served, bytes);
