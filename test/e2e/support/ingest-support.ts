@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManifest } from '../../../lib/model/manifest';
 import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/media-playlist';
 import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/dataplane/storage-layout';
-import { freePort } from '../../runtime/fixtures/manifest';
+import { freePort, testAccountBase, testEndpoint } from '../../runtime/fixtures/manifest';
 import { LocalStack } from '../../support/local-stack';
 
 const run = promisify(execFile);
@@ -46,18 +46,8 @@ export async function ingestManifest(channels: ChannelOptions[], options: { orig
   return {
     apiVersion: MANIFEST_API_VERSION,
     accounts: [{
-      name: account,
-      path: `app/${account}`,
-      image: 'livestack-runtime:test',
-      bindAddress: '127.0.0.1',
-      storage: { volume: `${account}-storage` },
-      network: { name: `${account}-net` },
-      keyDelivery: { port: keyPort, allowList: [] },
-      limits: { maxChannels: 5 },
-      endpoints: options.origin ? [{
-        name: 'web', path: `app/${account}/web`, port: originPort, scaleUnits: 0, corsAllowedOrigins: [], allowList: [],
-        hostNames: [], maxCacheAgeSeconds: 2, state: 'running',
-      }] : [],
+      ...testAccountBase(account, keyPort),
+      endpoints: options.origin ? [testEndpoint(account, originPort)] : [],
       channels: await Promise.all(channels.map(async (c) => ({
         name: c.name,
         path: `app/${account}/${c.name}`,
