@@ -7,15 +7,19 @@ import { WorkloadSpec } from '../../topology/workload-spec';
 
 export type WorkloadPhase = 'starting' | 'running' | 'unhealthy' | 'exited';
 
-export interface ObservedWorkload {
+/** Who a workload is and what it was given: what every driver keeps with it (labels, records). */
+export interface WorkloadIdentity {
   readonly name: string;
   readonly account: string;
   readonly role: string;
   readonly owner: string;
-  /** From the workload's labels: what spec it was created from. */
+  /** What spec it was created from. */
   readonly specHash: string;
   /** Live config hash last delivered to the workload. */
   readonly liveHash: string;
+}
+
+export interface ObservedWorkload extends WorkloadIdentity {
   readonly phase: WorkloadPhase;
   /** Human-readable detail for status, e.g. "exit code 1", "health check failed 3 times". */
   readonly detail?: string;

@@ -16,16 +16,10 @@ import * as path from 'node:path';
 import { HealthCheckSpec } from '../../topology/workload-spec';
 import { writeFileAtomic } from '../../dataplane/storage-layout';
 import { ProcessIdentity, parseIdentity } from '../process-identity';
-import { WorkloadPhase } from './driver';
+import { WorkloadIdentity, WorkloadPhase } from './driver';
 
-export interface WorkloadRecord {
+export interface WorkloadRecord extends WorkloadIdentity {
   readonly version: 1;
-  readonly name: string;
-  readonly account: string;
-  readonly role: string;
-  readonly owner: string;
-  readonly specHash: string;
-  readonly liveHash: string;
   readonly createdAt: string;
   /** The runtime process that created the record: if it died before a supervisor claimed the workload, none ever will. */
   readonly createdBy?: ProcessIdentity;
