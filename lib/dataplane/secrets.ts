@@ -37,12 +37,17 @@ export function verifySecret(ref: SecretRef, presented: string, storageDir: stri
     const actual = scryptSync(presented, Buffer.from(ref.salt, 'base64'), expected.length, { N: ref.cost });
     return timingSafeEqual(actual, expected);
   }
-  const expected = Buffer.from(resolveSecret(ref, storageDir, env));
+  return constantTimeEqual(presented, resolveSecret(ref, storageDir, env));
+}
+
+/** Whether `presented` equals `expected`, in a time that does not depend on where they differ. */
+export function constantTimeEqual(presented: string, expected: string): boolean {
+  const wanted = Buffer.from(expected);
   const actual = Buffer.from(presented);
-  // Compare equal-length buffers so the comparison time does not depend on where they differ.
-  const padded = Buffer.alloc(expected.length);
-  actual.copy(padded, 0, 0, Math.min(actual.length, expected.length));
-  return timingSafeEqual(padded, expected) && actual.length === expected.length;
+  // Compare equal-length buffers: timingSafeEqual needs them, and the length check comes last.
+  const padded = Buffer.alloc(wanted.length);
+  actual.copy(padded, 0, 0, Math.min(actual.length, wanted.length));
+  return timingSafeEqual(padded, wanted) && actual.length === wanted.length;
 }
 
 export function readOrCreateSecret(file: string): string {

@@ -6,8 +6,8 @@
  * accepted stream is renamed to an internal name, so the key never reaches the transcoder's argv
  * or any log. Playing: only the transcoder, which presents a token made when the workload started.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { IpAllowList } from '../common/ip-allow-list';
+import { constantTimeEqual } from '../secrets';
 import { RTMP_APPLICATION } from './nginx-config';
 
 /**
@@ -103,21 +103,13 @@ export class PublishGate {
       return refuse('bad-request', `${who}: only the transcoder may play this channel`);
     }
     if (!this.playFrom.allows(call.addr)) return refuse('address-not-allowed', `${who}: plays are accepted from the workload itself only`);
-    if (!sameSecret(call.token ?? '', this.options.playToken)) return refuse('wrong-key', `${who}: wrong play token`);
+    if (!constantTimeEqual(call.token ?? '', this.options.playToken)) return refuse('wrong-key', `${who}: wrong play token`);
     return { accepted: true };
   }
 }
 
 function refuse(reason: RefusalReason, detail: string): GateVerdict {
   return { accepted: false, reason, detail };
-}
-
-function sameSecret(presented: string, expected: string): boolean {
-  const a = Buffer.from(presented);
-  const b = Buffer.from(expected);
-  const padded = Buffer.alloc(b.length);
-  a.copy(padded, 0, 0, Math.min(a.length, b.length));
-  return timingSafeEqual(padded, b) && a.length === b.length;
 }
 
 /**
