@@ -48,13 +48,21 @@ function processesInside(dir: string): number[] {
   return found;
 }
 
-/** Starts `livestack apply` and SIGKILLs it after `afterMs`; resolves when it is gone. */
+/**
+ * Starts `livestack apply` and SIGKILLs it `afterMs` after it starts acting (its first "Creating",
+ * "Replacing" or "Deleting" line): timed from there, kills land inside creates, replaces and deletes
+ * whatever the machine's load makes of start-up. Resolves when it is gone.
+ */
 function applyKilledAfter(args: string[], afterMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'apply', ...args], { stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+    const child = spawn(process.execPath, [CLI, 'apply', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (!timer && /^(Creating|Replacing|Deleting) /m.test(chunk.toString())) timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+    });
+    // An apply with nothing to do never acts: it exits by itself.
     child.on('exit', () => {
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       resolve();
     });
   });
@@ -98,8 +106,8 @@ describe('crash safety of apply', () => {
     for (let trial = 0; trial < TRIALS; trial++) {
       const which = trial % 2;
       const args = ['--manifest', files[which], '--state-dir', stateDir];
-      // GIVEN an apply killed at a random point of its work (a full one takes about 1-2 s here)
-      const killAt = Math.round(next() * 1_500);
+      // GIVEN an apply killed at a random point of its work (its actions take most of a second here)
+      const killAt = Math.round(next() * 700);
       killPoints.push(killAt);
       await applyKilledAfter(args, killAt);
 
