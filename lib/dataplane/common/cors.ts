@@ -3,6 +3,9 @@
  * Only simple GETs and preflights are answered; no credentials are ever allowed (players send tokens
  * in `Authorization` or the query, not cookies).
  */
+import * as http from 'node:http';
+import { sendText } from './http-kit';
+
 export class CorsPolicy {
   private readonly any: boolean;
   private readonly origins: Set<string>;
@@ -34,5 +37,16 @@ export class CorsPolicy {
       'Access-Control-Allow-Headers': this.allowHeaders,
       'Access-Control-Max-Age': '600',
     };
+  }
+
+  /**
+   * Answers a preflight (OPTIONS): 204 with the preflight headers, or 403 saying `refusal` when the
+   * origin is not allowed. Returns the status and body bytes, for metrics.
+   */
+  answerPreflight(res: http.ServerResponse, origin: string | undefined, refusal: string): [number, number] {
+    const preflight = this.preflightHeaders(origin);
+    if (!preflight) return [403, sendText(res, 403, `${refusal}\n`)];
+    res.writeHead(204, preflight).end();
+    return [204, 0];
   }
 }

@@ -82,12 +82,7 @@ export class KeyServer extends HttpService {
     const client = req.socket.remoteAddress;
     if (!this.allowList.allows(client)) return void done(403, text(res, 403, 'your address is not in this account\'s key delivery allow list\n'));
     const origin = req.headers.origin;
-    if (req.method === 'OPTIONS') {
-      const preflight = this.cors.preflightHeaders(origin);
-      if (!preflight) return void done(403, text(res, 403, 'origin not allowed by CORS\n'));
-      res.writeHead(204, preflight).end();
-      return void done(204, 0);
-    }
+    if (req.method === 'OPTIONS') return void done(...this.cors.answerPreflight(res, origin, 'origin not allowed by CORS'));
     const cors = this.cors.responseHeaders(origin);
     if (req.method !== 'GET' && req.method !== 'HEAD') return void done(405, text(res, 405, `method ${req.method} is not allowed\n`, { Allow: 'GET, HEAD, OPTIONS', ...cors }));
     if (!match) return void done(404, text(res, 404, 'not found: content keys are at /keys/<key id>\n', cors));

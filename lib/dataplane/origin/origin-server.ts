@@ -121,12 +121,7 @@ export class OriginServer extends HttpService {
       return void done(403, sendText(res, 403, 'your address is not in this streaming endpoint\'s allow list\n'));
     }
     const origin = req.headers.origin;
-    if (req.method === 'OPTIONS') {
-      const preflight = this.cors.preflightHeaders(origin);
-      if (!preflight) return void done(403, sendText(res, 403, 'origin not allowed by this streaming endpoint\'s CORS policy\n'));
-      res.writeHead(204, preflight).end();
-      return void done(204, 0);
-    }
+    if (req.method === 'OPTIONS') return void done(...this.cors.answerPreflight(res, origin, 'origin not allowed by this streaming endpoint\'s CORS policy'));
     const cors = this.cors.responseHeaders(origin);
     const split = splitRequestPath(rawPath);
     if (!split.ok) return void done(400, sendText(res, 400, `path refused: ${split.reason}\n`, cors));
