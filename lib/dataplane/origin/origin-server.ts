@@ -50,13 +50,15 @@ const MEDIA_PLAYLIST = 'index.m3u8';
 /** How long a segment answer is reused as is (see hot-segments.ts). */
 const HOT_TTL_MS = 1000;
 const HOT_MAX_ENTRIES = 20_000;
+/** Share of the cache budget the fast path may hold on its own (its bodies are mostly the file caches'). */
+const HOT_BYTES_SHARE = 1 / 8;
 const PREVIEW = 'preview';
 const JWT_CHARS = /^[A-Za-z0-9._~+/=-]{1,8192}$/;
 
 export class OriginServer extends HttpService {
   readonly metrics: HttpMetrics<RequestKind>;
   private readonly cacheLookups: LabeledCounter;
-  private readonly hot = new HotSegments(HOT_TTL_MS, HOT_MAX_ENTRIES);
+  private readonly hot: HotSegments;
   private readonly hotRecord: { request: (bytes: number, seconds: number) => void; segmentHit: () => void; encryptedHit: () => void };
   private readonly store: AssetStore;
   private readonly packager: Packager;
@@ -72,6 +74,7 @@ export class OriginServer extends HttpService {
     super();
     const { config } = options;
     const cacheBytes = options.cacheBytes ?? 256 * 1024 * 1024;
+    this.hot = new HotSegments({ ttlMs: HOT_TTL_MS, maxEntries: HOT_MAX_ENTRIES, maxBytes: Math.floor(cacheBytes * HOT_BYTES_SHARE) });
     this.metrics = new HttpMetrics<RequestKind>('livestack_origin', { workload: options.workloadName });
     this.cacheLookups = this.metrics.counterFamily('cache_requests_total', 'Cache lookups, by cache and result (hit or miss)', ['cache', 'result']);
     this.hotRecord = {
