@@ -21,6 +21,8 @@ import { eventually } from './support/eventually';
 jest.setTimeout(60_000);
 
 const FAKE = path.join(__dirname, 'fixtures', 'fake-workload.js');
+/** How far ahead timer tests put a locator end or program start: a converge must fit before it, even on a loaded machine. */
+const TIMER_LEAD_MS = 8_000;
 
 /** The desired state of `manifest`, each workload running the stand-in program. */
 function fakeDesired(manifest: Manifest): DesiredState {
@@ -133,8 +135,8 @@ describe('Controller', () => {
   });
 
   test('wakes for a locator\'s end by itself and reports it expired', async () => {
-    // GIVEN a locator that ends two seconds from now, watched
-    const end = new Date(Date.now() + 2_000).toISOString();
+    // GIVEN a locator that ends a few seconds from now (room for a converge on a loaded machine), watched
+    const end = new Date(Date.now() + TIMER_LEAD_MS).toISOString();
     const manifest = await testManifest({ locatorEnd: end });
     const desired = fakeDesired(manifest);
     await controller.converge(desired, { waitReady: true, timeoutMs: 30_000 });
@@ -144,15 +146,15 @@ describe('Controller', () => {
 
     // THEN shortly after the end (no resync is due for a minute) the status says expired
     await eventually('the locator to be reported expired', () =>
-      (readStatuses(stateDir).get(manifest.accounts[0].name)!.locators[0].state === 'expired' ? true : undefined), 5_000);
+      (readStatuses(stateDir).get(manifest.accounts[0].name)!.locators[0].state === 'expired' ? true : undefined), TIMER_LEAD_MS + 3_000);
     stop.abort();
     await watching;
   });
 
   test('wakes for a program\'s start by itself and reports it recording', async () => {
-    // GIVEN a program that starts two seconds from now, watched
+    // GIVEN a program that starts a few seconds from now (room for a converge on a loaded machine), watched
     const manifest = await testManifest();
-    const start = Date.now() + 2_000;
+    const start = Date.now() + TIMER_LEAD_MS;
     (manifest.accounts[0].channels[0].programs[0] as { start?: string }).start = new Date(start).toISOString();
     const desired = fakeDesired(manifest);
     await controller.converge(desired, { waitReady: true, timeoutMs: 30_000 });
@@ -162,7 +164,7 @@ describe('Controller', () => {
     const watching = controller.watch(() => desired, { signal: stop.signal, resyncMs: 60_000 });
 
     // THEN shortly after the start (no resync is due for a minute) the status says recording
-    await eventually('the program to be reported recording', () => (programState() === 'recording' ? Date.now() : undefined), 5_000)
+    await eventually('the program to be reported recording', () => (programState() === 'recording' ? Date.now() : undefined), TIMER_LEAD_MS + 3_000)
       .then((seenAt) => expect(seenAt - start).toBeLessThan(2_000));
     stop.abort();
     await watching;
