@@ -23,7 +23,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { clearPolicy, envelopePolicy, viewersKeyPolicy } from '../../test/e2e/origin-manifest';
 import { OriginStack, startOriginStack } from '../../test/e2e/support/origin-stack';
 import { viewerToken } from '../../test/e2e/support/tokens';

@@ -13,7 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { Manifest, MANIFEST_API_VERSION } from '../../lib/model/manifest';
 import { ObservedWorkload } from '../../lib/runtime/drivers/driver';
 import { plan } from '../../lib/runtime/plan';
-import { topology, WorkloadSpec } from '../../lib/topology';
+import { topology } from '../../lib/topology';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 
 const WORKLOADS = 10_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

@@ -5,8 +5,9 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import { SecretRef } from '../model/manifest';
-import { secretEnvName } from '../topology';
-import { createPrivateFileOnce, storagePaths } from './storage-layout';
+import { secretEnvName } from '../contract/workload-env';
+import { createPrivateFileOnce } from '../util/files';
+import { storagePaths } from '../contract/storage-layout';
 
 export class SecretUnavailableError extends Error {}
 

@@ -2,7 +2,7 @@
  * Where a running app is reached: each channel's ingest URL and where its stream key is (a 0600 file
  * path, a variable name — never the key itself), and each locator's playback URLs.
  */
-import { storagePaths } from '../dataplane/storage-layout';
+import { storagePaths } from '../contract/storage-layout';
 import { hostFor } from '../topology';
 import { DesiredState } from './desired-state';
 

@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../dataplane/storage-layout';
-import { WorkloadSpec } from '../topology/workload-spec';
+import { writeFileAtomic } from '../util/files';
+import { WorkloadSpec } from '../contract/workload-spec';
 
 export type AppliedRecords = ReadonlyMap<string, WorkloadSpec>;
 

@@ -6,8 +6,8 @@
  * to change. Passes are serialized, and the caller holds the state directory's lock (see lock.ts).
  */
 import * as fs from 'node:fs';
-import { WorkloadSpec } from '../topology/workload-spec';
-import { IngestHealth, ingestHealth, storagePaths } from '../dataplane/storage-layout';
+import { WorkloadSpec } from '../contract/workload-spec';
+import { IngestHealth, ingestHealth, storagePaths } from '../contract/storage-layout';
 import { Driver, ObservedWorkload } from './drivers/driver';
 import { DesiredState, upcomingTimers } from './desired-state';
 import { TerminalError, errorMessage, isTerminal } from './errors';

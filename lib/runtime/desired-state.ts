@@ -12,9 +12,9 @@ import { Manifest, manifest as manifestSchema } from '../model/manifest';
 import { parseManifest } from '../model/parse';
 import { upcomingProgramBoundaries } from '../model/program-schedule';
 import { zodIssues } from '../model/validate';
-import { AppSynthError, synthesizeApp } from '../synth/run-app';
+import { AppSynthError, synthesizeApp } from '../app/run-app';
 import { topology } from '../topology';
-import { WorkloadSpec } from '../topology/workload-spec';
+import { WorkloadSpec } from '../contract/workload-spec';
 import { contentHash } from '../util/stable-json';
 import { TerminalError, errorMessage } from './errors';
 

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WorkloadSpec } from '../topology/workload-spec';
-import { packageRoot } from './drivers/local';
+import { WorkloadSpec } from '../contract/workload-spec';
+import { packageRoot } from '../util/package-root';
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 

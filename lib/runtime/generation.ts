@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../dataplane/storage-layout';
+import { writeFileAtomic } from '../util/files';
 
 interface GenerationRecord {
   readonly generation: number;

@@ -4,8 +4,8 @@
  * plan can be printed, saved, reviewed and checked again before it is applied.
  */
 import { contentHash } from '../util/stable-json';
-import { WorkloadSpec } from '../topology/workload-spec';
-import { ServedLocator } from '../topology/workload-config';
+import { WorkloadSpec } from '../contract/workload-spec';
+import { ServedLocator } from '../contract/workload-config';
 import { ObservedWorkload } from './drivers/driver';
 import { AppliedRecords } from './applied-records';
 

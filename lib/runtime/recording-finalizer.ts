@@ -13,9 +13,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChannelRecorder } from '../dataplane/ingest/asset-recorder';
-import { AssetDescriptor, assetDescriptor, storagePaths } from '../dataplane/storage-layout';
-import { ingestLiveConfig, IngestLiveConfig, workloadName } from '../topology';
-import { ENV, WorkloadSpec } from '../topology/workload-spec';
+import { AssetDescriptor, assetDescriptor, storagePaths } from '../contract/storage-layout';
+import { ingestLiveConfig, IngestLiveConfig } from '../contract/workload-config';
+import { workloadName } from '../contract/workload-names';
+import { ENV } from '../contract/workload-env';
+import { WorkloadSpec } from '../contract/workload-spec';
 import { contentHash } from '../util/stable-json';
 import { Driver, ObservedWorkload } from './drivers/driver';
 import { errorMessage } from './errors';

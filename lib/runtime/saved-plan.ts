@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { Manifest } from '../model/manifest';
-import { writeFileAtomic } from '../dataplane/storage-layout';
+import { writeFileAtomic } from '../util/files';
 import { TerminalError, errorMessage } from './errors';
 import { Plan } from './plan';
 

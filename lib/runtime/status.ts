@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IngestHealth, writeFileAtomic } from '../dataplane/storage-layout';
+import { IngestHealth } from '../contract/storage-layout';
+import { writeFileAtomic } from '../util/files';
 import { programPhase, ProgramPhase } from '../model/program-schedule';
 import { ObservedWorkload, WorkloadPhase } from './drivers/driver';
 import { DesiredState } from './desired-state';

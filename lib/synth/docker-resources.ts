@@ -4,6 +4,7 @@
  * them equal). Provider classes are imported by path: the provider's index is large and slow to load.
  */
 import * as path from 'node:path';
+import { packageRoot } from '../util/package-root';
 import { Construct } from 'constructs';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Image } from '@cdktf/provider-docker/lib/image';
@@ -11,11 +12,9 @@ import { Network } from '@cdktf/provider-docker/lib/network';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { AccountManifest } from '../model/manifest';
 import { RuntimeImage } from '../model/values/runtime-image';
-import { WorkloadSpec } from '../topology/workload-spec';
+import { WorkloadSpec } from '../contract/workload-spec';
 import { CONTAINER_LOG_CONFIG } from '../runtime/drivers/docker-container-spec';
 
-/** Root of the livestack package: the Docker build context of the runtime image. */
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []));
 
 /** Terraform-friendly logical id from a workload or resource name. */
 export function logicalId(name: string): string {
@@ -54,7 +53,7 @@ export function accountResources(scope: Construct, account: AccountManifest, run
       name: runtimeImage.name,
       keepLocally: true,
       buildAttribute: runtimeImage.baseImage === undefined ? undefined : {
-        context: path.relative(stackDir, PACKAGE_ROOT) || '.',
+        context: path.relative(stackDir, packageRoot()) || '.',
         dockerfile: 'images/Dockerfile',
         buildArgs: { BASE_IMAGE: runtimeImage.baseImage },
       },

@@ -15,12 +15,11 @@ import { formatIssue, ValidationIssue } from '../model/errors';
 import { Manifest, MANIFEST_API_VERSION, manifest as manifestSchema } from '../model/manifest';
 import { zodIssues } from '../model/validate';
 import { topology } from '../topology';
+import { MANIFEST_FILE } from '../contract/manifest-file';
 import { accountResources, workloadContainer } from './docker-resources';
 import { withUnmappedStackTraces } from './unmapped-stacks';
 import type { MediaAccount } from '../../constructs/media-account';
 
-/** File name of the manifest written beside each stack's cdk.tf.json. */
-export const MANIFEST_FILE = 'livestack.manifest.json';
 
 const SYNTHESIS_ID = 'Livestack';
 

@@ -2,34 +2,18 @@
  * Topology: manifest -> workload specs. Pure and deterministic (same manifest, byte-identical specs),
  * so the Terraform synth and the runtime drivers cannot drift apart: both render these specs.
  */
-import { createHash } from 'node:crypto';
 import { AccountManifest, ChannelManifest, EndpointManifest, Manifest } from '../model/manifest';
 import { contentHash } from '../util/stable-json';
 import {
   BalancerConfig, IngestConfig, IngestLiveConfig, KeyServiceConfig, OriginConfig, OriginLiveConfig, ServedLocator,
-} from './workload-config';
-import { Disruption, ENV, LABELS, STORAGE_MOUNT, WorkloadRole, WorkloadSpec } from './workload-spec';
+} from '../contract/workload-config';
+import { Disruption, STORAGE_MOUNT, WorkloadRole, WorkloadSpec } from '../contract/workload-spec';
+import { ENV } from '../contract/workload-env';
+import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
-
-export * from './workload-spec';
-export * from './workload-config';
-
-/** Content key id of an envelope-encrypted locator: derived one way from its (secret) id. */
-export function contentKeyId(locatorId: string): string {
-  return createHash('sha256').update(`livestack content key:${locatorId}`).digest('hex').slice(0, 32);
-}
-
-/** Environment variable through which a `variable` secret reaches its workload. */
-export function secretEnvName(secretId: string): string {
-  return `LIVESTACK_SECRET_${secretId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
-
-/** Docker names are DNS labels: keep them readable and unique when the parts are long. */
-export function workloadName(...parts: string[]): string {
-  const name = ['ls', ...parts].join('-');
-  if (name.length <= 63) return name;
-  return `${name.slice(0, 50)}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
-}
+import { contentKeyId } from '../contract/content-keys';
+import { secretEnvName } from '../contract/workload-env';
+import { workloadName } from '../contract/workload-names';
 
 /** The workload specs of a whole manifest, sorted by name. */
 export function topology(manifest: Manifest): WorkloadSpec[] {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
-import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { eventually } from '../runtime/support/eventually';
 import { allUpstreamsUp, failedAttempts, originRequestCounts, requestLoop } from '../e2e/balancer-support';
 import { PREPARE_TIMEOUT_MS, dockerTestManifest, prepareDocker } from './support/docker-env';

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { DockerDriver } from '../../lib/runtime/drivers/docker';
-import { SynthesizedApp, synthesizeApp } from '../../lib/synth/run-app';
+import { SynthesizedApp, synthesizeApp } from '../../lib/app/run-app';
 import { topology } from '../../lib/topology';
 import { livestack } from '../support/cli';
 import { publishAndPlay } from '../support/basic-acceptance';

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import Docker from 'dockerode';
-import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { eventually, median } from '../runtime/support/eventually';
 import { PREPARE_TIMEOUT_MS, answersOk, dockerTestManifest, prepareDocker } from './support/docker-env';
 import { DockerStack, startDockerStack } from './support/docker-stack';

@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import type { ContainerInspectInfo, ImageInspectInfo } from 'dockerode';
-import { synthesizeApp, SynthesizedApp } from '../../lib/synth/run-app';
+import { synthesizeApp, SynthesizedApp } from '../../lib/app/run-app';
 import { topology } from '../../lib/topology';
-import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { PREPARE_TIMEOUT_MS, prepareDocker, removeAccounts } from './support/docker-env';
 

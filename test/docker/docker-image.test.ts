@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { topology } from '../../lib/topology';
-import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { isTerminal } from '../../lib/runtime/errors';
 import { demuxLogs } from '../../lib/runtime/drivers/docker-logs';

@@ -4,7 +4,7 @@
  * replaces it) costs no failed request.
  */
 import { Manifest } from '../../lib/model/manifest';
-import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { LocalStack, startLocalStack } from '../support/local-stack';
 import { testManifest } from '../runtime/fixtures/manifest';
 import { eventually } from '../runtime/support/eventually';

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseMpd } from 'mpd-parser';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { Manifest } from '../../lib/model/manifest';
 import { loadApp } from '../../lib/runtime/desired-state';
 import { livestack, ROOT } from '../support/cli';

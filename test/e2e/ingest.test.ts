@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Manifest } from '../../lib/model/manifest';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { readStatuses } from '../../lib/runtime/status';
 import { LocalStack, startLocalStack } from '../support/local-stack';
 import { eventually } from '../runtime/support/eventually';

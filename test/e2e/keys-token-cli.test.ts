@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Manifest } from '../../lib/model/manifest';
 import { loadApp } from '../../lib/runtime/desired-state';
-import { contentKeyId } from '../../lib/topology';
+import { contentKeyId } from '../../lib/contract/content-keys';
 import { freePort } from '../runtime/fixtures/manifest';
 import { LocalStack, startLocalStack } from '../support/local-stack';
 

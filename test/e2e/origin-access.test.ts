@@ -5,7 +5,7 @@
  * CORS per endpoint, cache headers, /healthz and Prometheus /metrics on the origin and key service.
  */
 import { randomUUID } from 'node:crypto';
-import { contentKeyId } from '../../lib/topology';
+import { contentKeyId } from '../../lib/contract/content-keys';
 import { clearPolicy, envelopePolicy, openKeyPolicy } from './origin-manifest';
 import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
 import { rawRequest } from './support/raw-http';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { clearPolicy, envelopePolicy, viewersKeyPolicy } from './origin-manifest';
 import { decodedFrameDigests, probe } from './support/media-probe';
 import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';

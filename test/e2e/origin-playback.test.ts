@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { parse as parseMpd } from 'mpd-parser';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { clearPolicy } from './origin-manifest';
 import { decodedFrameDigests, LIVE_INPUT, listStreams, storedFrameDigests } from './support/media-probe';
 import { OriginStack, startOriginStack } from './support/origin-stack';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Encoding, Manifest } from '../../lib/model/manifest';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { desiredState } from '../../lib/runtime/desired-state';
 import { readStatuses } from '../../lib/runtime/status';
 import { LocalStack, startLocalStack } from '../support/local-stack';

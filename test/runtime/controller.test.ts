@@ -13,8 +13,8 @@ import { isTerminal } from '../../lib/runtime/errors';
 import { acquireLock, LockHeldError, lockFile } from '../../lib/runtime/lock';
 import { ItemExponentialBackoff, MaxOf, TokenBucket } from '../../lib/runtime/rate-limiter';
 import { readStatuses, statusFile } from '../../lib/runtime/status';
-import { WorkloadSpec } from '../../lib/topology';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { testManifest } from './fixtures/manifest';
 import { eventually } from './support/eventually';
 

@@ -8,7 +8,8 @@ import { ObservedWorkload } from '../../lib/runtime/drivers/driver';
 import { plan, PlannedAction } from '../../lib/runtime/plan';
 import { renderJson, renderMarkdown, renderTable } from '../../lib/runtime/plan-render';
 import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
-import { topology, WorkloadSpec } from '../../lib/topology';
+import { topology } from '../../lib/topology';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 
 interface Variant {
   readonly channel?: LiveChannelProps;

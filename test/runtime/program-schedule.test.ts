@@ -14,7 +14,8 @@ import { isTerminal } from '../../lib/runtime/errors';
 import { plan } from '../../lib/runtime/plan';
 import { computeStatus } from '../../lib/runtime/status';
 import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
-import { IngestLiveConfig, topology } from '../../lib/topology';
+import { IngestLiveConfig } from '../../lib/contract/workload-config';
+import { topology } from '../../lib/topology';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();

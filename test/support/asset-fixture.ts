@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { AssetDescriptor, StoredRendition, storagePaths } from '../../lib/dataplane/storage-layout';
+import { AssetDescriptor, StoredRendition, storagePaths } from '../../lib/contract/storage-layout';
 
 const run = promisify(execFile);
 

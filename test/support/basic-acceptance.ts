@@ -6,7 +6,7 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import { storagePaths } from '../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../lib/contract/storage-layout';
 import { AccountManifest } from '../../lib/model/manifest';
 import { eventually } from '../runtime/support/eventually';
 

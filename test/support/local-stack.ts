@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Manifest } from '../../lib/model/manifest';
-import { WorkloadSpec } from '../../lib/topology/workload-spec';
+import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { Controller } from '../../lib/runtime/controller';
 import { DesiredState, desiredState } from '../../lib/runtime/desired-state';
 import { LocalDriver } from '../../lib/runtime/drivers/local';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { manifest as manifestSchema } from '../../lib/model/manifest';
-import { synthesizeApp } from '../../lib/synth/run-app';
+import { synthesizeApp } from '../../lib/app/run-app';
 import { topology } from '../../lib/topology';
 
 /** Every example is synthesized exactly as `cdktf synth` would: a child process with CDKTF_OUTDIR set. */

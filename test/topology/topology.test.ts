@@ -2,8 +2,11 @@ import { Testing, TerraformStack } from 'cdktf';
 import { Duration, MediaAccount } from '../../constructs';
 import { Manifest } from '../../lib/model/manifest';
 import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
-import { contentKeyId, ENV, LABELS, topology } from '../../lib/topology';
-import { ingestLiveConfig, originConfig, originLiveConfig } from '../../lib/topology/workload-config';
+import { contentKeyId } from '../../lib/contract/content-keys';
+import { ENV } from '../../lib/contract/workload-env';
+import { LABELS } from '../../lib/contract/labels';
+import { topology } from '../../lib/topology';
+import { ingestLiveConfig, originConfig, originLiveConfig } from '../../lib/contract/workload-config';
 
 function manifestOf(build: (account: MediaAccount) => void): Manifest {
   const app = Testing.app();

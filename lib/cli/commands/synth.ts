@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { synthesizeApp } from '../../synth/run-app';
+import { synthesizeApp } from '../../app/run-app';
 import { topology } from '../../topology';
 
 /** `livestack synth`: what `cdktf synth` does, plus a summary of the workloads each stack declares. */

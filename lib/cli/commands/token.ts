@@ -10,10 +10,10 @@ import { Command } from 'commander';
 import { SignJWT } from 'jose';
 import { AccountManifest, JwtAlgorithm, KeyPolicyManifest, Manifest } from '../../model/manifest';
 import { resolveSecret } from '../../dataplane/secrets';
-import { storagePaths } from '../../dataplane/storage-layout';
+import { storagePaths } from '../../contract/storage-layout';
 import { localPaths } from '../../runtime/drivers/local-records';
 import { TerminalError } from '../../runtime/errors';
-import { secretEnvName } from '../../topology';
+import { secretEnvName } from '../../contract/workload-env';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, out } from './runtime-options';
 
 interface TokenOptions extends RuntimeOptions {

@@ -4,14 +4,12 @@
  * Docker network; the local driver runs them on this machine and says so through
  * LIVESTACK_UPSTREAM_HOST (every upstream's host is then that address).
  */
-import { balancerConfig } from '../../topology';
+import { balancerConfig } from '../../contract/workload-config';
+import { UPSTREAM_HOST_ENV } from '../../contract/workload-env';
 import { createLogger } from '../common/log';
 import { stopOnSignals } from '../common/stop-on-signals';
 import { readWorkloadEnv } from '../common/workload-env';
 import { Balancer } from './balancer';
-
-/** Set by the local driver (see lib/runtime/drivers/local.ts): where every upstream listens. */
-const UPSTREAM_HOST_ENV = 'LIVESTACK_UPSTREAM_HOST';
 
 export async function run(): Promise<void> {
   const env = readWorkloadEnv(balancerConfig);

@@ -4,7 +4,7 @@
  * config stops the workload with an error naming the variable and the field before anything listens.
  */
 import { z } from 'zod';
-import { ENV } from '../../topology';
+import { ENV } from '../../contract/workload-env';
 
 export interface WorkloadEnv<Config> {
   readonly config: Config;

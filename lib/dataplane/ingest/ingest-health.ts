@@ -5,7 +5,8 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import { Logger } from '../common/log';
-import { IngestHealth, storagePaths, writeFileAtomic } from '../storage-layout';
+import { IngestHealth, storagePaths } from '../../contract/storage-layout';
+import { writeFileAtomic } from '../../util/files';
 import { RTMP_APPLICATION } from './nginx-config';
 import { INTERNAL_STREAM_NAME, Publisher } from './publish-gate';
 import { fetchRtmpStat, streamStat } from './rtmp-stat';

@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createPrivateFileOnce, storagePaths } from '../storage-layout';
+import { createPrivateFileOnce } from '../../util/files';
+import { storagePaths } from '../../contract/storage-layout';
 
 export const CONTENT_KEY_BYTES = 16;
 

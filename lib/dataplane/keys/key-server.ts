@@ -6,7 +6,7 @@
  */
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { KeyServiceConfig } from '../../topology';
+import { KeyServiceConfig } from '../../contract/workload-config';
 import { CorsPolicy } from '../common/cors';
 import { HttpService, send, sendText as text } from '../common/http-kit';
 import { HttpMetrics } from '../common/http-metrics';

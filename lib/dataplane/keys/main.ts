@@ -2,7 +2,7 @@
  * Entry point of the key service workload (`livestack dataplane keys`): hands out the account's
  * content keys under their key policies. Logs name keys by id only; key bytes and tokens never appear.
  */
-import { keyServiceConfig } from '../../topology';
+import { keyServiceConfig } from '../../contract/workload-config';
 import { createLogger } from '../common/log';
 import { stopOnSignals } from '../common/stop-on-signals';
 import { readWorkloadEnv } from '../common/workload-env';

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AssetDescriptor, assetDescriptor, storagePaths } from '../storage-layout';
+import { AssetDescriptor, assetDescriptor, storagePaths } from '../../contract/storage-layout';
 import { ByteLru } from './byte-lru';
 import { isSafeFileName, parseMediaPlaylist, PlaylistError, StoredPlaylist } from '../media-playlist';
 import { FragmentTime, fragmentTime, initTimescale } from './mp4-timing';

@@ -6,7 +6,7 @@
  * time 0 was, from EXT-X-PROGRAM-DATE-TIME), so Periods stay put while the window slides. Stopped
  * assets give a static MPD starting at 0.
  */
-import { StoredRendition } from '../storage-layout';
+import { StoredRendition } from '../../contract/storage-layout';
 
 export interface TimedSegment {
   readonly uri: string;

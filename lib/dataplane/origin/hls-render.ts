@@ -4,7 +4,7 @@
  * EXT-X-KEY tags). Output carries TOKEN_SLOT where a player's `token` query parameter is carried on,
  * so one rendering serves every player.
  */
-import { AssetDescriptor, StoredRendition } from '../storage-layout';
+import { AssetDescriptor, StoredRendition } from '../../contract/storage-layout';
 import { StoredPlaylist } from '../media-playlist';
 
 /** Placeholder for `?token=...` (or nothing); a control character no URI or tag can contain. */

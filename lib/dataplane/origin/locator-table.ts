@@ -2,7 +2,7 @@
  * The locators an origin replica serves (its live config), indexed by their unguessable id, with
  * their publication window parsed once.
  */
-import { OriginLiveConfig, ServedLocator } from '../../topology';
+import { OriginLiveConfig, ServedLocator } from '../../contract/workload-config';
 import { PackagingTarget } from './packager';
 
 export interface LocatorEntry {

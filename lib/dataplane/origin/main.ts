@@ -2,8 +2,9 @@
  * Entry point of the origin workload (`livestack dataplane origin`): serves the endpoint's locators
  * as HLS and DASH from the account storage, reloading its locators from the control file in place.
  */
-import { ENV, originConfig, originLiveConfig, OriginLiveConfig } from '../../topology';
-import { storagePaths } from '../storage-layout';
+import { ENV } from '../../contract/workload-env';
+import { originConfig, originLiveConfig, OriginLiveConfig } from '../../contract/workload-config';
+import { storagePaths } from '../../contract/storage-layout';
 import { LiveConfigWatcher } from '../common/live-config-watcher';
 import { createLogger } from '../common/log';
 import { OriginServer } from './origin-server';

@@ -15,7 +15,7 @@
  */
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { OriginConfig, OriginLiveConfig } from '../../topology';
+import { OriginConfig, OriginLiveConfig } from '../../contract/workload-config';
 import { AssetStore, NotFoundError } from './asset-store';
 import { CorsPolicy } from '../common/cors';
 import { IpAllowList } from '../common/ip-allow-list';

@@ -4,7 +4,7 @@
  * target (a locator, or a channel preview). Rendered playlists are reused for a fraction of a segment;
  * encrypted bodies are cached by bytes so hot segments are encrypted once.
  */
-import { AssetDescriptor } from '../storage-layout';
+import { AssetDescriptor } from '../../contract/storage-layout';
 import { readOrCreateContentKey } from '../keys/content-key-store';
 import { AssetStore, FileEntry, NotFoundError } from './asset-store';
 import { ByteLru } from './byte-lru';

@@ -4,7 +4,7 @@
  * (the volume holds recordings and content keys).
  */
 import type Docker from 'dockerode';
-import { LABELS } from '../../topology/workload-spec';
+import { LABELS } from '../../contract/labels';
 import { engineMessage, engineStatus } from './docker-client';
 
 function accountLabels(account: string): Record<string, string> {

@@ -4,7 +4,7 @@
  * mounts and labels come from the spec unchanged; only secret variables are resolved here.
  */
 import type { ContainerCreateOptions } from 'dockerode';
-import { STORAGE_MOUNT, WorkloadSpec } from '../../topology/workload-spec';
+import { STORAGE_MOUNT, WorkloadSpec } from '../../contract/workload-spec';
 import { TerminalError } from '../errors';
 
 /** Docker counts health check durations in nanoseconds. */

@@ -7,7 +7,7 @@
  * exited workload) — the way the local driver's supervisor restarts a workload that stays unhealthy.
  */
 import type { ContainerInspectInfo } from 'dockerode';
-import { LABELS } from '../../topology/workload-spec';
+import { LABELS } from '../../contract/labels';
 import { ObservedWorkload, WorkloadPhase } from './driver';
 
 /**

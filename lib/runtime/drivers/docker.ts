@@ -13,8 +13,10 @@
  */
 import * as fs from 'node:fs';
 import type { ContainerInspectInfo } from 'dockerode';
-import { LABELS, STORAGE_MOUNT, WorkloadSpec } from '../../topology/workload-spec';
-import { storagePaths, writeFileAtomic } from '../../dataplane/storage-layout';
+import { LABELS } from '../../contract/labels';
+import { STORAGE_MOUNT, WorkloadSpec } from '../../contract/workload-spec';
+import { storagePaths } from '../../contract/storage-layout';
+import { writeFileAtomic } from '../../util/files';
 import { contentHash } from '../../util/stable-json';
 import { Driver, DriverContext, ObservedWorkload } from './driver';
 import { DockerConnection, connectDocker, engineAnswers, engineMessage, engineStatus } from './docker-client';
@@ -23,7 +25,7 @@ import { ensureImage } from './docker-image';
 import { containerCreateOptions, resolveSecretEnv, storageVolume } from './docker-container-spec';
 import { demuxLogs } from './docker-logs';
 import { observedFromInspect } from './docker-observe';
-import { packageRoot } from './local';
+import { packageRoot } from '../../util/package-root';
 
 /** Seconds a workload gets to stop after SIGTERM (segments flushed, connections closed) before SIGKILL. */
 const STOP_GRACE_SECONDS = 8;

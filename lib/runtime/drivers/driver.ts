@@ -3,7 +3,7 @@
  * world themselves on every call (processes, containers) rather than trusting what they remember, so
  * the controller's level-triggered reconcile sees drift as soon as it happens.
  */
-import { WorkloadSpec } from '../../topology/workload-spec';
+import { WorkloadSpec } from '../../contract/workload-spec';
 
 export type WorkloadPhase = 'starting' | 'running' | 'unhealthy' | 'exited';
 

@@ -13,8 +13,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HealthCheckSpec } from '../../topology/workload-spec';
-import { writeFileAtomic } from '../../dataplane/storage-layout';
+import { HealthCheckSpec } from '../../contract/workload-spec';
+import { writeFileAtomic } from '../../util/files';
 import { ProcessIdentity, parseIdentity } from '../process-identity';
 import { WorkloadIdentity, WorkloadPhase } from './driver';
 

@@ -10,8 +10,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ENV, WorkloadSpec } from '../../topology/workload-spec';
-import { storagePaths, writeFileAtomic } from '../../dataplane/storage-layout';
+import { packageRoot } from '../../util/package-root';
+import { ENV, UPSTREAM_HOST_ENV } from '../../contract/workload-env';
+import { WorkloadSpec } from '../../contract/workload-spec';
+import { storagePaths } from '../../contract/storage-layout';
+import { writeFileAtomic } from '../../util/files';
 import { TerminalError } from '../errors';
 import {
   ProcessIdentity, findProcesses, groupAlive, identify, isAlive, signalGroup, signalProcess, waitUntil,
@@ -20,9 +23,6 @@ import { Driver, DriverContext, ObservedWorkload } from './driver';
 import {
   WorkloadRecord, appendLog, localPaths, readRecord, readState, readSupervisorPid, writeRecord,
 } from './local-records';
-
-/** Environment variable through which the local driver tells a balancer where its upstreams listen. */
-export const UPSTREAM_HOST_ENV = 'LIVESTACK_UPSTREAM_HOST';
 
 /** How long a freshly created workload may go without a claimed pid file before it counts as exited. */
 const SUPERVISOR_START_GRACE_MS = 10_000;
@@ -232,19 +232,6 @@ export class LocalDriver implements Driver {
   private writeControlFile(storage: string, spec: WorkloadSpec): void {
     writeFileAtomic(storagePaths.controlFile(storage, spec.name), `${JSON.stringify(spec.liveConfig ?? null)}\n`);
   }
-}
-
-/** The folder of this package (holding package.json), from the sources or from dist/. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  while (path.dirname(dir) !== dir) {
-    const manifest = path.join(dir, 'package.json');
-    // dist/ holds a copy of package.json (JSON imports); the package root is the one with bin/.
-    const isRoot = fs.existsSync(path.join(dir, 'bin', 'livestack')) && fs.existsSync(manifest);
-    if (isRoot && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'livestack') return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`cannot find the livestack package above ${__dirname}`);
 }
 
 function readTail(file: string, maxBytes: number): string {

@@ -19,7 +19,7 @@ import { applyRetention, collectRetentionView, planRetention, RunKnowledge, RunS
 import { renditionPlan, transcodeArgs } from '../../../lib/dataplane/ingest/transcode-args';
 import { createLogger } from '../../../lib/dataplane/common/log';
 import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
-import { storagePaths } from '../../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../../lib/contract/storage-layout';
 
 const run = promisify(execFile);
 const PROGRAMS = 3;

@@ -6,7 +6,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import Docker from 'dockerode';
 import { Manifest } from '../../../lib/model/manifest';
-import { LABELS } from '../../../lib/topology/workload-spec';
+import { LABELS } from '../../../lib/contract/labels';
 import { TestManifestOptions, testManifest } from '../../runtime/fixtures/manifest';
 
 const ROOT = path.join(__dirname, '..', '..', '..');

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManifest } from '../../../lib/model/manifest';
 import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/media-playlist';
-import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/dataplane/storage-layout';
+import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/contract/storage-layout';
 import { freePort, testAccountBase, testEndpoint } from '../../runtime/fixtures/manifest';
 import { LocalStack } from '../../support/local-stack';
 

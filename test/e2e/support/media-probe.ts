@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { storagePaths } from '../../../lib/dataplane/storage-layout';
+import { storagePaths } from '../../../lib/contract/storage-layout';
 
 const run = promisify(execFile);
 /** ffmpeg stuck on a live input may not heed SIGTERM: a timed-out run is killed outright. */

@@ -13,8 +13,8 @@
 import * as fs from 'node:fs';
 import { Manifest } from '../../../lib/model/manifest';
 import { localPaths } from '../../../lib/runtime/drivers/local-records';
-import { storagePaths } from '../../../lib/dataplane/storage-layout';
-import { contentKeyId } from '../../../lib/topology';
+import { storagePaths } from '../../../lib/contract/storage-layout';
+import { contentKeyId } from '../../../lib/contract/content-keys';
 import { AssetFixtureOptions, createAssetFixture } from '../../support/asset-fixture';
 import { LocalStack, startLocalStack } from '../../support/local-stack';
 import { freePort } from '../../runtime/fixtures/manifest';

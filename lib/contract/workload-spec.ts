@@ -5,32 +5,8 @@
 
 export type WorkloadRole = 'keys' | 'ingest' | 'origin' | 'balancer';
 
-/** Labels every workload carries (Docker labels, and the local driver's records). */
-export const LABELS = {
-  managedBy: 'livestack.managed-by',
-  account: 'livestack.account',
-  role: 'livestack.role',
-  owner: 'livestack.owner',
-  specHash: 'livestack.spec-hash',
-  liveHash: 'livestack.live-hash',
-} as const;
-
 /** Where the account storage is mounted inside a container; the local driver points it elsewhere. */
 export const STORAGE_MOUNT = '/var/lib/livestack';
-
-/** Environment variables the data-plane programs read. */
-export const ENV = {
-  /** JSON of the workload's static config (part of the spec hash: a change replaces the workload). */
-  config: 'LIVESTACK_CONFIG',
-  /** JSON of the workload's live config at boot; later changes arrive in `<storage>/control/<name>.json`. */
-  liveConfig: 'LIVESTACK_LIVE_CONFIG',
-  /** The account storage root. */
-  storageDir: 'LIVESTACK_STORAGE_DIR',
-  /** Address servers listen on: `0.0.0.0` in containers, the bind address on the local driver. */
-  listenHost: 'LIVESTACK_LISTEN_HOST',
-  /** This workload's name (for logs, control file, metrics). */
-  workloadName: 'LIVESTACK_WORKLOAD',
-} as const;
 
 export interface PortSpec {
   /** Port inside the container; the same number is published, so URLs look alike everywhere. */

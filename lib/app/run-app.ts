@@ -10,7 +10,7 @@ import { checkManifest } from '../model/checks';
 import { LivestackValidationError } from '../model/errors';
 import { Manifest, MANIFEST_API_VERSION } from '../model/manifest';
 import { parseManifest } from '../model/parse';
-import { MANIFEST_FILE } from './stack-synthesis';
+import { MANIFEST_FILE } from '../contract/manifest-file';
 
 export interface SynthesizedApp {
   readonly manifest: Manifest;
