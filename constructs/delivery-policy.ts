@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
-import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
+import { LivestackValidationError } from '../lib/model/errors';
 import { DeliveryPolicyManifest } from '../lib/model/manifest';
 import { deliveryPolicyProps } from '../lib/model/props';
 import { validateProps } from '../lib/model/validate';
 import { DeliveryEncryption } from '../lib/model/values/delivery-encryption';
-import { MediaAccount } from './media-account';
 import { constructName } from './private/naming';
+import { accountOf, AccountScope, DeliveryPolicyRef } from './private/scopes';
 
 export type DeliveryProtocol = 'hls' | 'dash';
 
@@ -20,34 +20,26 @@ export interface DeliveryPolicyProps {
 }
 
 /** Which protocols a locator may serve and how content is encrypted (AMS streaming policy). */
-export class DeliveryPolicy extends Construct {
+export class DeliveryPolicy extends Construct implements DeliveryPolicyRef {
   readonly policyName: string;
   readonly protocols: readonly DeliveryProtocol[];
   readonly encryption: DeliveryEncryption;
 
-  constructor(account: MediaAccount, id: string, props: DeliveryPolicyProps = {}) {
+  constructor(account: AccountScope, id: string, props: DeliveryPolicyProps = {}) {
     super(account, id);
     const resolved = validateProps(deliveryPolicyProps, props, this.node.path);
-    const owner = MediaAccount.of(this);
+    const owner = accountOf(this);
     this.policyName = constructName(this, resolved.name);
     this.encryption = resolved.encryption ?? DeliveryEncryption.none();
     this.protocols = resolved.protocols ?? (this.encryption.type === 'envelope' ? ['hls'] : ['hls', 'dash']);
-    const issues: ValidationIssue[] = [];
+    // The manifest names key policies within an account: a reference across accounts has no manifest form.
     const keyPolicy = this.encryption.keyPolicy;
-    if (keyPolicy && this.protocols.includes('dash')) {
-      issues.push({
-        path: this.node.path, field: 'protocols', received: JSON.stringify(this.protocols),
-        allowed: 'only ["hls"] with envelope encryption: AES-128 envelope is an HLS scheme, and livestack does not silently serve DASH in clear',
-      });
-    }
     if (keyPolicy && keyPolicy.accountPath !== owner.node.path) {
-      issues.push({
+      throw new LivestackValidationError([{
         path: this.node.path, field: 'encryption.keyPolicy', received: keyPolicy.node.path,
         allowed: `a key policy of the same account (${owner.node.path})`,
-      });
+      }]);
     }
-    if (issues.length) throw new LivestackValidationError(issues);
-    owner._register('delivery policy', this);
   }
 
   toManifest(): DeliveryPolicyManifest {

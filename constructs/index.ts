@@ -1,7 +1,8 @@
 /** livestack's public API: the constructs and the value classes their props take. */
 export { MediaAccount, MediaAccountProps } from './media-account';
 export { StreamingEndpoint, StreamingEndpointProps } from './streaming-endpoint';
-export { LiveChannel, LiveChannelProps, MAX_RUNNING_PROGRAMS } from './live-channel';
+export { LiveChannel, LiveChannelProps } from './live-channel';
+export { MAX_RUNNING_PROGRAMS } from '../lib/model/rules';
 export { Program, ProgramProps } from './program';
 export { KeyPolicy, KeyPolicyProps } from './key-policy';
 export { DeliveryPolicy, DeliveryPolicyProps, DeliveryProtocol } from './delivery-policy';

@@ -1,15 +1,15 @@
 import { createPublicKey } from 'node:crypto';
 import { Construct } from 'constructs';
 import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
-import { JwtAlgorithm, jwtAlgorithm, KeyPolicyManifest, KeyRestriction as KeyRestrictionManifest, VerificationKey as VerificationKeyManifest } from '../lib/model/manifest';
+import { jwtAlgorithm, KeyPolicyManifest, KeyRestriction as KeyRestrictionManifest, VerificationKey as VerificationKeyManifest } from '../lib/model/manifest';
 import { ipAllowList, keyPolicyProps, tokenRestrictionOptions } from '../lib/model/props';
 import { validateProps, zodIssues } from '../lib/model/validate';
 import { IKeyPolicy } from '../lib/model/values/delivery-encryption';
-import { ALGORITHM_FAMILY as FAMILY, DEFAULT_ALGORITHM, jwkFamily, KeyFamily, pemKeyFamily } from '../lib/model/key-families';
+import { DEFAULT_ALGORITHM, jwkFamily, pemKeyFamily, verificationKeyFamily } from '../lib/model/key-families';
 import { Duration } from '../lib/model/values/duration';
 import { KeyRestriction, VerificationKey } from '../lib/model/values/key-restriction';
-import { MediaAccount } from './media-account';
 import { constructName } from './private/naming';
+import { accountOf, AccountScope } from './private/scopes';
 
 /** Props of a KeyPolicy. */
 export interface KeyPolicyProps {
@@ -25,16 +25,17 @@ export interface KeyPolicyProps {
 export class KeyPolicy extends Construct implements IKeyPolicy {
   readonly policyName: string;
   readonly accountPath: string;
+  private readonly accountName: string;
   private readonly restriction: KeyRestrictionManifest;
 
-  constructor(account: MediaAccount, id: string, props: KeyPolicyProps = {}) {
+  constructor(account: AccountScope, id: string, props: KeyPolicyProps = {}) {
     super(account, id);
     const resolved = validateProps(keyPolicyProps, props, this.node.path);
-    const owner = MediaAccount.of(this);
+    const owner = accountOf(this);
     this.accountPath = owner.node.path;
     this.policyName = constructName(this, resolved.name);
+    this.accountName = owner.accountName;
     this.restriction = this.toRestriction(resolved.restriction ?? KeyRestriction.open());
-    owner._register('key policy', this);
   }
 
   toManifest(): KeyPolicyManifest {
@@ -63,77 +64,54 @@ export class KeyPolicy extends Construct implements IKeyPolicy {
     }
     const o = parsed.data;
     const keys = (o.keys as VerificationKey[] | undefined) ?? [VerificationKey.symmetric()];
-    const issues: ValidationIssue[] = [];
-    const families = keys.map((key, index) => this.keyFamily(key, index, issues));
-    const algorithms = (o.algorithms ?? [...new Set(families.filter((f): f is KeyFamily => !!f && f !== 'any').map((f) => DEFAULT_ALGORITHM[f]))]) as string[];
-    algorithms.forEach((algorithm, index) => {
-      if (!jwtAlgorithm.safeParse(algorithm).success) {
-        issues.push({ path: this.node.path, field: `restriction.algorithms.${index}`, received: JSON.stringify(algorithm), allowed: `one of ${jwtAlgorithm.options.join(', ')}` });
-      }
-    });
-    const known = algorithms.filter((a): a is JwtAlgorithm => jwtAlgorithm.safeParse(a).success);
-    families.forEach((family, index) => {
-      if (family && family !== 'any' && !known.some((a) => FAMILY[a] === family)) {
-        issues.push({
-          path: this.node.path, field: `restriction.keys.${index}`, received: `a ${family} key`,
-          allowed: `a key for the pinned algorithms ${JSON.stringify(known)} (a key of another family invites algorithm confusion)`,
-        });
-      }
-    });
-    known.forEach((algorithm) => {
-      if (!families.some((f) => f === 'any' || f === FAMILY[algorithm])) {
-        issues.push({
-          path: this.node.path, field: 'restriction.algorithms', received: JSON.stringify(algorithm),
-          allowed: `algorithms that one of the keys can verify (${algorithm} needs a ${FAMILY[algorithm]} key)`,
-        });
-      }
-    });
-    if (algorithms.length === 0) {
-      issues.push({ path: this.node.path, field: 'restriction.algorithms', received: 'none given, and none can be derived from the keys', allowed: 'pinned algorithms, e.g. ["RS256"]' });
-    }
+    const issues = keys.flatMap((key, index) => this.keyProblems(key, index));
     if (issues.length) throw new LivestackValidationError(issues);
+    const manifestKeys = keys.map((key, index) => this.keyManifest(key, index));
+    // Pinned by the user, else one per key family; whether keys and algorithms match is a rule (keys-match-algorithms).
+    const derived = [...new Set(manifestKeys.map(verificationKeyFamily).flatMap((f) => (f && f !== 'any' ? [DEFAULT_ALGORITHM[f]] : [])))];
+    const algorithms = o.algorithms ?? derived;
+    const unknown = algorithms.flatMap((algorithm, index) => (jwtAlgorithm.safeParse(algorithm).success ? [] : [{
+      path: this.node.path, field: `restriction.algorithms.${index}`, received: JSON.stringify(algorithm), allowed: `one of ${jwtAlgorithm.options.join(', ')}`,
+    }]));
+    if (algorithms.length === 0) {
+      unknown.push({ path: this.node.path, field: 'restriction.algorithms', received: 'none given, and none can be derived from the keys', allowed: 'pinned algorithms, e.g. ["RS256"]' });
+    }
+    if (unknown.length) throw new LivestackValidationError(unknown);
     return {
       type: 'token',
       issuer: o.issuer,
       audience: o.audience,
-      algorithms: known,
-      keys: keys.map((key, index) => this.keyManifest(key, index)),
+      algorithms: algorithms.map((a) => jwtAlgorithm.parse(a)),
+      keys: manifestKeys,
       requiredClaims: o.requiredClaims ?? {},
       clockSkewSeconds: Math.round((o.clockSkew ?? Duration.seconds(30)).toSeconds()),
     };
   }
 
-  /** The key's family, 'any' when it cannot be known at synth (a JWKS URL), undefined when invalid (issue recorded). */
-  private keyFamily(key: VerificationKey, index: number, issues: ValidationIssue[]): KeyFamily | 'any' | undefined {
+  /** What is wrong with one verification key on its own (a problem of the prop, found at construction). */
+  private keyProblems(key: VerificationKey, index: number): ValidationIssue[] {
     const field = `restriction.keys.${index}`;
     const spec = key.spec;
     switch (spec.kind) {
       case 'symmetric': {
         const problem = spec.secret.problem(this, 'jwt-key');
-        if (problem) { issues.push({ path: this.node.path, field: `${field}.secret`, ...problem }); return undefined; }
-        return 'oct';
+        return problem ? [{ path: this.node.path, field: `${field}.secret`, ...problem }] : [];
       }
-      case 'publicKeyPem': {
+      case 'publicKeyPem':
         try {
-          return pemKeyFamily(spec.pem);
+          pemKeyFamily(spec.pem);
+          return [];
         } catch (error) {
-          issues.push({ path: this.node.path, field: `${field}.pem`, received: `text that is not a public key (${(error as Error).message})`, allowed: 'an RSA, EC or Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)' });
-          return undefined;
+          return [{ path: this.node.path, field: `${field}.pem`, received: `text that is not a public key (${(error as Error).message})`, allowed: 'an RSA, EC or Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)' }];
         }
-      }
-      case 'jwks': {
-        const family = spec.jwks.keys[0] ? jwkFamily(spec.jwks.keys[0]) : undefined;
-        if (!family) {
-          issues.push({ path: this.node.path, field: `${field}.jwks`, received: 'a key set without keys (or keys without kty)', allowed: 'a JWKS with at least one key' });
-        }
-        return family;
-      }
+      case 'jwks':
+        return spec.jwks.keys[0] && jwkFamily(spec.jwks.keys[0]) ? [] : [{
+          path: this.node.path, field: `${field}.jwks`, received: 'a key set without keys (or keys without kty)', allowed: 'a JWKS with at least one key',
+        }];
       case 'jwksUrl':
-        if (!/^https?:\/\//.test(spec.url)) {
-          issues.push({ path: this.node.path, field: `${field}.url`, received: JSON.stringify(spec.url), allowed: 'an http(s) URL of a JWKS' });
-          return undefined;
-        }
-        return 'any';
+        return /^https?:\/\//.test(spec.url) ? [] : [{
+          path: this.node.path, field: `${field}.url`, received: JSON.stringify(spec.url), allowed: 'an http(s) URL of a JWKS',
+        }];
     }
   }
 
@@ -141,7 +119,7 @@ export class KeyPolicy extends Construct implements IKeyPolicy {
     const spec = key.spec;
     switch (spec.kind) {
       case 'symmetric':
-        return { kind: 'symmetric', kid: spec.kid, secret: spec.secret.toRef(this, `${MediaAccount.of(this).accountName}-${this.policyName}-jwt-key-${index}`) };
+        return { kind: 'symmetric', kid: spec.kid, secret: spec.secret.toRef(this, `${this.accountName}-${this.policyName}-jwt-key-${index}`) };
       case 'publicKeyPem':
         return { kind: 'publicKeyPem', kid: spec.kid, pem: createPublicKey(spec.pem).export({ type: 'spki', format: 'pem' }).toString() };
       case 'jwks':

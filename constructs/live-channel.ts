@@ -1,23 +1,28 @@
 import { Construct } from 'constructs';
 import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
-import { ChannelManifest, encoding as encodingSchema, RunState } from '../lib/model/manifest';
+import { ChannelManifest, encoding as encodingSchema, KEY_FRAME_SECONDS, RunState, SEGMENT_SECONDS } from '../lib/model/manifest';
 import { liveChannelProps, toDuration } from '../lib/model/props';
 import { validateProps, zodIssues } from '../lib/model/validate';
 import { Duration } from '../lib/model/values/duration';
 import { Encoding } from '../lib/model/values/encoding';
 import { Secret } from '../lib/model/values/secret';
-import { MediaAccount } from './media-account';
+import { rtmpIngestUrl } from '../lib/model/public-urls';
 import { constructName } from './private/naming';
+import { accountOf, AccountScope, brand, ChannelScope, childrenOf } from './private/scopes';
 import { Program, ProgramProps } from './program';
 
-/** AMS allows 3 running programs (live outputs) per channel (live event). */
-export const MAX_RUNNING_PROGRAMS = 3;
+/** RTMP port of a channel that sets none. */
+const DEFAULT_PORT = 1935;
 
 /** Props of a LiveChannel. */
 export interface LiveChannelProps {
   /** Channel name (DNS label). @default - the construct id */
   readonly name?: string;
-  /** RTMP port encoders push to. @default - 1935 plus the channel's index in its account */
+  /**
+   * RTMP port encoders push to. Every channel defaults to 1935, so an account with several channels sets
+   * this on all but one: a channel's URL never depends on its position among its siblings.
+   * @default 1935
+   */
   readonly port?: number;
   /** Ingest protocol. @default 'rtmp' */
   readonly protocol?: 'rtmp';
@@ -42,21 +47,21 @@ export interface LiveChannelProps {
 }
 
 /** An ingest point: encoders push RTMP to it; its programs record it (AMS live event). */
-export class LiveChannel extends Construct {
+export class LiveChannel extends Construct implements ChannelScope {
   readonly channelName: string;
-  readonly account: MediaAccount;
+  readonly account: AccountScope;
   /** RTMP port of the channel. */
   readonly port: number;
   readonly keyFrameInterval: Duration;
   readonly segmentDuration: Duration;
   private readonly resolved: ReturnType<typeof liveChannelProps.parse>;
   private readonly streamKey: Secret;
-  private readonly programs: Program[] = [];
 
-  constructor(account: MediaAccount, id: string, props: LiveChannelProps = {}) {
+  constructor(account: AccountScope, id: string, props: LiveChannelProps = {}) {
     super(account, id);
+    brand(this, 'channel');
     this.resolved = validateProps(liveChannelProps, props, this.node.path);
-    this.account = MediaAccount.of(this);
+    this.account = accountOf(this);
     this.channelName = constructName(this, this.resolved.name);
     const issues: ValidationIssue[] = [];
     const keyFrameInterval = toDuration(this.resolved.keyFrameInterval, Duration.seconds(2));
@@ -76,8 +81,7 @@ export class LiveChannel extends Construct {
     if (issues.length) throw new LivestackValidationError(issues);
     this.keyFrameInterval = keyFrameInterval!;
     this.segmentDuration = segmentDuration!;
-    const index = this.account._register('channel', this);
-    this.port = this.resolved.port ?? 1935 + index;
+    this.port = this.resolved.port ?? DEFAULT_PORT;
   }
 
   /** Adds a program that records this channel into an asset. */
@@ -86,24 +90,11 @@ export class LiveChannel extends Construct {
   }
 
   /** The programs of this channel, in creation order. */
-  get allPrograms(): readonly Program[] { return this.programs; }
+  get allPrograms(): readonly Program[] { return childrenOf(this, (x): x is Program => x instanceof Program); }
 
   /** The URL encoders push to (append the stream key), e.g. `rtmp://127.0.0.1:1935/live`. */
   get ingestUrl(): string {
-    const host = this.account.bindAddress === '0.0.0.0' ? 'localhost' : this.account.bindAddress;
-    return `rtmp://${host}:${this.port}/live`;
-  }
-
-  /** @internal */
-  _addProgram(program: Program, running: boolean): void {
-    const runningCount = this.programs.filter((p) => p.state === 'running').length;
-    if (running && runningCount >= MAX_RUNNING_PROGRAMS) {
-      throw new LivestackValidationError([{
-        path: program.node.path, field: 'state', received: `"running" (program number ${runningCount + 1} running on channel ${this.channelName})`,
-        allowed: `at most ${MAX_RUNNING_PROGRAMS} running programs per channel; declare the others with state: 'stopped'`,
-      }]);
-    }
-    this.programs.push(program);
+    return rtmpIngestUrl(this.account.bindAddress, this.port);
   }
 
   toManifest(): ChannelManifest {
@@ -119,7 +110,7 @@ export class LiveChannel extends Construct {
       segmentDurationSeconds: this.segmentDuration.toSeconds(),
       encoding: (this.resolved.encoding ?? Encoding.standard()).toManifest(),
       state: this.resolved.state ?? 'running',
-      programs: this.programs.map((p) => p.toManifest()),
+      programs: this.allPrograms.map((p) => p.toManifest()),
     };
   }
 
@@ -127,15 +118,12 @@ export class LiveChannel extends Construct {
     const kfi = keyFrameInterval.toSeconds();
     const seg = segmentDuration.toSeconds();
     const issues: ValidationIssue[] = [];
-    if (kfi < 0.5 || kfi > 20) {
-      issues.push({ path: this.node.path, field: 'keyFrameInterval', received: keyFrameInterval.toString(), allowed: 'from 0.5s to 20s' });
+    if (!(kfi >= KEY_FRAME_SECONDS.min && kfi <= KEY_FRAME_SECONDS.max)) {
+      issues.push({ path: this.node.path, field: 'keyFrameInterval', received: keyFrameInterval.toString(), allowed: `from ${Duration.seconds(KEY_FRAME_SECONDS.min)} to ${Duration.seconds(KEY_FRAME_SECONDS.max)}` });
     }
-    const multiple = seg / kfi;
-    if (seg > 60 || seg < kfi || Math.abs(multiple - Math.round(multiple)) > 1e-6) {
-      issues.push({
-        path: this.node.path, field: 'segmentDuration', received: segmentDuration.toString(),
-        allowed: `a whole multiple of the key frame interval (${keyFrameInterval}), at most 60s, so every segment starts on a key frame`,
-      });
+    // Whether segments start on key frames (a multiple of the interval) is a rule: segments-on-key-frames.
+    if (!(seg >= SEGMENT_SECONDS.min && seg <= SEGMENT_SECONDS.max)) {
+      issues.push({ path: this.node.path, field: 'segmentDuration', received: segmentDuration.toString(), allowed: `from ${Duration.seconds(SEGMENT_SECONDS.min)} to ${Duration.seconds(SEGMENT_SECONDS.max)}` });
     }
     return issues;
   }

@@ -3,20 +3,17 @@ import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
 import { LocatorManifest } from '../lib/model/manifest';
 import { locatorProps } from '../lib/model/props';
 import { validateProps } from '../lib/model/validate';
-import type { DeliveryPolicy } from './delivery-policy';
-import { MediaAccount } from './media-account';
 import { derivedUuid } from './private/naming';
-import { Program } from './program';
-import type { StreamingEndpoint } from './streaming-endpoint';
+import { accountOf, DeliveryPolicyRef, EndpointRef, isProgram, ProgramScope } from './private/scopes';
 
 /** Props of a Locator. */
 export interface LocatorProps {
   /** Locator name (DNS label), unique in the account. @default - `<channel>-<program>-<construct id>`, lower-cased */
   readonly name?: string;
   /** The endpoint that serves it (same account as the program). */
-  readonly endpoint: StreamingEndpoint;
+  readonly endpoint: EndpointRef;
   /** Protocols and encryption. @default - the account's default policy: clear HLS and DASH */
-  readonly deliveryPolicy?: DeliveryPolicy;
+  readonly deliveryPolicy?: DeliveryPolicyRef;
   /** Not served before this time (404). @default - served at once */
   readonly start?: Date | string;
   /** Not served after this time (410 Gone). @default - served until removed */
@@ -32,33 +29,30 @@ export interface LocatorProps {
 
 /** Publication of a program's asset on a streaming endpoint (AMS streaming locator). */
 export class Locator extends Construct {
-  readonly program: Program;
-  readonly endpoint: StreamingEndpoint;
-  readonly deliveryPolicy: DeliveryPolicy;
+  readonly program: ProgramScope;
+  readonly endpoint: EndpointRef;
+  readonly deliveryPolicy: DeliveryPolicyRef;
   readonly locatorName: string;
   /** The locator id: the first segment of its URLs. */
   readonly locatorId: string;
   private readonly start?: string;
   private readonly end?: string;
 
-  constructor(program: Program, id: string, props: LocatorProps) {
+  constructor(program: ProgramScope, id: string, props: LocatorProps) {
     super(program, id);
     const resolved = validateProps(locatorProps, props, this.node.path);
-    if (!(program instanceof Program)) throw new Error(`${this.node.path}: a Locator's scope must be a Program`);
+    if (!isProgram(program)) throw new Error(`${this.node.path}: a Locator's scope must be a Program`);
     this.program = program;
     this.endpoint = props.endpoint;
-    const account = MediaAccount.of(this);
+    const account = accountOf(this);
     this.deliveryPolicy = props.deliveryPolicy ?? account.defaultDeliveryPolicy();
     this.locatorName = resolved.name ?? defaultLocatorName(program, id);
     this.locatorId = resolved.locatorId ?? derivedUuid(`livestack locator:${this.node.path}`);
     this.start = resolved.start === undefined ? undefined : new Date(resolved.start).toISOString();
     this.end = resolved.end === undefined ? undefined : new Date(resolved.end).toISOString();
     const issues: ValidationIssue[] = [];
-    if (this.start && this.end && this.end <= this.start) {
-      issues.push({ path: this.node.path, field: 'end', received: this.end, allowed: `a time after start (${this.start})` });
-    }
     for (const [field, other] of [['endpoint', this.endpoint], ['deliveryPolicy', this.deliveryPolicy]] as const) {
-      const otherAccount = MediaAccount.of(other);
+      const otherAccount = accountOf(other);
       if (otherAccount !== account) {
         issues.push({
           path: this.node.path, field, received: `${other.node.path} (account ${otherAccount.accountName})`,
@@ -67,9 +61,6 @@ export class Locator extends Construct {
       }
     }
     if (issues.length) throw new LivestackValidationError(issues);
-    account._claimName('locator', this.locatorName, this.node.path);
-    account._claimName('locator id', this.locatorId, this.node.path);
-    program._addLocator(this);
   }
 
   /** HLS master playlist URL. */
@@ -94,7 +85,7 @@ export class Locator extends Construct {
 }
 
 /** A readable name unique in the account: channel, program and the locator's id, as a DNS label. */
-function defaultLocatorName(program: Program, id: string): string {
+function defaultLocatorName(program: ProgramScope, id: string): string {
   const name = `${program.channel.channelName}-${program.programName}-${id}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   return name.length <= 63 ? name : `${name.slice(0, 50)}-${derivedUuid(name).slice(0, 12)}`;
 }

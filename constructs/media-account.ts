@@ -1,25 +1,25 @@
 import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
-import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
-import { AccountManifest } from '../lib/model/manifest';
+import { formatIssue } from '../lib/model/errors';
+import { AccountManifest, account as accountSchema } from '../lib/model/manifest';
 import { mediaAccountProps } from '../lib/model/props';
-import { validateProps } from '../lib/model/validate';
+import { checkAccount } from '../lib/model/rules';
+import { validateProps, zodIssues } from '../lib/model/validate';
+import { markAccountSource } from '../lib/model/account-source';
 import { RuntimeImage } from '../lib/model/values/runtime-image';
 import { LivestackStackSynthesis } from '../lib/synth/stack-synthesis';
-import { constructName } from './private/naming';
-// Circular imports are safe here: the classes are only used inside methods, never at load time.
 import { DeliveryPolicy, DeliveryPolicyProps } from './delivery-policy';
 import { KeyPolicy, KeyPolicyProps } from './key-policy';
 import { LiveChannel, LiveChannelProps } from './live-channel';
+import { constructName } from './private/naming';
+import { accountOf, AccountScope, brand, childrenOf, isAccount } from './private/scopes';
 import { StreamingEndpoint, StreamingEndpointProps } from './streaming-endpoint';
-
-const ACCOUNT_SYMBOL = Symbol.for('livestack.MediaAccount');
 
 /** Props of a MediaAccount. */
 export interface MediaAccountProps {
   /** Account name: a DNS label, used in workload, volume and network names. @default - the construct id */
   readonly name?: string;
-  /** The image every workload runs. @default RuntimeImage.build() (livestack's Dockerfile on node:20-bookworm-slim) */
+  /** The image every workload runs. @default RuntimeImage.build() (livestack's Dockerfile) */
   readonly runtimeImage?: RuntimeImage;
   /** Address that published ports (ingest, origins, key delivery) bind to. Use `0.0.0.0` to serve other hosts. @default '127.0.0.1' */
   readonly bindAddress?: string;
@@ -49,40 +49,36 @@ export interface MediaAccountProps {
  * const channel = account.addLiveChannel('news');
  * channel.addProgram('evening').publish(endpoint);
  */
-export class MediaAccount extends Construct {
+export class MediaAccount extends Construct implements AccountScope {
   /** True when `x` is a MediaAccount (works across copies of the library). */
   static isMediaAccount(x: unknown): x is MediaAccount {
-    return typeof x === 'object' && x !== null && ACCOUNT_SYMBOL in x;
+    return isAccount(x);
   }
 
   /** The account a construct belongs to: itself or its nearest MediaAccount ancestor. */
   static of(construct: IConstruct): MediaAccount {
-    const found = construct.node.scopes.slice().reverse().find(MediaAccount.isMediaAccount);
-    if (!found) throw new Error(`${construct.node.path}: not inside a MediaAccount (create it with an account, a channel or a program as its scope)`);
-    return found;
+    return accountOf(construct) as MediaAccount;
   }
 
   readonly accountName: string;
   readonly runtimeImage: RuntimeImage;
   readonly bindAddress: string;
   readonly maxChannels: number;
-
   private readonly resolved: ReturnType<typeof mediaAccountProps.parse>;
-  private readonly endpoints: StreamingEndpoint[] = [];
-  private readonly channels: LiveChannel[] = [];
-  private readonly keyPolicies: KeyPolicy[] = [];
-  private readonly deliveryPolicies: DeliveryPolicy[] = [];
-  private readonly names = new Map<string, string>();
 
   constructor(scope: Construct, id: string, props: MediaAccountProps = {}) {
     super(scope, id);
-    Object.defineProperty(this, ACCOUNT_SYMBOL, { value: true });
+    brand(this, 'account');
+    markAccountSource(this);
     this.resolved = validateProps(mediaAccountProps, props, this.node.path);
     this.accountName = constructName(this, this.resolved.name);
     this.runtimeImage = this.resolved.runtimeImage ?? RuntimeImage.build();
     this.bindAddress = this.resolved.bindAddress ?? '127.0.0.1';
     this.maxChannels = this.resolved.limits?.maxChannels ?? 5;
-    LivestackStackSynthesis.of(TerraformStack.of(this)).register(this);
+    // The stack's synthesis finds its accounts itself (node.findAll); it only has to exist.
+    LivestackStackSynthesis.of(TerraformStack.of(this));
+    // Rules that need the whole account run late, once everything is declared (lib/model/rules.ts).
+    this.node.addValidation({ validate: () => this.validateAccount().map(formatIssue) });
   }
 
   /** Adds a streaming endpoint (an origin) to this account. */
@@ -105,9 +101,11 @@ export class MediaAccount extends Construct {
     return new DeliveryPolicy(this, id, props);
   }
 
-  /** The streaming endpoints, live channels, ... of this account, in creation order. */
-  get allEndpoints(): readonly StreamingEndpoint[] { return this.endpoints; }
-  get allChannels(): readonly LiveChannel[] { return this.channels; }
+  /** The streaming endpoints of this account, in creation order. */
+  get allEndpoints(): readonly StreamingEndpoint[] { return childrenOf(this, isEndpoint); }
+
+  /** The live channels of this account, in creation order. */
+  get allChannels(): readonly LiveChannel[] { return childrenOf(this, isLiveChannel); }
 
   /**
    * The account's default delivery policy (clear HLS and DASH), created on first use.
@@ -118,43 +116,14 @@ export class MediaAccount extends Construct {
     return existing ?? this.addDeliveryPolicy('DefaultDeliveryPolicy', { name: 'default-clear' });
   }
 
-  /** @internal Registers a child and checks that its name is unique among its kind. */
-  _register(kind: 'endpoint', child: StreamingEndpoint): number;
-  _register(kind: 'channel', child: LiveChannel): number;
-  _register(kind: 'key policy', child: KeyPolicy): number;
-  _register(kind: 'delivery policy', child: DeliveryPolicy): number;
-  _register(kind: string, child: StreamingEndpoint | LiveChannel | KeyPolicy | DeliveryPolicy): number {
-    const name = 'endpointName' in child ? child.endpointName : 'channelName' in child ? child.channelName : child.policyName;
-    this._claimName(kind, name, child.node.path);
-    const list = ({ endpoint: this.endpoints, channel: this.channels, 'key policy': this.keyPolicies, 'delivery policy': this.deliveryPolicies } as Record<string, unknown[]>)[kind];
-    if (kind === 'channel' && list.length >= this.maxChannels) {
-      throw new LivestackValidationError([{
-        path: child.node.path, field: 'channels', received: `channel number ${list.length + 1}`,
-        allowed: `at most ${this.maxChannels} channels in account ${this.accountName} (raise limits.maxChannels)`,
-      }]);
-    }
-    list.push(child);
-    return list.length - 1;
-  }
-
-  /** @internal Reserves a name (channel, asset, ...) unique within the account. */
-  _claimName(kind: string, name: string, path: string): void {
-    const key = `${kind}:${name}`;
-    const owner = this.names.get(key);
-    if (owner !== undefined) {
-      throw new LivestackValidationError([{
-        path, field: 'name', received: JSON.stringify(name), allowed: `a ${kind} name not already used in account ${this.accountName} (taken by ${owner})`,
-      }]);
-    }
-    this.names.set(key, path);
-  }
-
   /** The account in manifest form (desired state). */
   toManifest(): AccountManifest {
+    const channels = this.allChannels;
     return {
       name: this.accountName,
       path: this.node.path,
       image: this.runtimeImage.name,
+      ...(this.runtimeImage.baseImage !== undefined ? { imageBuild: { baseImage: this.runtimeImage.baseImage } } : {}),
       bindAddress: this.bindAddress,
       storage: { volume: this.resolved.storage?.volumeName ?? `livestack-${this.accountName}-storage` },
       network: { name: this.resolved.network?.name ?? `livestack-${this.accountName}` },
@@ -164,19 +133,27 @@ export class MediaAccount extends Construct {
         publicBaseUrl: this.resolved.keyDelivery?.publicBaseUrl,
       },
       limits: { maxChannels: this.maxChannels },
-      endpoints: this.endpoints.map((e) => e.toManifest()),
-      channels: this.channels.map((c) => c.toManifest()),
-      keyPolicies: this.keyPolicies.map((k) => k.toManifest()),
-      deliveryPolicies: this.deliveryPolicies.map((d) => d.toManifest()),
-      locators: this.channels.flatMap((c) => c.allPrograms.flatMap((p) => p.allLocators.map((l) => l.toManifest()))),
+      endpoints: this.allEndpoints.map((e) => e.toManifest()),
+      channels: channels.map((c) => c.toManifest()),
+      keyPolicies: childrenOf(this, isKeyPolicy).map((k) => k.toManifest()),
+      deliveryPolicies: childrenOf(this, isDeliveryPolicy).map((d) => d.toManifest()),
+      locators: channels.flatMap((c) => c.allPrograms.flatMap((p) => p.allLocators.map((l) => l.toManifest()))),
     };
   }
 
   /** Port of the account's key delivery service. */
   get keyDeliveryPort(): number { return this.resolved.keyDelivery?.port ?? 8090; }
 
-  /** Problems that need the whole account (late: after every add*() call). */
-  validateAccount(): ValidationIssue[] {
-    return [];
+  /** The account's problems that need all of it: its manifest's schema, then the account rules. */
+  private validateAccount() {
+    const manifest = this.toManifest();
+    const parsed = accountSchema.safeParse(manifest);
+    if (!parsed.success) return zodIssues(parsed.error, manifest, `${this.node.path} (manifest)`);
+    return checkAccount(parsed.data);
   }
 }
+
+const isEndpoint = (x: unknown): x is StreamingEndpoint => x instanceof StreamingEndpoint;
+const isLiveChannel = (x: unknown): x is LiveChannel => x instanceof LiveChannel;
+const isKeyPolicy = (x: unknown): x is KeyPolicy => x instanceof KeyPolicy;
+const isDeliveryPolicy = (x: unknown): x is DeliveryPolicy => x instanceof DeliveryPolicy;

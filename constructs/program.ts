@@ -4,10 +4,9 @@ import { ProgramManifest, RunState } from '../lib/model/manifest';
 import { programProps, toDuration } from '../lib/model/props';
 import { validateProps } from '../lib/model/validate';
 import { Duration } from '../lib/model/values/duration';
-import { LiveChannel } from './live-channel';
 import { Locator, LocatorProps } from './locator';
 import { constructName } from './private/naming';
-import type { StreamingEndpoint } from './streaming-endpoint';
+import { brand, ChannelScope, childrenOf, EndpointRef, isChannel, ProgramScope } from './private/scopes';
 
 const MIN_WINDOW = Duration.minutes(5);
 const MAX_WINDOW = Duration.hours(25);
@@ -44,9 +43,9 @@ export interface ProgramProps {
 }
 
 /** A recording of a channel into an asset, with a sliding archive window (AMS live output). */
-export class Program extends Construct {
+export class Program extends Construct implements ProgramScope {
   readonly programName: string;
-  readonly channel: LiveChannel;
+  readonly channel: ChannelScope;
   readonly assetName: string;
   readonly manifestName: string;
   readonly archiveWindow: Duration;
@@ -55,12 +54,12 @@ export class Program extends Construct {
   readonly start?: string;
   /** ISO 8601 end of its schedule, if any. */
   readonly end?: string;
-  private readonly locators: Locator[] = [];
 
-  constructor(channel: LiveChannel, id: string, props: ProgramProps = {}) {
+  constructor(channel: ChannelScope, id: string, props: ProgramProps = {}) {
     super(channel, id);
+    brand(this, 'program');
     const resolved = validateProps(programProps, props, this.node.path);
-    if (!(channel instanceof LiveChannel)) throw new Error(`${this.node.path}: a Program's scope must be a LiveChannel`);
+    if (!isChannel(channel)) throw new Error(`${this.node.path}: a Program's scope must be a LiveChannel`);
     this.channel = channel;
     this.programName = constructName(this, resolved.name);
     const window = toDuration(resolved.archiveWindow, Duration.hours(1));
@@ -72,30 +71,21 @@ export class Program extends Construct {
     }
     this.start = resolved.start === undefined ? undefined : new Date(resolved.start).toISOString();
     this.end = resolved.end === undefined ? undefined : new Date(resolved.end).toISOString();
-    if (this.start && this.end && this.end <= this.start) {
-      throw new LivestackValidationError([{ path: this.node.path, field: 'end', received: this.end, allowed: `a time after start (${this.start})` }]);
-    }
     this.archiveWindow = window;
     this.manifestName = resolved.manifestName ?? 'manifest';
     this.assetName = resolved.assetName ?? `${channel.channelName}-${this.programName}`;
     this.state = resolved.state ?? 'running';
-    channel.account._claimName('program', `${channel.channelName}/${this.programName}`, this.node.path);
-    channel.account._claimName('asset', this.assetName, this.node.path);
-    channel._addProgram(this, this.state === 'running');
   }
 
   /** Publishes this program's asset on an endpoint; returns the Locator (its URLs are `locator.hlsUrl` / `dashUrl`). */
-  publish(endpoint: StreamingEndpoint, props: Omit<LocatorProps, 'endpoint'> & { readonly id?: string } = {}): Locator {
+  publish(endpoint: EndpointRef, props: Omit<LocatorProps, 'endpoint'> & { readonly id?: string } = {}): Locator {
     const { id, ...rest } = props;
     // `endpoint?.` so a missing endpoint (plain JavaScript) gets the Locator's validation message, not a TypeError.
     return new Locator(this, id ?? `Locator-${endpoint?.endpointName ?? 'endpoint'}`, { ...rest, endpoint });
   }
 
   /** The locators of this program. */
-  get allLocators(): readonly Locator[] { return this.locators; }
-
-  /** @internal */
-  _addLocator(locator: Locator): void { this.locators.push(locator); }
+  get allLocators(): readonly Locator[] { return childrenOf(this, (x): x is Locator => x instanceof Locator); }
 
   toManifest(): ProgramManifest {
     return {

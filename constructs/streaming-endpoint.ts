@@ -2,15 +2,23 @@ import { Construct } from 'constructs';
 import { EndpointManifest, RunState } from '../lib/model/manifest';
 import { streamingEndpointProps } from '../lib/model/props';
 import { validateProps } from '../lib/model/validate';
+import { endpointBaseUrl } from '../lib/model/public-urls';
 import { Duration } from '../lib/model/values/duration';
-import { MediaAccount } from './media-account';
 import { constructName } from './private/naming';
+import { accountOf, AccountScope, EndpointRef } from './private/scopes';
+
+/** HTTP port of an endpoint that sets none. */
+const DEFAULT_PORT = 8080;
 
 /** Props of a StreamingEndpoint. */
 export interface StreamingEndpointProps {
   /** Endpoint name (DNS label). @default - the construct id */
   readonly name?: string;
-  /** Host port players connect to. @default - 8080 plus the endpoint's index in its account */
+  /**
+   * Host port players connect to. Every endpoint defaults to 8080, so an account with several endpoints
+   * sets this on all but one: a port never depends on an endpoint's position among its siblings.
+   * @default 8080
+   */
   readonly port?: number;
   /** Scale units, 0-64: each unit adds an origin replica (0 and 1 both run one replica). @default 0 */
   readonly scaleUnits?: number;
@@ -27,28 +35,26 @@ export interface StreamingEndpointProps {
 }
 
 /** An origin that serves the account's locators as HLS and DASH (AMS streaming endpoint). */
-export class StreamingEndpoint extends Construct {
+export class StreamingEndpoint extends Construct implements EndpointRef {
   readonly endpointName: string;
-  readonly account: MediaAccount;
+  readonly account: AccountScope;
   /** Host port of the endpoint. */
   readonly port: number;
   readonly scaleUnits: number;
   private readonly resolved: ReturnType<typeof streamingEndpointProps.parse>;
 
-  constructor(account: MediaAccount, id: string, props: StreamingEndpointProps = {}) {
+  constructor(account: AccountScope, id: string, props: StreamingEndpointProps = {}) {
     super(account, id);
     this.resolved = validateProps(streamingEndpointProps, props, this.node.path);
-    this.account = MediaAccount.of(this);
+    this.account = accountOf(this);
     this.endpointName = constructName(this, this.resolved.name);
-    const index = this.account._register('endpoint', this);
-    this.port = this.resolved.port ?? 8080 + index;
+    this.port = this.resolved.port ?? DEFAULT_PORT;
     this.scaleUnits = this.resolved.scaleUnits ?? 0;
   }
 
   /** Base playback URL of this endpoint, e.g. `http://127.0.0.1:8080`. */
   get url(): string {
-    const host = this.resolved.hostNames?.[0] ?? (this.account.bindAddress === '0.0.0.0' ? 'localhost' : this.account.bindAddress);
-    return `http://${host}:${this.port}`;
+    return endpointBaseUrl(this.account.bindAddress, this.port, this.resolved.hostNames);
   }
 
   toManifest(): EndpointManifest {

@@ -16,9 +16,9 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
-import { createAssetFixture } from '../../test/support/asset-fixture';
-import { startLocalStack } from '../../test/support/local-stack';
-import { testManifest } from '../../test/runtime/fixtures/manifest';
+import { createAssetFixture } from '../support/asset-fixture';
+import { startLocalStack } from '../support/local-stack';
+import { testManifest } from '../support/manifest-fixtures';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

@@ -6,10 +6,8 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkManifest } from '../model/checks';
-import { LivestackValidationError } from '../model/errors';
 import { Manifest, MANIFEST_API_VERSION } from '../model/manifest';
-import { parseManifest } from '../model/parse';
+import { loadManifest } from '../model/load-manifest';
 import { MANIFEST_FILE } from '../contract/manifest-file';
 
 export interface SynthesizedApp {
@@ -53,11 +51,10 @@ export function readSynthesizedApp(outdir: string): SynthesizedApp {
   const stacks = Object.keys((JSON.parse(fs.readFileSync(cdktfManifest, 'utf8')) as { stacks: Record<string, unknown> }).stacks);
   const accounts = stacks.flatMap((stack) => {
     const file = path.join(outdir, 'stacks', stack, MANIFEST_FILE);
-    return fs.existsSync(file) ? parseManifest(fs.readFileSync(file, 'utf8'), file).accounts : [];
+    return fs.existsSync(file) ? loadManifest(fs.readFileSync(file, 'utf8'), file).accounts : [];
   });
-  const manifest: Manifest = { apiVersion: MANIFEST_API_VERSION, accounts };
-  const issues = checkManifest(manifest);
-  if (issues.length) throw new LivestackValidationError(issues);
+  // Each stack's manifest passed on its own; together they must pass again (ports across stacks).
+  const manifest = loadManifest({ apiVersion: MANIFEST_API_VERSION, accounts }, outdir);
   return { manifest, outdir, stacks };
 }
 

@@ -13,7 +13,7 @@ export interface PortSpec {
   readonly containerPort: number;
   readonly hostPort: number;
   readonly hostIp: string;
-  readonly protocol: 'tcp';
+  readonly protocol: 'tcp' | 'udp';
 }
 
 export interface MountSpec {
@@ -45,6 +45,8 @@ export interface WorkloadSpec {
   /** Construct path of the construct this workload serves. */
   readonly owner: string;
   readonly image: string;
+  /** When the image is built from livestack's Dockerfile: its base image (a change rebuilds and replaces). */
+  readonly imageBuild?: { readonly baseImage: string };
   /** argv; argv[0] is `livestack`, which the local driver maps to this package's CLI. */
   readonly command: string[];
   /** Plain environment (no secrets). */

@@ -57,6 +57,11 @@ export type SecretRef = z.infer<typeof secretRef>;
 export const STREAM_KEY = /^[A-Za-z0-9._~-]{8,254}$/;
 export const STREAM_KEY_RULE = '8 to 254 of A-Z, a-z, 0-9, ".", "_", "~" and "-" (what fits unescaped at the end of an RTMP URL)';
 
+/** Key frame interval bounds, in seconds: the same for construct props and manifests. */
+export const KEY_FRAME_SECONDS = { min: 0.5, max: 20 } as const;
+/** Segment duration bounds, in seconds. */
+export const SEGMENT_SECONDS = { min: 1, max: 60 } as const;
+
 export const rendition = z.object({
   /** Rendition name, also its folder name: e.g. `720p`. */
   name: dnsLabel,
@@ -106,8 +111,8 @@ export const channel = z.object({
   streamKey: secretRef,
   ingestAllowList: z.array(cidr),
   previewAllowList: z.array(cidr),
-  keyFrameIntervalSeconds: z.number().min(0.5).max(20),
-  segmentDurationSeconds: z.number().min(1).max(60),
+  keyFrameIntervalSeconds: z.number().min(KEY_FRAME_SECONDS.min).max(KEY_FRAME_SECONDS.max),
+  segmentDurationSeconds: z.number().min(SEGMENT_SECONDS.min).max(SEGMENT_SECONDS.max),
   encoding,
   state: runState,
   programs: z.array(program),
@@ -192,6 +197,8 @@ export const account = z.object({
   path: z.string(),
   /** Runtime image every workload of the account runs. */
   image: z.string().min(1),
+  /** Present when that image is built from livestack's Dockerfile (RuntimeImage.build): its base image. */
+  imageBuild: z.object({ baseImage: z.string().min(1) }).optional(),
   /** Address published ports bind to. */
   bindAddress: z.string().min(1),
   storage: z.object({

@@ -3,7 +3,7 @@
  * path, a variable name — never the key itself), and each locator's playback URLs.
  */
 import { storagePaths } from '../contract/storage-layout';
-import { hostFor } from '../topology';
+import { endpointBaseUrl } from '../model/public-urls';
 import { DesiredState } from './desired-state';
 
 export type StreamKeySource =
@@ -59,7 +59,7 @@ export function describeAccess(desired: DesiredState, storageDir: (account: stri
       // Every running endpoint serves the preview; the first one is enough to show.
       const endpoint = account.endpoints.find((e) => e.state === 'running');
       if (endpoint && channel.previewAllowList.length > 0) {
-        previews.push({ account: account.name, channel: channel.name, url: `http://${hostFor(account)}:${endpoint.port}/preview/${channel.name}`, allowList: channel.previewAllowList });
+        previews.push({ account: account.name, channel: channel.name, url: `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/preview/${channel.name}`, allowList: channel.previewAllowList });
       }
     }
     for (const locator of account.locators) {

@@ -6,12 +6,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkManifest } from '../model/checks';
-import { LivestackValidationError, ValidationIssue } from '../model/errors';
-import { Manifest, manifest as manifestSchema } from '../model/manifest';
-import { parseManifest } from '../model/parse';
+import { LivestackValidationError } from '../model/errors';
+import { loadManifest } from '../model/load-manifest';
+import { Manifest } from '../model/manifest';
 import { upcomingProgramBoundaries } from '../model/program-schedule';
-import { zodIssues } from '../model/validate';
 import { AppSynthError, synthesizeApp } from '../app/run-app';
 import { topology } from '../topology';
 import { WorkloadSpec } from '../contract/workload-spec';
@@ -32,11 +30,7 @@ export interface DesiredState {
 
 /** Validate a parsed manifest and render its workloads; throws TerminalError naming `source` and the field. */
 export function desiredState(input: unknown, source: string): DesiredState {
-  const parsed = manifestSchema.safeParse(input);
-  if (!parsed.success) throw invalid(source, zodIssues(parsed.error, input, source));
-  const issues = checkManifest(parsed.data);
-  if (issues.length > 0) throw invalid(source, issues);
-  return fromManifest(parsed.data, source);
+  return fromManifest(terminalOnInvalid(source, () => loadManifest(input, source)), source);
 }
 
 function fromManifest(manifest: Manifest, source: string): DesiredState {
@@ -63,12 +57,7 @@ export function loadManifestFile(file: string): DesiredState {
   } catch (error) {
     throw new TerminalError(file, `cannot read the manifest: ${errorMessage(error)}`);
   }
-  try {
-    return fromManifest(parseManifest(text, file), file);
-  } catch (error) {
-    if (error instanceof LivestackValidationError) throw new TerminalError(file, error.message);
-    throw error;
-  }
+  return fromManifest(terminalOnInvalid(file, () => loadManifest(text, file)), file);
 }
 
 /** Synthesize a cdktf app (as `cdktf synth` would) and take its manifest as the desired state. */
@@ -108,6 +97,12 @@ export function upcomingTimers(state: DesiredState, now: number): number[] {
   return times.sort((a, b) => a - b);
 }
 
-function invalid(source: string, issues: ValidationIssue[]): TerminalError {
-  return new TerminalError(source, new LivestackValidationError(issues).message);
+/** Invalid input is terminal: retrying cannot fix it, and nothing running may be touched. */
+function terminalOnInvalid<T>(source: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof LivestackValidationError) throw new TerminalError(source, error.message);
+    throw error;
+  }
 }

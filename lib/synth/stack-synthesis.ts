@@ -1,25 +1,23 @@
 /**
- * Per-stack synthesis of livestack: collects the stack's accounts, checks the whole desired state late
- * (after every add*() call), renders workload specs into Docker resources, and writes the manifest
- * beside cdk.tf.json. One instance per stack, created by the first MediaAccount in it.
+ * Per-stack synthesis of livestack: finds the stack's accounts (node.findAll: no construct registers
+ * itself), checks what needs more than one account late (after every add*() call; each account checks
+ * its own rules), renders workload specs into Docker resources, and writes the manifest beside
+ * cdk.tf.json. One instance per stack, created by the first MediaAccount in it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aspects, IAspect, TerraformStack } from 'cdktf';
 import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct, IConstruct } from 'constructs';
-import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { Image } from '@cdktf/provider-docker/lib/image';
-import { checkManifest } from '../model/checks';
+import { isAccountSource } from '../model/account-source';
 import { formatIssue, ValidationIssue } from '../model/errors';
-import { Manifest, MANIFEST_API_VERSION, manifest as manifestSchema } from '../model/manifest';
-import { zodIssues } from '../model/validate';
-import { topology } from '../topology';
+import { validateManifest } from '../model/load-manifest';
+import { Manifest, MANIFEST_API_VERSION } from '../model/manifest';
+import { checkAcrossAccounts } from '../model/rules';
 import { MANIFEST_FILE } from '../contract/manifest-file';
-import { accountResources, workloadContainer } from './docker-resources';
+import { topology } from '../topology';
+import { dockerStackResources } from './docker-resources';
 import { withUnmappedStackTraces } from './unmapped-stacks';
-import type { MediaAccount } from '../../constructs/media-account';
-
 
 const SYNTHESIS_ID = 'Livestack';
 
@@ -29,42 +27,40 @@ export class LivestackStackSynthesis extends Construct {
     return (stack.node.tryFindChild(SYNTHESIS_ID) as LivestackStackSynthesis | undefined) ?? new LivestackStackSynthesis(stack);
   }
 
-  private readonly accounts: MediaAccount[] = [];
   private rendered?: { manifest: Manifest; issues: ValidationIssue[] };
 
   private constructor(private readonly stack: TerraformStack) {
     super(stack, SYNTHESIS_ID);
     // Aspects run at synth time, after the app has declared everything, and before validation.
     Aspects.of(stack).add(new RenderOnce(this));
-    this.node.addValidation({ validate: () => this.render().issues.map(formatIssue) });
+    this.node.addValidation({ validate: () => this.crossAccountIssues().map(formatIssue) });
     addCustomSynthesis(this, { onSynthesize: (session) => this.writeManifest(session.outdir) });
   }
 
-  /** @internal */
-  register(account: MediaAccount): void { this.accounts.push(account); }
-
-  /** The stack's desired state, checked. Rendered once: later calls return the same result. */
+  /**
+   * The stack's desired state and every issue with it (schema and all rules). Rendered once: later
+   * calls return the same result. Docker resources are added only when there is no issue.
+   */
   render(): { manifest: Manifest; issues: ValidationIssue[] } {
     if (this.rendered) return this.rendered;
-    const manifest: Manifest = { apiVersion: MANIFEST_API_VERSION, accounts: this.accounts.map((a) => a.toManifest()) };
-    const parsed = manifestSchema.safeParse(manifest);
-    const issues = parsed.success ? checkManifest(manifest) : zodIssues(parsed.error, manifest, `${this.stack.node.path} (manifest)`);
+    const accounts = this.stack.node.findAll().filter(isAccountSource).map((a) => a.toManifest());
+    const manifest: Manifest = { apiVersion: MANIFEST_API_VERSION, accounts };
+    const { issues } = validateManifest(manifest, `${this.stack.node.path} (manifest)`);
     this.rendered = { manifest, issues };
-    if (issues.length === 0) withUnmappedStackTraces(() => this.addDockerResources(manifest));
+    if (issues.length === 0) withUnmappedStackTraces(() => dockerStackResources(this, manifest, topology(manifest), this.stackDir()));
     return this.rendered;
   }
 
-  private addDockerResources(manifest: Manifest): void {
-    if (!this.stack.node.findAll().some((c) => c instanceof DockerProvider)) new DockerProvider(this, 'docker', {});
+  /** Where Terraform runs for this stack: build contexts are relative to it. */
+  private stackDir(): string {
     const app = this.stack.node.root as unknown as { outdir?: string };
-    const stackDir = path.resolve(app.outdir ?? 'cdktf.out', 'stacks', this.stack.node.id);
-    const images = new Map<string, Image>();
-    const specs = topology(manifest);
-    for (const accountManifest of manifest.accounts) {
-      const account = this.accounts.find((a) => a.accountName === accountManifest.name)!;
-      const resources = accountResources(this, accountManifest, account.runtimeImage, stackDir, images);
-      for (const spec of specs) if (spec.account === accountManifest.name) workloadContainer(this, spec, resources);
-    }
+    return path.resolve(app.outdir ?? 'cdktf.out', 'stacks', this.stack.node.id);
+  }
+
+  /** What no single account can see (each account validates its own rules, see MediaAccount). */
+  private crossAccountIssues(): ValidationIssue[] {
+    const { manifest, issues } = this.render();
+    return issues.length === 0 ? [] : checkAcrossAccounts(manifest);
   }
 
   private writeManifest(outdir: string): void {

@@ -12,6 +12,7 @@ import { ENV } from '../contract/workload-env';
 import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
 import { contentKeyId } from '../contract/content-keys';
+import { endpointBaseUrl, rtmpIngestUrl } from '../model/public-urls';
 import { secretEnvName } from '../contract/workload-env';
 import { workloadName } from '../contract/workload-names';
 
@@ -62,7 +63,7 @@ function keyService(account: AccountManifest): WorkloadSpec {
     internalPorts: [],
     healthPort: keyPort,
     disruption: 'key-delivery',
-    urls: [`http://${hostFor(account)}:${keyPort}/keys/`],
+    urls: [`${endpointBaseUrl(account.bindAddress, keyPort)}/keys/`],
   });
 }
 
@@ -85,7 +86,7 @@ function ingest(account: AccountManifest, channel: ChannelManifest, ports: Inter
     internalPorts: [controlPort],
     healthPort: controlPort,
     disruption: 'live-ingest',
-    urls: [`rtmp://${hostFor(account)}:${channel.port}/live`],
+    urls: [rtmpIngestUrl(account.bindAddress, channel.port)],
   });
 }
 
@@ -93,7 +94,7 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
   const replicas = Math.max(1, endpoint.scaleUnits);
   const urls = account.locators
     .filter((l) => l.endpoint === endpoint.name)
-    .map((l) => `http://${hostFor(account)}:${endpoint.port}/${l.id}/`);
+    .map((l) => `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/${l.id}/`);
   const liveConfig: OriginLiveConfig = { locators: servedLocators(account, endpoint.name) };
   const previews = account.channels
     .filter((c) => c.previewAllowList.length > 0)
@@ -185,11 +186,6 @@ function envelopeLocators(account: AccountManifest): { locatorId: string; keyPol
   });
 }
 
-/** Host shown in URLs: the bind address, or localhost when bound to every interface. */
-export function hostFor(account: AccountManifest): string {
-  return account.bindAddress === '0.0.0.0' || account.bindAddress === '::' ? 'localhost' : account.bindAddress;
-}
-
 interface WorkloadParts {
   readonly name: string;
   readonly role: WorkloadRole;
@@ -219,6 +215,7 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     account: account.name,
     owner: parts.owner,
     image: account.image,
+    ...(account.imageBuild ? { imageBuild: { baseImage: account.imageBuild.baseImage } } : {}),
     command: ['livestack', 'dataplane', parts.role],
     secretEnv: parts.secretEnv,
     ports: parts.publishedPorts.map((p) => ({ containerPort: p, hostPort: p, hostIp: account.bindAddress, protocol: 'tcp' as const })),

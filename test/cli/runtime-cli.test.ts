@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Manifest } from '../../lib/model/manifest';
 import { LocalDriver } from '../../lib/runtime/drivers/local';
 import { CliResult, livestack, ROOT } from '../support/cli';
-import { testManifest } from '../runtime/fixtures/manifest';
+import { testManifest } from '../../bench/support/manifest-fixtures';
 
 jest.setTimeout(180_000);
 

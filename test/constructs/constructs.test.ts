@@ -39,14 +39,27 @@ describe('defaults', () => {
     }));
   });
 
-  test('endpoints and channels get consecutive ports in creation order', () => {
-    const [account] = render((stack) => {
+  test('a port never depends on a sibling: every channel defaults to 1935 and every endpoint to 8080', () => {
+    // GIVEN two channels and two endpoints, one of each with its own port, declared in either order
+    const ports = (firstExplicit: boolean) => render((stack) => {
       const a = new MediaAccount(stack, 'demo');
-      a.addStreamingEndpoint('one'); a.addStreamingEndpoint('two');
+      if (firstExplicit) a.addStreamingEndpoint('one', { port: 8081 });
+      a.addStreamingEndpoint('two');
+      if (!firstExplicit) a.addStreamingEndpoint('one', { port: 8081 });
+      a.addLiveChannel('a', { port: 1936 }); a.addLiveChannel('b');
+    }).accounts[0];
+    // THEN each keeps its port whatever the order
+    for (const account of [ports(true), ports(false)]) {
+      expect(Object.fromEntries(account.endpoints.map((e) => [e.name, e.port]))).toEqual({ one: 8081, two: 8080 });
+      expect(Object.fromEntries(account.channels.map((c) => [c.name, c.port]))).toEqual({ a: 1936, b: 1935 });
+    }
+  });
+
+  test('fails on two channels left on the default port, saying which port to set', () => {
+    expect(() => render((stack) => {
+      const a = new MediaAccount(stack, 'demo');
       a.addLiveChannel('a'); a.addLiveChannel('b');
-    }).accounts;
-    expect(account.endpoints.map((e) => e.port)).toEqual([8080, 8081]);
-    expect(account.channels.map((c) => c.port)).toEqual([1935, 1936]);
+    })).toThrow(/test\/demo\/b: port: received 1935 \(channel ingest\).*test\/demo\/a \(channel ingest\) uses 1935 \(every channel defaults to the same port: set `port` on all but one\)/);
   });
 
   test('publish() without a policy uses the account default: clear HLS and DASH', () => {
@@ -115,7 +128,7 @@ describe('custom props and verbs', () => {
         keyFrameInterval: '1s', segmentDuration: '2s',
         encoding: Encoding.standard(EncodingPreset.custom({ ladder: [{ width: 426, height: 240, bitrateKbps: 400 }], audioBitrateKbps: 64 }), { speedPreset: 'ultrafast' }),
       }).addProgram('dvr', { archiveWindow: 'PT25H' }).publish(e, { start: new Date('2026-12-01T18:00:00Z'), end: '2026-12-01T20:00:00+01:00' });
-      a.addLiveChannel('raw', { encoding: Encoding.passthrough() });
+      a.addLiveChannel('raw', { port: 1936, encoding: Encoding.passthrough() });
     }).accounts;
     expect(account.channels[0].encoding).toEqual({
       type: 'standard', preset: 'Custom', audioBitrateKbps: 64, speedPreset: 'ultrafast',

@@ -17,6 +17,7 @@ import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { ObservedWorkload } from '../../lib/runtime/drivers/driver';
 import { isTerminal } from '../../lib/runtime/errors';
 import { containerCreateOptions } from '../../lib/runtime/drivers/docker-container-spec';
+import { dockerContainer } from '../../lib/render/docker-container';
 import { CREATED_START_GRACE_MS, observedFromInspect } from '../../lib/runtime/drivers/docker-observe';
 import { contentHash } from '../../lib/util/stable-json';
 import { eventually } from '../runtime/support/eventually';
@@ -141,7 +142,7 @@ describe('DockerDriver', () => {
 
   test('a container created but never started (its creator stopped in between) is reported exited after a grace period, and create replaces it', async () => {
     // GIVEN the ingest's container, created as the driver creates it but never started
-    const left = await docker.createContainer(containerCreateOptions(ingest, { LIVESTACK_SECRET_NEWS_KEY: 'not-for-logs' }));
+    const left = await docker.createContainer(containerCreateOptions(dockerContainer(ingest), { LIVESTACK_SECRET_NEWS_KEY: 'not-for-logs' }));
     const info = await left.inspect();
 
     // THEN it counts as starting at first, and as exited once the grace period has passed

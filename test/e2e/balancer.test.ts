@@ -5,8 +5,8 @@
  */
 import { Manifest } from '../../lib/model/manifest';
 import { WorkloadSpec } from '../../lib/contract/workload-spec';
-import { LocalStack, startLocalStack } from '../support/local-stack';
-import { testManifest } from '../runtime/fixtures/manifest';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
+import { testManifest } from '../../bench/support/manifest-fixtures';
 import { eventually } from '../runtime/support/eventually';
 import { allUpstreamsUp, failedAttempts, originRequestCounts, requestLoop } from './balancer-support';
 

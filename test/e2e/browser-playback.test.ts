@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { Page } from 'playwright-core';
-import { freePort } from '../runtime/fixtures/manifest';
-import { envelopePolicy, viewersKeyPolicy } from './origin-manifest';
+import { freePort } from '../../bench/support/manifest-fixtures';
+import { envelopePolicy, viewersKeyPolicy } from '../../bench/support/origin-manifest';
 import { Browser, launchChromium } from './support/browser';
-import { OriginStack, startOriginStack } from './support/origin-stack';
-import { viewerToken } from './support/tokens';
+import { OriginStack, startOriginStack } from '../../bench/support/origin-stack';
+import { viewerToken } from '../../bench/support/tokens';
 
 jest.setTimeout(120_000);
 

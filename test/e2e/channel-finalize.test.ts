@@ -11,7 +11,7 @@ import { Encoding, Manifest } from '../../lib/model/manifest';
 import { storagePaths } from '../../lib/contract/storage-layout';
 import { desiredState } from '../../lib/runtime/desired-state';
 import { FINALIZE_TIMEOUT_MS } from '../../lib/runtime/recording-finalizer';
-import { LocalStack, startLocalStack } from '../support/local-stack';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
   Encoder, ingestManifest, readDescriptor, readPlaylist, readPlaylistText, rtmpUrl, startEncoder, tearDown,

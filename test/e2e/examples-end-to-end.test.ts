@@ -15,7 +15,7 @@ import { storagePaths } from '../../lib/contract/storage-layout';
 import { Manifest } from '../../lib/model/manifest';
 import { loadApp } from '../../lib/runtime/desired-state';
 import { livestack, ROOT } from '../support/cli';
-import { LocalStack, startLocalStack } from '../support/local-stack';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import { decodedFrameDigests, listStreams, probe } from './support/media-probe';
 

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { Manifest } from '../../lib/model/manifest';
 import { storagePaths } from '../../lib/contract/storage-layout';
 import { TEST_ONLY_WINDOW_ENV } from '../../lib/dataplane/ingest/main';
-import { LocalStack, startLocalStack } from '../support/local-stack';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
   indexOfRun, ingestManifest, joinRendition, readDescriptor, readHealth, readPlaylist, readPlaylistText, rtmpUrl, startEncoder,

@@ -3,7 +3,7 @@
  * stops the ingest at start with a message naming the variable — not the key — instead of refusing every
  * encoder later without saying why.
  */
-import { startLocalStack } from '../support/local-stack';
+import { startLocalStack } from '../../bench/support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import { ingestManifest, SMALL_LADDER } from './support/ingest-support';
 

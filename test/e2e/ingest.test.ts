@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Manifest } from '../../lib/model/manifest';
 import { storagePaths } from '../../lib/contract/storage-layout';
 import { readStatuses } from '../../lib/runtime/status';
-import { LocalStack, startLocalStack } from '../support/local-stack';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
   channelOf, ingestManifest, joinRendition, keyFrameTimes, probeDecoded, readDescriptor, readHealth, readPlaylist,

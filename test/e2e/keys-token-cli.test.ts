@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { Manifest } from '../../lib/model/manifest';
 import { loadApp } from '../../lib/runtime/desired-state';
 import { contentKeyId } from '../../lib/contract/content-keys';
-import { freePort } from '../runtime/fixtures/manifest';
-import { LocalStack, startLocalStack } from '../support/local-stack';
+import { freePort } from '../../bench/support/manifest-fixtures';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 
 jest.setTimeout(90_000);
 

@@ -10,11 +10,11 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { storagePaths } from '../../lib/contract/storage-layout';
 import { contentKeyId } from '../../lib/contract/content-keys';
-import { freePort } from '../runtime/fixtures/manifest';
-import { envelopePolicy, tokenKeyPolicy, viewersKeyPolicy, VIEWERS } from './origin-manifest';
-import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
+import { freePort } from '../../bench/support/manifest-fixtures';
+import { envelopePolicy, tokenKeyPolicy, viewersKeyPolicy, VIEWERS } from '../../bench/support/origin-manifest';
+import { keyLeaks, OriginStack, startOriginStack } from '../../bench/support/origin-stack';
 import { rawRequest } from './support/raw-http';
-import { mintToken, MintOptions, rsaKeyPair, tamperSignature, viewerToken as viewerTokenFor } from './support/tokens';
+import { mintToken, MintOptions, rsaKeyPair, tamperSignature, viewerToken as viewerTokenFor } from '../../bench/support/tokens';
 
 jest.setTimeout(60_000);
 

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { contentKeyId } from '../../lib/contract/content-keys';
-import { clearPolicy, envelopePolicy, openKeyPolicy } from './origin-manifest';
-import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
+import { clearPolicy, envelopePolicy, openKeyPolicy } from '../../bench/support/origin-manifest';
+import { keyLeaks, OriginStack, startOriginStack } from '../../bench/support/origin-stack';
 import { rawRequest } from './support/raw-http';
 
 jest.setTimeout(60_000);

@@ -10,10 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { storagePaths } from '../../lib/contract/storage-layout';
-import { clearPolicy, envelopePolicy, viewersKeyPolicy } from './origin-manifest';
+import { clearPolicy, envelopePolicy, viewersKeyPolicy } from '../../bench/support/origin-manifest';
 import { decodedFrameDigests, probe } from './support/media-probe';
-import { keyLeaks, OriginStack, startOriginStack } from './support/origin-stack';
-import { viewerToken } from './support/tokens';
+import { keyLeaks, OriginStack, startOriginStack } from '../../bench/support/origin-stack';
+import { viewerToken } from '../../bench/support/tokens';
 
 jest.setTimeout(120_000);
 

@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { parse as parseMpd } from 'mpd-parser';
 import { storagePaths } from '../../lib/contract/storage-layout';
-import { clearPolicy } from './origin-manifest';
+import { clearPolicy } from '../../bench/support/origin-manifest';
 import { decodedFrameDigests, LIVE_INPUT, listStreams, storedFrameDigests } from './support/media-probe';
-import { OriginStack, startOriginStack } from './support/origin-stack';
+import { OriginStack, startOriginStack } from '../../bench/support/origin-stack';
 
 jest.setTimeout(180_000);
 

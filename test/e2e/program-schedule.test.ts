@@ -12,7 +12,7 @@ import { Encoding, Manifest } from '../../lib/model/manifest';
 import { storagePaths } from '../../lib/contract/storage-layout';
 import { desiredState } from '../../lib/runtime/desired-state';
 import { readStatuses } from '../../lib/runtime/status';
-import { LocalStack, startLocalStack } from '../support/local-stack';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { eventually } from '../runtime/support/eventually';
 import {
   ingestManifest, joinRendition, probeDecoded, readDescriptor, readPlaylist, readPlaylistText, rtmpUrl, SMALL_LADDER, startEncoder, tearDown,

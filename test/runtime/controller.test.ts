@@ -15,7 +15,7 @@ import { ItemExponentialBackoff, MaxOf, TokenBucket } from '../../lib/runtime/ra
 import { readStatuses, statusFile } from '../../lib/runtime/status';
 import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { storagePaths } from '../../lib/contract/storage-layout';
-import { testManifest } from './fixtures/manifest';
+import { testManifest } from '../../bench/support/manifest-fixtures';
 import { eventually } from './support/eventually';
 
 jest.setTimeout(60_000);

@@ -14,7 +14,7 @@ import { LocalDriver } from '../../lib/runtime/drivers/local';
 import { localPaths, readState } from '../../lib/runtime/drivers/local-records';
 import { findProcesses, identify } from '../../lib/runtime/process-identity';
 import { CLI, livestack } from '../support/cli';
-import { freePort, testManifest } from './fixtures/manifest';
+import { freePort, testManifest } from '../../bench/support/manifest-fixtures';
 import { spawn } from 'node:child_process';
 
 jest.setTimeout(600_000);

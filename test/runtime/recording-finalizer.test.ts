@@ -16,8 +16,8 @@ import { Driver } from '../../lib/runtime/drivers/driver';
 import { LocalDriver } from '../../lib/runtime/drivers/local';
 import { IngestLiveConfig } from '../../lib/contract/workload-config';
 import { WorkloadSpec } from '../../lib/contract/workload-spec';
-import { createAssetFixture } from '../support/asset-fixture';
-import { testManifest } from './fixtures/manifest';
+import { createAssetFixture } from '../../bench/support/asset-fixture';
+import { testManifest } from '../../bench/support/manifest-fixtures';
 
 jest.setTimeout(60_000);
 

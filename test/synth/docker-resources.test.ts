@@ -64,7 +64,7 @@ describe('Docker resources', () => {
 
   test('adding a channel does not change the other containers', () => {
     const one = JSON.parse(synth(basic)).resource.docker_container;
-    const two = JSON.parse(synth((a) => { basic(a); a.addLiveChannel('sports'); })).resource.docker_container;
+    const two = JSON.parse(synth((a) => { basic(a); a.addLiveChannel('sports', { port: 1936 }); })).resource.docker_container;
     expect(two.ls_demo_ingest_news).toEqual(one.ls_demo_ingest_news);
     expect(two.ls_demo_keys).toEqual(one.ls_demo_keys);
   });

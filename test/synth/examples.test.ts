@@ -4,6 +4,9 @@ import * as path from 'node:path';
 import { manifest as manifestSchema } from '../../lib/model/manifest';
 import { synthesizeApp } from '../../lib/app/run-app';
 import { topology } from '../../lib/topology';
+import { LABELS } from '../../lib/contract/labels';
+import { STORAGE_MOUNT } from '../../lib/contract/workload-spec';
+import { ENV } from '../../lib/contract/workload-env';
 
 /** Every example is synthesized exactly as `cdktf synth` would: a child process with CDKTF_OUTDIR set. */
 
@@ -43,11 +46,22 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     }
   });
 
-  test('workload specs', () => {
-    // specParts are the per-part hashes behind specHash: derived, and noise in a review.
-    expect(topology(result.manifest).map(({ specParts: _parts, ...spec }) => spec)).toMatchSnapshot();
+  test('every workload runs the runtime image on the account storage, labelled and health-checked', () => {
+    for (const spec of topology(result.manifest)) {
+      const account = result.manifest.accounts.find((a) => a.name === spec.account)!;
+      expect(spec).toEqual(expect.objectContaining({
+        image: account.image,
+        command: ['livestack', 'dataplane', spec.role],
+        mounts: [{ volume: account.storage.volume, target: STORAGE_MOUNT, readOnly: false }],
+        network: account.network.name,
+      }));
+      expect(spec.labels).toEqual(expect.objectContaining({
+        [LABELS.managedBy]: 'livestack', [LABELS.account]: account.name, [LABELS.role]: spec.role, [LABELS.specHash]: spec.specHash,
+      }));
+      expect(spec.healthCheck.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/healthz$/);
+      for (const port of spec.ports) expect(port).toEqual(expect.objectContaining({ hostIp: account.bindAddress, containerPort: port.hostPort }));
+    }
   });
-
   test('no deploy-time secret appears in any synthesized file', () => {
     for (const file of fs.readdirSync(outdir, { recursive: true }) as string[]) {
       const full = path.join(outdir, file);
@@ -76,4 +90,56 @@ describe('examples/protected', () => {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+/** What each example is for, asserted on the workloads it renders (one targeted test per example, no whole-tree snapshot). */
+describe('what each example renders', () => {
+  const render = async (example: string) => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `livestack-render-${example}-`));
+    try {
+      Object.assign(process.env, DEPLOY_TIME_SECRETS);
+      return topology((await synthesizeApp(path.join('examples', example, 'main.ts'), outdir)).manifest);
+    } finally {
+      for (const key of Object.keys(DEPLOY_TIME_SECRETS)) delete process.env[key];
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  };
+  const config = (spec: { env: Record<string, string> }) => JSON.parse(spec.env[ENV.config]);
+  const published = (specs: { ports: { hostPort: number }[]; name: string }[]) =>
+    Object.fromEntries(specs.filter((s) => s.ports.length > 0).map((s) => [s.name, s.ports.map((p) => p.hostPort)]));
+
+  test('basic: a key service, one RTMP ingest with the 720p ladder and one origin, on the default ports', async () => {
+    const specs = await render('basic');
+    expect(published(specs)).toEqual({ 'ls-demo-keys': [8090], 'ls-demo-ingest-news': [1935], 'ls-demo-origin-main-0': [8080] });
+    const ingest = specs.find((s) => s.role === 'ingest')!;
+    expect(config(ingest).channel.encoding.ladder.map((r: { name: string }) => r.name)).toEqual(['720p', '540p', '360p']);
+    expect(ingest.secretEnv).toEqual({});
+    expect(ingest.urls).toEqual(['rtmp://127.0.0.1:1935/live']);
+    expect(specs.find((s) => s.role === 'origin')!.liveConfig).toEqual({ locators: [expect.objectContaining({ protocols: ['hls', 'dash'], encryption: { type: 'none' } })] });
+  });
+
+  test('protected: secrets reach workloads as variables only, the locator is envelope-encrypted HLS under the token policy', async () => {
+    const specs = await render('protected');
+    const keys = specs.find((s) => s.role === 'keys')!;
+    expect(keys.secretEnv).toEqual({ LIVESTACK_SECRET_PREMIUM_VIEWERS_JWT_KEY_0: 'jwt_secret' });
+    expect(specs.find((s) => s.role === 'ingest')!.secretEnv).toEqual({ LIVESTACK_SECRET_PREMIUM_MATCH_STREAM_KEY: 'stream_key' });
+    const [locator] = (specs.find((s) => s.role === 'origin')!.liveConfig as { locators: { protocols: string[]; encryption: { type: string; keyId: string } }[] }).locators;
+    expect(locator.protocols).toEqual(['hls']);
+    expect(locator.encryption).toEqual({ type: 'envelope', keyPolicy: 'viewers', keyId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(config(keys).keys).toEqual([{ keyId: locator.encryption.keyId, keyPolicy: 'viewers' }]);
+    expect(config(keys).policies[0].restriction).toEqual(expect.objectContaining({ type: 'token', algorithms: ['HS256'], requiredClaims: { entitlement: 'premium' } }));
+  });
+
+  test('scaled: three origin replicas on internal ports behind one balancer on the endpoint port, a 1080p ladder and a passthrough channel', async () => {
+    const specs = await render('scaled');
+    const replicas = specs.filter((s) => s.role === 'origin');
+    expect(replicas.map((s) => s.name)).toEqual(['ls-broadcast-origin-main-0', 'ls-broadcast-origin-main-1', 'ls-broadcast-origin-main-2']);
+    for (const replica of replicas) expect(replica.ports).toEqual([]);
+    const balancer = specs.find((s) => s.role === 'balancer')!;
+    expect(balancer.ports.map((p) => p.hostPort)).toEqual([8280]);
+    expect(config(balancer).upstreams).toEqual(replicas.map((r) => ({ host: r.name, port: r.internalPorts[0] })));
+    const ladders = Object.fromEntries(specs.filter((s) => s.role === 'ingest').map((s) => [config(s).channel.name, config(s).channel.encoding]));
+    expect(ladders.sports.ladder.map((r: { name: string }) => r.name)).toEqual(['1080p', '720p', '540p', '360p']);
+    expect(ladders.studio).toEqual({ type: 'passthrough' });
+  });
 });

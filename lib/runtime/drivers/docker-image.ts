@@ -53,41 +53,55 @@ const LOCAL_BASE_IMAGE = 'livestack/base:bookworm-node20';
 export interface ImageBuildContext {
   /** The livestack package root (holding images/Dockerfile and the compiled dist/). */
   readonly packageRoot: string;
-  /** `BASE_IMAGE` build argument; undefined keeps the Dockerfile's default. */
-  readonly baseImage?: string;
   /** Progress lines ("Built image ..."), never secrets. */
   readonly log?: (line: string) => void;
 }
 
-export async function imageExists(docker: Docker, image: string): Promise<boolean> {
+/** Label of a runtime image built from livestack's Dockerfile: the base image it was built on. */
+export const BASE_IMAGE_LABEL = 'livestack.base-image';
+
+/** The image's labels, or undefined when the engine does not have it. */
+async function imageLabels(docker: Docker, image: string): Promise<Record<string, string> | undefined> {
   try {
-    await docker.getImage(image).inspect();
-    return true;
+    return (await docker.getImage(image).inspect()).Config?.Labels ?? {};
   } catch (error) {
-    if (engineStatus(error) === 404) return false;
+    if (engineStatus(error) === 404) return undefined;
     throw new Error(`image ${image}: ${engineMessage(error)}`);
   }
 }
 
-/** Make sure `image` exists on the engine, building it from images/Dockerfile when it does not. */
-export async function ensureImage(docker: Docker, image: string, context: ImageBuildContext): Promise<void> {
-  if (await imageExists(docker, image)) return;
+export async function imageExists(docker: Docker, image: string): Promise<boolean> {
+  return (await imageLabels(docker, image)) !== undefined;
+}
+
+/**
+ * Make sure `image` exists on the engine as the app wants it: with `build`, built from
+ * images/Dockerfile on `build.baseImage` (again when the engine's copy was built on another base, as
+ * Terraform rebuilds a docker_image whose build arguments changed); without, as it is (never built).
+ */
+export async function ensureImage(docker: Docker, image: string, build: { readonly baseImage: string } | undefined, context: ImageBuildContext): Promise<void> {
+  const labels = await imageLabels(docker, image);
+  if (!build) {
+    if (labels) return;
+    throw new TerminalError(`image ${image}`, 'it is not on the Docker engine, and the app uses it as it is (RuntimeImage.fromName): pull or load it there, or use RuntimeImage.build()');
+  }
+  if (labels && labels[BASE_IMAGE_LABEL] === build.baseImage) return;
   const cli = path.join(context.packageRoot, 'dist', 'lib', 'cli', 'main.js');
   if (!fs.existsSync(cli)) {
     throw new TerminalError(`image ${image}`, `it is missing and cannot be built: ${cli} does not exist (run \`npm run build\` first)`);
   }
-  context.log?.(`Building image ${image} from images/Dockerfile${context.baseImage ? ` on ${context.baseImage}` : ''} (it is missing)`);
+  const why = labels ? `it was built on ${labels[BASE_IMAGE_LABEL] ?? 'another base'}` : 'it is missing';
+  context.log?.(`Building image ${image} from images/Dockerfile on ${build.baseImage} (${why})`);
   const started = Date.now();
   try {
-    await build(docker, image, context);
+    await buildImage(docker, image, build.baseImage, context);
   } catch (error) {
-    const base = context.baseImage ?? 'the Dockerfile\'s default base image';
-    throw new TerminalError(`image ${image}`, `it is missing and building it from images/Dockerfile on ${base} failed: ${(error as Error).message}. ${await howToBuild(docker, image)}`);
+    throw new TerminalError(`image ${image}`, `${why} and building it from images/Dockerfile on ${build.baseImage} failed: ${(error as Error).message}. ${await howToBuild(docker, image)}`);
   }
   context.log?.(`Built image ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function build(docker: Docker, image: string, context: ImageBuildContext): Promise<void> {
+async function buildImage(docker: Docker, image: string, baseImage: string, context: ImageBuildContext): Promise<void> {
   const tar = contextTar(context.packageRoot);
   const stream = await docker.buildImage(
     tar.stream,
@@ -96,7 +110,8 @@ async function build(docker: Docker, image: string, context: ImageBuildContext):
       dockerfile: 'images/Dockerfile',
       // A failed step must not leave its intermediate container behind.
       forcerm: true,
-      ...(context.baseImage ? { buildargs: { BASE_IMAGE: context.baseImage } } : {}),
+      // images/Dockerfile labels the image with this argument (BASE_IMAGE_LABEL).
+      buildargs: { BASE_IMAGE: baseImage },
     },
   );
   const output = await new Promise<{ stream?: string; error?: string }[]>((resolve, reject) => {

@@ -22,7 +22,9 @@ import { Driver, DriverContext, ObservedWorkload } from './driver';
 import { DockerConnection, connectDocker, engineAnswers, engineMessage, engineStatus } from './docker-client';
 import { ensureNetwork, ensureVolume, labelledVolumeMountpoint } from './docker-account';
 import { ensureImage } from './docker-image';
-import { containerCreateOptions, resolveSecretEnv, storageVolume } from './docker-container-spec';
+import { containerCreateOptions } from './docker-container-spec';
+import { resolveSecretEnv } from './secret-env';
+import { dockerContainer, storageVolumeOf } from '../../render/docker-container';
 import { demuxLogs } from './docker-logs';
 import { observedFromInspect } from './docker-observe';
 import { packageRoot } from '../../util/package-root';
@@ -70,15 +72,15 @@ export class DockerDriver implements Driver {
   async create(spec: WorkloadSpec): Promise<void> {
     // Secrets first: a missing variable must leave everything as it is (nothing removed, nothing started).
     const secrets = resolveSecretEnv(spec, this.env);
-    await this.once(`image ${spec.image}`, () => ensureImage(this.docker, spec.image, {
+    const rendered = dockerContainer(spec);
+    await this.once(`image ${rendered.image} ${rendered.imageBuild?.baseImage ?? ''}`, () => ensureImage(this.docker, rendered.image, rendered.imageBuild, {
       packageRoot: this.packageRoot,
-      baseImage: this.env.LIVESTACK_BASE_IMAGE || undefined,
       log: this.options.log,
     }));
-    const storage = await this.ensureAccount(spec);
+    const storage = await this.ensureAccount(rendered.network, storageVolumeOf(rendered), spec.account);
     await this.stopAndRemove(spec.name);
     if (spec.liveConfig !== undefined && storage) writeControlFile(storage, spec);
-    const container = await this.call(`creating container ${spec.name}`, () => this.docker.createContainer(containerCreateOptions(spec, secrets)));
+    const container = await this.call(`creating container ${spec.name}`, () => this.docker.createContainer(containerCreateOptions(rendered, secrets)));
     try {
       await this.call(`starting container ${spec.name}`, () => container.start());
     } catch (error) {
@@ -136,12 +138,11 @@ export class DockerDriver implements Driver {
     this.connection.close();
   }
 
-  /** Network and storage volume of the spec's account; returns the volume's host mountpoint. */
-  private async ensureAccount(spec: WorkloadSpec): Promise<string | undefined> {
-    await this.once(`network ${spec.network}`, () => this.call(`network ${spec.network}`, () => ensureNetwork(this.docker, spec.network, spec.account)));
-    const volume = storageVolume(spec);
+  /** An account's network and storage volume; returns the volume's host mountpoint. */
+  private async ensureAccount(network: string, volume: string | undefined, account: string): Promise<string | undefined> {
+    await this.once(`network ${network}`, () => this.call(`network ${network}`, () => ensureNetwork(this.docker, network, account)));
     if (!volume) return undefined;
-    return this.once(`volume ${volume}`, () => this.call(`volume ${volume}`, () => ensureVolume(this.docker, volume, spec.account)));
+    return this.once(`volume ${volume}`, () => this.call(`volume ${volume}`, () => ensureVolume(this.docker, volume, account)));
   }
 
   /** Stop with a grace period, then remove; a container that is not there is fine. */

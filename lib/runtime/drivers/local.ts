@@ -15,11 +15,11 @@ import { ENV, UPSTREAM_HOST_ENV } from '../../contract/workload-env';
 import { WorkloadSpec } from '../../contract/workload-spec';
 import { storagePaths } from '../../contract/storage-layout';
 import { writeFileAtomic } from '../../util/files';
-import { TerminalError } from '../errors';
 import {
   ProcessIdentity, findProcesses, groupAlive, identify, isAlive, signalGroup, signalProcess, waitUntil,
 } from '../process-identity';
 import { Driver, DriverContext, ObservedWorkload } from './driver';
+import { resolveSecretEnv, withoutTerraformVariables } from './secret-env';
 import {
   WorkloadRecord, appendLog, localPaths, readRecord, readState, readSupervisorPid, writeRecord,
 } from './local-records';
@@ -94,7 +94,7 @@ export class LocalDriver implements Driver {
 
   async create(spec: WorkloadSpec): Promise<void> {
     // Resolve secrets before touching anything, so a missing variable leaves the running workload alone.
-    const secrets = this.resolveSecrets(spec);
+    const secrets = resolveSecretEnv(spec, this.env);
     const dir = localPaths.workloadDir(this.stateDir, spec.name);
     if (fs.existsSync(dir)) await this.delete(spec.name);
     const storage = await this.storageDir(spec.account);
@@ -124,7 +124,7 @@ export class LocalDriver implements Driver {
     try {
       const supervisor = spawn(process.execPath, [this.cliPath, 'supervise', dir], {
         cwd: dir,
-        env: { ...this.baseEnv(), ...secrets },
+        env: { ...withoutTerraformVariables(this.env), ...secrets },
         detached: true,
         stdio: ['ignore', log, log],
       });
@@ -208,25 +208,6 @@ export class LocalDriver implements Driver {
   private argv(command: string[]): string[] {
     const [program, ...args] = command;
     return program === 'livestack' ? [process.execPath, this.cliPath, ...args] : [...command];
-  }
-
-  /** The runner's environment without Terraform variables: secrets reach only the workloads that need them. */
-  private baseEnv(): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [key, value] of Object.entries(this.env)) if (!key.startsWith('TF_VAR_')) env[key] = value;
-    return env;
-  }
-
-  private resolveSecrets(spec: WorkloadSpec): Record<string, string> {
-    const secrets: Record<string, string> = {};
-    for (const [envName, variable] of Object.entries(spec.secretEnv)) {
-      const value = this.env[`TF_VAR_${variable}`];
-      if (value === undefined || value === '') {
-        throw new TerminalError(`workload ${spec.name}`, `secret ${envName} needs the Terraform variable ${variable}: set TF_VAR_${variable} in the environment of livestack`);
-      }
-      secrets[envName] = value;
-    }
-    return secrets;
   }
 
   private writeControlFile(storage: string, spec: WorkloadSpec): void {

@@ -12,7 +12,7 @@ import { createLogger } from '../../../lib/dataplane/common/log';
 import { Balancer } from '../../../lib/dataplane/balancer/balancer';
 import { AccessLogMetrics, parseAccessLogLine } from '../../../lib/dataplane/balancer/access-log-metrics';
 import { HttpMetrics } from '../../../lib/dataplane/common/http-metrics';
-import { freePort } from '../../runtime/fixtures/manifest';
+import { freePort } from '../../../bench/support/manifest-fixtures';
 import { eventually } from '../../runtime/support/eventually';
 
 interface Replica {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import Docker from 'dockerode';
 import { Manifest } from '../../../lib/model/manifest';
 import { LABELS } from '../../../lib/contract/labels';
-import { TestManifestOptions, testManifest } from '../../runtime/fixtures/manifest';
+import { TestManifestOptions, testManifest } from '../../../bench/support/manifest-fixtures';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManifest } from '../../../lib/model/manifest';
 import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/media-playlist';
 import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/contract/storage-layout';
-import { freePort, testAccountBase, testEndpoint } from '../../runtime/fixtures/manifest';
-import { LocalStack } from '../../support/local-stack';
+import { freePort, testAccountBase, testEndpoint } from '../../../bench/support/manifest-fixtures';
+import { LocalStack } from '../../../bench/support/local-stack';
 
 const run = promisify(execFile);
 

@@ -9,7 +9,7 @@ import { LocalDriver } from '../../../lib/runtime/drivers/local';
 import { ObservedWorkload } from '../../../lib/runtime/drivers/driver';
 import { isTerminal } from '../../../lib/runtime/errors';
 import { findProcesses, identify } from '../../../lib/runtime/process-identity';
-import { testManifest } from '../fixtures/manifest';
+import { testManifest } from '../../../bench/support/manifest-fixtures';
 import { eventually, median } from '../support/eventually';
 
 const FAKE = path.join(__dirname, '..', 'fixtures', 'fake-workload.js');

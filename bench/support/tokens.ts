@@ -6,7 +6,7 @@
  * jose; a valid token from here being accepted is what shows these are well formed.
  */
 import { createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
-import { VIEWERS } from '../origin-manifest';
+import { VIEWERS } from './origin-manifest';
 
 export type TestAlgorithm = 'HS256' | 'RS256' | 'none';
 

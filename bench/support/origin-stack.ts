@@ -11,14 +11,14 @@
  * ```
  */
 import * as fs from 'node:fs';
-import { Manifest } from '../../../lib/model/manifest';
-import { localPaths } from '../../../lib/runtime/drivers/local-records';
-import { storagePaths } from '../../../lib/contract/storage-layout';
-import { contentKeyId } from '../../../lib/contract/content-keys';
-import { AssetFixtureOptions, createAssetFixture } from '../../support/asset-fixture';
-import { LocalStack, startLocalStack } from '../../support/local-stack';
-import { freePort } from '../../runtime/fixtures/manifest';
-import { TestStack, testManifest } from '../origin-manifest';
+import { Manifest } from '../../lib/model/manifest';
+import { localPaths } from '../../lib/runtime/drivers/local-records';
+import { storagePaths } from '../../lib/contract/storage-layout';
+import { contentKeyId } from '../../lib/contract/content-keys';
+import { AssetFixtureOptions, createAssetFixture } from './asset-fixture';
+import { LocalStack, startLocalStack } from './local-stack';
+import { freePort } from './manifest-fixtures';
+import { TestStack, testManifest } from './origin-manifest';
 
 export const ACCOUNT = 'acme';
 

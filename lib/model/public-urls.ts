@@ -1,0 +1,22 @@
+/**
+ * The host players and encoders are told to use, decided once for the constructs' URL getters,
+ * topology's workload URLs and what the runtime prints: the first custom host name of an endpoint,
+ * else the bind address (localhost when bound to every interface; IPv6 in brackets).
+ */
+
+/** Host part of a URL for a service bound to `bindAddress`, optionally known by `hostNames`. */
+export function publicHost(bindAddress: string, hostNames: readonly string[] = []): string {
+  if (hostNames.length > 0) return hostNames[0];
+  if (bindAddress === '0.0.0.0' || bindAddress === '::') return 'localhost';
+  return bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress;
+}
+
+/** `rtmp://HOST:PORT/live`: what OBS calls the server; the stream key goes after it. */
+export function rtmpIngestUrl(bindAddress: string, port: number): string {
+  return `rtmp://${publicHost(bindAddress)}:${port}/live`;
+}
+
+/** `http://HOST:PORT`: an endpoint's playback base URL. */
+export function endpointBaseUrl(bindAddress: string, port: number, hostNames: readonly string[] = []): string {
+  return `http://${publicHost(bindAddress, hostNames)}:${port}`;
+}

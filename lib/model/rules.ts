@@ -1,0 +1,202 @@
+/**
+ * Every rule that needs more than one prop, more than one construct or the whole app, written once as
+ * data: an id, what it protects, and a check over the desired-state manifest. Constructs run them late
+ * (node.addValidation, after every add*() call, so no result depends on declaration order); every
+ * manifest read from disk or from another process runs them again (loadManifest). Each issue names
+ * the construct path, the field, what was received and what is allowed.
+ */
+import { ValidationIssue } from './errors';
+import { ALGORITHM_FAMILY, verificationKeyFamily } from './key-families';
+import { AccountManifest, ChannelManifest, LocatorManifest, Manifest, ProgramManifest } from './manifest';
+
+/** AMS: up to 3 running live outputs per live event; programs declared running count, whatever their schedule. */
+export const MAX_RUNNING_PROGRAMS = 3;
+
+/** A rule over one account (runs on each account) or over the whole manifest (cross-account). */
+export type Rule =
+  | { readonly id: string; readonly scope: 'account'; readonly description: string; readonly check: (account: AccountManifest) => ValidationIssue[] }
+  | { readonly id: string; readonly scope: 'manifest'; readonly description: string; readonly check: (manifest: Manifest) => ValidationIssue[] };
+
+const issue = (path: string, field: string, received: string, allowed: string): ValidationIssue => ({ path, field, received, allowed });
+
+export const RULES: readonly Rule[] = [
+  {
+    id: 'max-channels',
+    scope: 'account',
+    description: 'An account holds at most limits.maxChannels channels (5 by default, as AMS).',
+    check: (account) => account.channels.slice(account.limits.maxChannels).map((channel, index) => issue(
+      channel.path, 'channels', `channel number ${account.limits.maxChannels + index + 1}`,
+      `at most ${account.limits.maxChannels} channels in account ${account.name} (raise limits.maxChannels)`,
+    )),
+  },
+  {
+    id: 'unique-names',
+    scope: 'account',
+    description: 'Endpoint, channel, key policy, delivery policy, locator and asset names, and locator ids, are unique in an account; program names in a channel.',
+    check: (account) => [
+      ...unique(account.endpoints, (e) => e.name, 'endpoint name', 'name'),
+      ...unique(account.channels, (c) => c.name, 'channel name', 'name'),
+      ...unique(account.keyPolicies, (k) => k.name, 'key policy name', 'name'),
+      ...unique(account.deliveryPolicies, (d) => d.name, 'delivery policy name', 'name'),
+      ...unique(account.locators, (l) => l.name, 'locator name', 'name'),
+      ...unique(account.locators, (l) => l.id, 'locator id', 'locatorId'),
+      ...unique(account.channels.flatMap((c) => c.programs), (p) => p.assetName, 'asset name', 'assetName'),
+      ...account.channels.flatMap((c) => unique(c.programs, (p) => p.name, `program name in channel ${c.name}`, 'name')),
+    ],
+  },
+  {
+    id: 'running-programs',
+    scope: 'account',
+    description: `At most ${MAX_RUNNING_PROGRAMS} running programs per channel.`,
+    check: (account) => account.channels.flatMap((channel) => channel.programs
+      .filter((p) => p.state === 'running')
+      .slice(MAX_RUNNING_PROGRAMS)
+      .map((program, index) => issue(
+        program.path, 'state', `"running" (program number ${MAX_RUNNING_PROGRAMS + index + 1} running on channel ${channel.name})`,
+        `at most ${MAX_RUNNING_PROGRAMS} running programs per channel; declare the others with state: 'stopped'`,
+      ))),
+  },
+  {
+    id: 'segments-on-key-frames',
+    scope: 'account',
+    description: 'A segment duration is a whole multiple of the key frame interval, so every segment starts on a key frame.',
+    check: (account) => account.channels.flatMap((channel) => (segmentsOnKeyFrames(channel) ? [] : [issue(
+      channel.path, 'segmentDuration', `${channel.segmentDurationSeconds}s`,
+      `a whole multiple of the key frame interval (${channel.keyFrameIntervalSeconds}s), so every segment starts on a key frame`,
+    )])),
+  },
+  {
+    id: 'end-after-start',
+    scope: 'account',
+    description: 'A program or locator that has both a start and an end ends after it starts.',
+    check: (account) => [...account.channels.flatMap((c) => c.programs), ...account.locators].flatMap(endAfterStart),
+  },
+  {
+    id: 'references',
+    scope: 'account',
+    description: 'Locators name a program, an endpoint and a delivery policy of their account; envelope policies a key policy of it.',
+    check: (account) => [...account.locators.flatMap((l) => locatorReferences(account, l)), ...account.deliveryPolicies.flatMap((policy) => {
+      if (policy.encryption.type !== 'envelope') return [];
+      const name = policy.encryption.keyPolicy;
+      return account.keyPolicies.some((k) => k.name === name) ? [] : [issue(
+        policy.path, 'encryption.keyPolicy', JSON.stringify(name),
+        `a key policy of account ${account.name} (${account.keyPolicies.map((k) => k.name).join(', ') || 'none declared'})`,
+      )];
+    })],
+  },
+  {
+    id: 'envelope-is-hls',
+    scope: 'account',
+    description: 'AES-128 envelope encryption is an HLS method: a policy with envelope encryption serves HLS only, never DASH in clear.',
+    check: (account) => account.deliveryPolicies.flatMap((policy) => (policy.encryption.type === 'envelope' && policy.protocols.includes('dash') ? [issue(
+      policy.path, 'protocols', JSON.stringify(policy.protocols),
+      'only ["hls"] with envelope encryption: AES-128 envelope is an HLS method, and livestack does not silently serve DASH in clear',
+    )] : [])),
+  },
+  {
+    id: 'keys-match-algorithms',
+    scope: 'account',
+    description: 'Every verification key of a token policy is of a family its pinned algorithms use, and every pinned algorithm has a key (RFC 8725: no algorithm confusion).',
+    check: (account) => account.keyPolicies.flatMap((policy) => {
+      const r = policy.restriction;
+      if (r.type !== 'token') return [];
+      const families = r.keys.map(verificationKeyFamily);
+      return [
+        ...families.flatMap((family, index) => {
+          if (family === undefined) {
+            return [issue(policy.path, `restriction.keys.${index}`, 'a key whose type cannot be read', 'a symmetric secret, an RSA/EC/Ed25519 public key in PEM, or a JWKS')];
+          }
+          if (family !== 'any' && !r.algorithms.some((a) => ALGORITHM_FAMILY[a] === family)) {
+            return [issue(policy.path, `restriction.keys.${index}`, `a ${family} key`, `a key for the pinned algorithms ${JSON.stringify(r.algorithms)} (a key of another family invites algorithm confusion)`)];
+          }
+          return [];
+        }),
+        ...r.algorithms.filter((algorithm) => !families.some((f) => f === 'any' || f === ALGORITHM_FAMILY[algorithm])).map((algorithm) => issue(
+          policy.path, 'restriction.algorithms', JSON.stringify(algorithm),
+          `algorithms that one of the keys can verify (${algorithm} needs a ${ALGORITHM_FAMILY[algorithm]} key)`,
+        )),
+      ];
+    }),
+  },
+  {
+    id: 'distinct-ports',
+    scope: 'manifest',
+    description: 'Published ports do not collide on one address (0.0.0.0 collides with every address), across accounts too.',
+    check: distinctPorts,
+  },
+];
+
+/** Every rule over a whole manifest. */
+export function checkManifest(manifest: Manifest): ValidationIssue[] {
+  return RULES.flatMap((rule) => (rule.scope === 'manifest' ? rule.check(manifest) : manifest.accounts.flatMap((account) => rule.check(account))));
+}
+
+/** The account-scoped rules over one account (a construct's late validation). */
+export function checkAccount(account: AccountManifest): ValidationIssue[] {
+  return RULES.flatMap((rule) => (rule.scope === 'account' ? rule.check(account) : []));
+}
+
+/** The manifest-scoped rules only (cross-account). */
+export function checkAcrossAccounts(manifest: Manifest): ValidationIssue[] {
+  return RULES.flatMap((rule) => (rule.scope === 'manifest' ? rule.check(manifest) : []));
+}
+
+function unique<T extends { path: string }>(items: readonly T[], key: (item: T) => string, what: string, field: string): ValidationIssue[] {
+  const seen = new Map<string, string>();
+  return items.flatMap((item) => {
+    const value = key(item);
+    const first = seen.get(value);
+    if (first === undefined) {
+      seen.set(value, item.path);
+      return [];
+    }
+    return [issue(item.path, field, JSON.stringify(value), `a ${what} not already used (taken by ${first})`)];
+  });
+}
+
+function segmentsOnKeyFrames(channel: ChannelManifest): boolean {
+  const multiple = channel.segmentDurationSeconds / channel.keyFrameIntervalSeconds;
+  return multiple >= 1 - 1e-9 && Math.abs(multiple - Math.round(multiple)) <= 1e-6;
+}
+
+function endAfterStart(item: ProgramManifest | LocatorManifest): ValidationIssue[] {
+  if (!item.start || !item.end || Date.parse(item.end) > Date.parse(item.start)) return [];
+  return [issue(item.path, 'end', item.end, `a time after start (${item.start})`)];
+}
+
+function locatorReferences(account: AccountManifest, locator: LocatorManifest): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const channel = account.channels.find((c) => c.name === locator.channel);
+  if (!channel?.programs.some((p) => p.name === locator.program)) {
+    issues.push(issue(locator.path, 'program', `${locator.channel}/${locator.program}`, `a program of a channel in account ${account.name}`));
+  }
+  if (!account.endpoints.some((e) => e.name === locator.endpoint)) {
+    issues.push(issue(locator.path, 'endpoint', JSON.stringify(locator.endpoint), `a streaming endpoint of account ${account.name}`));
+  }
+  if (!account.deliveryPolicies.some((d) => d.name === locator.deliveryPolicy)) {
+    issues.push(issue(locator.path, 'deliveryPolicy', JSON.stringify(locator.deliveryPolicy), `a delivery policy of account ${account.name}`));
+  }
+  return issues;
+}
+
+function distinctPorts(manifest: Manifest): ValidationIssue[] {
+  const seen = new Map<number, { address: string; path: string; what: string }[]>();
+  const issues: ValidationIssue[] = [];
+  const claim = (address: string, port: number, path: string, what: string, field: string) => {
+    const holders = seen.get(port) ?? [];
+    const clash = holders.find((h) => h.address === address || h.address === '0.0.0.0' || address === '0.0.0.0');
+    if (clash) {
+      // Defaults are the same for every sibling (a port never depends on a position): say what to set.
+      const hint = clash.what === what ? ` (every ${what === 'channel ingest' ? 'channel' : what} defaults to the same port: set \`${field}\` on all but one)` : '';
+      issues.push(issue(path, field, `${port} (${what})`, `a port not already used on ${address}: ${clash.path} (${clash.what}) uses ${port}${hint}`));
+    }
+    holders.push({ address, path, what });
+    seen.set(port, holders);
+  };
+  for (const account of manifest.accounts) {
+    claim(account.bindAddress, account.keyDelivery.port, account.path, 'key delivery', 'keyDelivery.port');
+    for (const endpoint of account.endpoints) claim(account.bindAddress, endpoint.port, endpoint.path, 'streaming endpoint', 'port');
+    for (const channel of account.channels) claim(account.bindAddress, channel.port, channel.path, 'channel ingest', 'port');
+  }
+  return issues;
+}
