@@ -53,11 +53,11 @@ describe('DockerDriver runtime image', () => {
   });
 
   test('fails with a terminal error saying how to build the image when building it fails, and creates nothing', async () => {
-    // GIVEN a missing image whose base image is nowhere to be found
-    const driver = new DockerDriver({ stateDir, env: { ...process.env, LIVESTACK_BASE_IMAGE: 'livestack/no-such-base:missing' } });
+    // GIVEN a missing image whose base image (in the app) is nowhere to be found
+    const driver = new DockerDriver({ stateDir });
 
     // WHEN a workload of that image is created
-    const error = await driver.create(keys).catch((e: unknown) => e);
+    const error = await driver.create({ ...keys, imageBuild: { baseImage: 'livestack/no-such-base:missing' } }).catch((e: unknown) => e);
     await driver.close();
 
     // THEN the error is terminal, names the image and says how to build it
@@ -68,14 +68,14 @@ describe('DockerDriver runtime image', () => {
     await expect(docker.getContainer(keys.name).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
-  test('builds a missing image from images/Dockerfile on LIVESTACK_BASE_IMAGE and runs the workload on it', async () => {
+  test('builds a missing image from images/Dockerfile on the base the app names and runs the workload on it', async () => {
     // GIVEN a missing image and the local base image
     await expect(docker.getImage(tag).inspect()).rejects.toMatchObject({ statusCode: 404 });
     const lines: string[] = [];
-    const driver = new DockerDriver({ stateDir, env: { ...process.env, LIVESTACK_BASE_IMAGE: LOCAL_BASE } }, { log: (line) => lines.push(line) });
+    const driver = new DockerDriver({ stateDir }, { log: (line) => lines.push(line) });
 
     // WHEN a workload of that image is created
-    await driver.create(keys);
+    await driver.create({ ...keys, imageBuild: { baseImage: LOCAL_BASE } });
     await driver.close();
 
     // THEN the image was built (its progress said so) and the workload's container runs it
@@ -85,5 +85,25 @@ describe('DockerDriver runtime image', () => {
     expect(container.Image).toBe(image.Id);
     // AND the image holds what the Dockerfile copies from the context .dockerignore lets through
     expect(await listing(tag, '/opt/livestack')).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+    // AND it says what it was built on
+    expect(image.Config.Labels?.['livestack.base-image']).toBe(LOCAL_BASE);
+  });
+
+  test('rebuilds the image when the app asks for another base', async () => {
+    // GIVEN the image built on the local base (previous test), and an app whose base is a retag of it
+    const otherBase = `livestack/base:image-test-${randomBytes(4).toString('hex')}`;
+    await docker.getImage(LOCAL_BASE).tag({ repo: otherBase.split(':')[0], tag: otherBase.split(':')[1] });
+    const lines: string[] = [];
+    const driver = new DockerDriver({ stateDir }, { log: (line) => lines.push(line) });
+    try {
+      // WHEN the workload is created again from a spec with that base
+      await driver.create({ ...keys, imageBuild: { baseImage: otherBase } });
+      // THEN the driver rebuilt the image on it, saying why
+      expect(lines[0]).toMatch(new RegExp(`^Building image .* on ${otherBase} \\(it was built on ${LOCAL_BASE}\\)`));
+      expect((await docker.getImage(tag).inspect()).Config.Labels?.['livestack.base-image']).toBe(otherBase);
+    } finally {
+      await driver.close();
+      await docker.getImage(otherBase).remove().catch(() => undefined);
+    }
   });
 });

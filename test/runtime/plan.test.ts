@@ -1,5 +1,7 @@
 import { Testing, TerraformStack } from 'cdktf';
-import { Encoding, EncodingPreset, MediaAccount } from '../../constructs';
+import { Encoding, EncodingPreset, MediaAccount, RuntimeImage } from '../../constructs';
+import { dockerContainer } from '../../lib/render/docker-container';
+import { containerCreateOptions } from '../../lib/runtime/drivers/docker-container-spec';
 import { LiveChannelProps } from '../../constructs/live-channel';
 import { ProgramProps } from '../../constructs/program';
 import { LocatorProps } from '../../constructs/locator';
@@ -160,6 +162,48 @@ describe('plan', () => {
     const kinds = plan({ desired: specs, observed, now: NOW }).actions.map((a) => a.kind);
 
     expect(kinds).toEqual(['delete', 'replace', 'create', 'keep']);
+  });
+});
+
+describe('plan across app edits', () => {
+  /** An app with three channels on their own ports, each published; `without` leaves channels out. */
+  const threeChannels = (without: string[] = [], baseImage = 'livestack/base:bookworm-node20'): Manifest => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const account = new MediaAccount(stack, 'demo', { runtimeImage: RuntimeImage.build({ baseImage }) });
+    const endpoint = account.addStreamingEndpoint('main');
+    const ports: Record<string, number> = { news: 1935, sports: 1936, weather: 1937 };
+    for (const name of Object.keys(ports).filter((n) => !without.includes(n))) {
+      account.addLiveChannel(name, { port: ports[name] }).addProgram('live').publish(endpoint);
+    }
+    return LivestackStackSynthesis.of(stack).render().manifest;
+  };
+
+  test('removing the first of three channels plans no change to the other two', () => {
+    // GIVEN three channels running, WHEN the first is removed from the app
+    const { actions } = planChange(threeChannels(), threeChannels(['news']));
+    // THEN its ingest is deleted, the others' ingests are kept as they are (same ports, same URLs)
+    expect(actions.filter((a) => a.role === 'ingest').map((a) => [a.kind, a.name])).toEqual([
+      ['delete', 'ls-demo-ingest-news'], ['keep', 'ls-demo-ingest-sports'], ['keep', 'ls-demo-ingest-weather'],
+    ]);
+    expect(actions.filter((a) => a.name !== 'ls-demo-ingest-news' && a.disruptions.length > 0)).toEqual([]);
+  });
+
+  test('changing the runtime image\'s base replaces every workload, saying so, as it changes cdk.tf.json', () => {
+    // GIVEN an app running on one base, WHEN it asks for another
+    const before = threeChannels([], 'livestack/base:one');
+    const after = threeChannels([], 'livestack/base:two');
+    const { actions } = planChange(before, after);
+    // THEN every workload is replaced because of its image build, and the container the docker driver creates changes with it
+    expect(actions.map((a) => a.kind)).toEqual(actions.map(() => 'replace'));
+    for (const action of actions) expect(action.reason).toBe('changed: imageBuild.baseImage');
+    const [was, is] = [topology(before)[0], topology(after)[0]];
+    expect(dockerContainer(is).imageBuild).toEqual({ dockerfile: 'images/Dockerfile', baseImage: 'livestack/base:two' });
+    expect(containerCreateOptions(dockerContainer(is), {}).Labels).not.toEqual(containerCreateOptions(dockerContainer(was), {}).Labels);
+    // AND cdk.tf.json builds the image on the new base
+    const stack = new TerraformStack(Testing.app(), 'test');
+    new MediaAccount(stack, 'demo', { runtimeImage: RuntimeImage.build({ baseImage: 'livestack/base:two' }) });
+    const images = Object.values(JSON.parse(Testing.synth(stack, true)).resource.docker_image as Record<string, { build: { build_args: Record<string, string> } }>);
+    expect(images.map((i) => i.build.build_args)).toEqual([{ BASE_IMAGE: 'livestack/base:two' }]);
   });
 });
 

@@ -134,7 +134,7 @@ async function buildImage(docker: Docker, image: string, baseImage: string, cont
 async function howToBuild(docker: Docker, image: string): Promise<string> {
   const localBase = await imageExists(docker, LOCAL_BASE_IMAGE).catch(() => false);
   const base = localBase
-    ? `set LIVESTACK_BASE_IMAGE=${LOCAL_BASE_IMAGE} (it exists on this engine) and apply again, or `
+    ? `set LIVESTACK_BASE_IMAGE=${LOCAL_BASE_IMAGE} (it exists on this engine; it is read when the app is synthesized) or pass RuntimeImage.build({ baseImage }) in the app, and apply again, or `
     : 'where no registry is reachable, run `bash scripts/docker-env.sh` (builds a Debian + Node 20 base with debootstrap and this image), or ';
   return `Build it yourself: ${base}run \`npm run build && docker build --build-arg BASE_IMAGE=<a Node 20 Debian image> -f images/Dockerfile -t ${image} .\` in the livestack package.`;
 }

@@ -35,6 +35,9 @@ export async function prepareDocker(): Promise<string> {
   if (process.env.CI === 'true' && !(installed('dockerd') && installed('debootstrap'))) {
     await run('bash', ['scripts/setup.sh', '--quiet', '--with', 'docker']);
   }
+  // Apps synthesized by the suites build their image on the base docker-env.sh makes here (no registry
+  // is reachable), as a user without a registry would: RuntimeImage.build() reads it at synth time.
+  process.env.LIVESTACK_BASE_IMAGE ??= 'livestack/base:bookworm-node20';
   // dist/ was compiled by jest's global setup.
   const out = await run('bash', ['scripts/docker-env.sh', '--no-compile']);
   return out.trim().split('\n').pop()!;
