@@ -28,8 +28,6 @@ export const originConfig = z.object({
   replica: z.number().int().min(0),
   listenPort: port,
   keyDelivery: z.object({ port, publicBaseUrl: z.string().optional() }),
-  /** Channels with a preview page on this endpoint. */
-  previews: z.array(z.object({ channel: z.string(), allowList: z.array(z.string()) })),
 });
 export type OriginConfig = z.infer<typeof originConfig>;
 
@@ -51,7 +49,11 @@ export const servedLocator = z.object({
 });
 export type ServedLocator = z.infer<typeof servedLocator>;
 
-export const originLiveConfig = z.object({ locators: z.array(servedLocator) });
+export const originLiveConfig = z.object({
+  locators: z.array(servedLocator),
+  /** Channels with a preview page on this endpoint (live: adding or removing a channel restarts no origin). */
+  previews: z.array(z.object({ channel: z.string(), allowList: z.array(z.string()) })),
+});
 export type OriginLiveConfig = z.infer<typeof originLiveConfig>;
 
 export const keyServiceConfig = z.object({

@@ -95,10 +95,10 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
   const urls = account.locators
     .filter((l) => l.endpoint === endpoint.name)
     .map((l) => `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/${l.id}/`);
-  const liveConfig: OriginLiveConfig = { locators: servedLocators(account, endpoint.name) };
   const previews = account.channels
     .filter((c) => c.previewAllowList.length > 0)
     .map((c) => ({ channel: c.name, allowList: c.previewAllowList }));
+  const liveConfig: OriginLiveConfig = { locators: servedLocators(account, endpoint.name), previews };
   const balanced = replicas > 1;
   const specs: WorkloadSpec[] = [];
   for (let replica = 0; replica < replicas; replica++) {
@@ -111,7 +111,6 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
       replica,
       listenPort,
       keyDelivery: { port: account.keyDelivery.port, publicBaseUrl: account.keyDelivery.publicBaseUrl },
-      previews,
     };
     specs.push(build(account, {
       name,

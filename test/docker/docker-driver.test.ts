@@ -86,7 +86,7 @@ describe('DockerDriver', () => {
   test('updateLive delivers a new live config without restarting the container', async () => {
     // GIVEN the running origin
     const before = await docker.getContainer(origin.name).inspect();
-    const live = { locators: [] };
+    const live = { locators: [], previews: [] };
     const changed: WorkloadSpec = { ...origin, liveConfig: live, liveHash: contentHash(live) };
 
     // WHEN a live config without locators is delivered

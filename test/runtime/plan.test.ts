@@ -185,7 +185,9 @@ describe('plan across app edits', () => {
     expect(actions.filter((a) => a.role === 'ingest').map((a) => [a.kind, a.name])).toEqual([
       ['delete', 'ls-demo-ingest-news'], ['keep', 'ls-demo-ingest-sports'], ['keep', 'ls-demo-ingest-weather'],
     ]);
-    expect(actions.filter((a) => a.name !== 'ls-demo-ingest-news' && a.disruptions.length > 0)).toEqual([]);
+    // AND the origin drops the removed channel's locator in place, withdrawing nothing else
+    expect(actions.find((a) => a.role === 'origin')).toEqual(expect.objectContaining({ kind: 'update', withdrawnLocators: ['news-live-locator-main'] }));
+    expect(actions.filter((a) => a.kind === 'replace' || a.kind === 'create')).toEqual([]);
   });
 
   test('changing the runtime image\'s base replaces every workload, saying so, as it changes cdk.tf.json', () => {

@@ -14,7 +14,7 @@ import { parseJsonWith, readWorkloadEnv } from '../common/workload-env';
 export async function run(): Promise<void> {
   const env = readWorkloadEnv(originConfig);
   const log = createLogger(env.workloadName);
-  const live: OriginLiveConfig = env.liveConfigJson ? parseJsonWith(originLiveConfig, env.liveConfigJson, ENV.liveConfig) : { locators: [] };
+  const live: OriginLiveConfig = env.liveConfigJson ? parseJsonWith(originLiveConfig, env.liveConfigJson, ENV.liveConfig) : { locators: [], previews: [] };
   const cacheMiB = Number(process.env.LIVESTACK_ORIGIN_CACHE_MIB ?? '256');
   const server = new OriginServer({
     config: env.config,

@@ -64,7 +64,7 @@ export class OriginServer extends HttpService {
   private readonly packager: Packager;
   private readonly allowList: IpAllowList;
   private readonly cors: CorsPolicy;
-  private readonly previews: Map<string, IpAllowList>;
+  private previews = new Map<string, IpAllowList>();
   private readonly behindBalancer: boolean;
   private readonly segmentCacheControl: string;
   private readonly vodPlaylistMaxAge: number;
@@ -86,7 +86,6 @@ export class OriginServer extends HttpService {
     this.packager = new Packager(this.store, options.storageDir, { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500 }, (cache, hit) => this.cacheLookups.inc(cache, hit ? 'hit' : 'miss'));
     this.allowList = new IpAllowList(config.endpoint.allowList);
     this.cors = new CorsPolicy(config.endpoint.corsAllowedOrigins);
-    this.previews = new Map(config.previews.map((p) => [p.channel, new IpAllowList(p.allowList)]));
     // Replicas behind the balancer see nginx's address; the client's is the last X-Forwarded-For hop.
     this.behindBalancer = config.listenPort !== config.endpoint.port;
     this.segmentCacheControl = `public, max-age=${config.endpoint.maxCacheAgeSeconds}, immutable`;
@@ -96,6 +95,7 @@ export class OriginServer extends HttpService {
   /** Applies a new live config (locators) in place; requests in flight finish with the old one. */
   setLiveConfig(live: OriginLiveConfig): void {
     this.locators = locatorTable(live);
+    this.previews = new Map(live.previews.map((p) => [p.channel, new IpAllowList(p.allowList)]));
     this.hot.clear();
   }
 

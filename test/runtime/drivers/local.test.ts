@@ -112,7 +112,7 @@ describe('LocalDriver', () => {
   test('updateLive delivers the control file without restarting the process', async () => {
     // GIVEN a running origin and its pid
     const before = (await eventually('the origin to answer', () => info(origin))).pid;
-    const changed: WorkloadSpec = { ...origin, liveConfig: { locators: [] }, liveHash: 'changedlivehash0' };
+    const changed: WorkloadSpec = { ...origin, liveConfig: { locators: [], previews: [] }, liveHash: 'changedlivehash0' };
 
     // WHEN a new live config is delivered
     await driver.updateLive(changed);
@@ -120,11 +120,11 @@ describe('LocalDriver', () => {
     // THEN the same process reads it from the control file and observe reports the new live hash
     const after = await eventually('the new live config', async () => {
       const now = await info(origin);
-      return now && JSON.stringify(now.live) === JSON.stringify({ locators: [] }) ? now : undefined;
+      return now && JSON.stringify(now.live) === JSON.stringify({ locators: [], previews: [] }) ? now : undefined;
     });
     expect(after.pid).toBe(before);
     const storage = await driver.storageDir(origin.account);
-    expect(JSON.parse(fs.readFileSync(storagePaths.controlFile(storage, origin.name), 'utf8'))).toEqual({ locators: [] });
+    expect(JSON.parse(fs.readFileSync(storagePaths.controlFile(storage, origin.name), 'utf8'))).toEqual({ locators: [], previews: [] });
     expect((await driver.observe()).find((w) => w.name === origin.name)!.liveHash).toBe('changedlivehash0');
   });
 
