@@ -64,6 +64,7 @@ describe('deleting an ingest', () => {
         delivered.push({ name: spec.name, live: spec.liveConfig as IngestLiveConfig });
         await driver.updateLive(spec);
       },
+      runTask: (spec, command, options) => driver.runTask(spec, command, options),
       delete: (name) => driver.delete(name),
       logs: (name, lines) => driver.logs(name, lines),
       storageDir: (account) => driver.storageDir(account),

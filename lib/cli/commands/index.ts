@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import * as dataplane from './dataplane';
+import * as finalizeRecordings from './finalize-recordings';
 import * as probe from './probe';
 import * as synth from './synth';
 import * as supervise from './supervise';
@@ -15,6 +16,7 @@ import * as token from './token';
 /** Every command module exports `register(program)`. Add new commands here, one line each. */
 export function registerCommands(program: Command): void {
   dataplane.register(program);
+  finalizeRecordings.register(program);
   probe.register(program);
   synth.register(program);
   supervise.register(program);

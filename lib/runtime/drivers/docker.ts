@@ -11,6 +11,7 @@
  * host mountpoint (live config control files, ingest health), as the local driver does with its
  * storage folder. A remote DOCKER_HOST can run containers but not deliver live config.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ContainerInspectInfo } from 'dockerode';
 import { LABELS } from '../../contract/labels';
@@ -26,8 +27,12 @@ import { containerCreateOptions } from './docker-container-spec';
 import { resolveSecretEnv } from './secret-env';
 import { dockerContainer, storageVolumeOf } from '../../render/docker-container';
 import { demuxLogs } from './docker-logs';
+import { DEFAULT_TASK_TIMEOUT_MS, TaskFailedError } from './task-output';
 import { observedFromInspect } from './docker-observe';
 import { packageRoot } from '../../util/package-root';
+
+/** Label of a task container (Driver.runTask): the workload it ran next to. */
+const TASK_LABEL = 'livestack.task-of';
 
 /** Seconds a workload gets to stop after SIGTERM (segments flushed, connections closed) before SIGKILL. */
 const STOP_GRACE_SECONDS = 8;
@@ -96,6 +101,29 @@ export class DockerDriver implements Driver {
     const storage = storageMountpoint(info);
     if (!storage) throw new Error(`workload ${spec.name}: its container has no storage volume at ${STORAGE_MOUNT}`);
     writeControlFile(storage, spec);
+  }
+
+  async runTask(spec: WorkloadSpec, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
+    const secrets = resolveSecretEnv(spec, this.env);
+    const rendered = dockerContainer(spec);
+    const task = `${command.slice(1, 2).join('')} for ${spec.name}`;
+    // The workload's container without its ports, health check, aliases and livestack labels (observe()
+    // must not see a task as a workload), and removed once read.
+    const body = containerCreateOptions({ ...rendered, name: `${spec.name}-task-${randomBytes(4).toString('hex')}`, command, ports: [], aliases: [], labels: { [TASK_LABEL]: spec.name } }, secrets);
+    body.Healthcheck = { Test: ['NONE'] };
+    body.HostConfig = { ...body.HostConfig, RestartPolicy: { Name: 'no' } };
+    const container = await this.call(`creating task ${task}`, () => this.docker.createContainer(body));
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+    try {
+      await this.call(`starting task ${task}`, () => container.start());
+      const timer = setTimeout(() => { container.kill().catch(() => undefined); }, timeoutMs);
+      const exit = await container.wait().finally(() => clearTimeout(timer)) as { StatusCode: number };
+      const output = async (stream: 'stdout' | 'stderr') => demuxLogs(await container.logs({ stdout: stream === 'stdout', stderr: stream === 'stderr', follow: false }) as unknown as Buffer);
+      if (exit.StatusCode !== 0) throw new TaskFailedError(task, exit.StatusCode === 137 ? `ran out of ${timeoutMs} ms` : `exited with ${exit.StatusCode}`, await output('stderr'));
+      return await output('stdout');
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
   }
 
   async delete(name: string): Promise<void> {

@@ -42,6 +42,12 @@ export interface Driver {
   create(spec: WorkloadSpec): Promise<void>;
   /** Deliver a changed live config without restarting (control file + live-hash record). */
   updateLive(spec: WorkloadSpec): Promise<void>;
+  /**
+   * Run a one-off data-plane task (lib/contract/tasks.ts) next to `spec`'s workload: its image, env
+   * and account storage, `command` instead of its own; resolves to what it printed on stdout, rejects
+   * when it fails or outlives `timeoutMs`. Tasks are not workloads: observe() never lists them.
+   */
+  runTask(spec: WorkloadSpec, command: readonly string[], options?: { readonly timeoutMs?: number }): Promise<string>;
   /** Stop and remove a workload; removing one that does not exist is not an error. */
   delete(name: string): Promise<void>;
   /** Last lines of a workload's logs (stdout and stderr). */

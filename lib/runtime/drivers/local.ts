@@ -20,6 +20,7 @@ import {
 } from '../process-identity';
 import { Driver, DriverContext, ObservedWorkload } from './driver';
 import { resolveSecretEnv, withoutTerraformVariables } from './secret-env';
+import { DEFAULT_TASK_TIMEOUT_MS, TaskFailedError } from './task-output';
 import {
   WorkloadRecord, appendLog, localPaths, readRecord, readState, readSupervisorPid, writeRecord,
 } from './local-records';
@@ -146,6 +147,32 @@ export class LocalDriver implements Driver {
     if (spec.liveConfig !== undefined) env[ENV.liveConfig] = JSON.stringify(spec.liveConfig);
     writeRecord(dir, { ...record, liveHash: spec.liveHash, env });
     appendLog(dir, `delivered live config ${spec.liveHash}`);
+  }
+
+  async runTask(spec: WorkloadSpec, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
+    const storage = await this.storageDir(spec.account);
+    const [program, ...args] = this.argv([...command]);
+    const task = `${command.slice(1, 2).join('')} for ${spec.name}`;
+    const child = spawn(program, args, {
+      env: { ...withoutTerraformVariables(this.env), ...spec.env, [ENV.storageDir]: storage },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      });
+      if (exit.code !== 0) throw new TaskFailedError(task, exit.signal === 'SIGKILL' ? `ran out of ${timeoutMs} ms` : `exited with ${exit.code ?? exit.signal}`, stderr);
+      return stdout;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async delete(name: string): Promise<void> {
