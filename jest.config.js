@@ -1,17 +1,42 @@
-/** Unit suites run on the TypeScript sources (transpile only: `npm test` type-checks separately). */
+/**
+ * Two tiers. `unit`: no processes, no network, no Docker (npm run test:unit, under 30 s). `integration`:
+ * real processes, ffmpeg, nginx, Docker, Chromium (test/integration, test/e2e, test/docker, test/swarm).
+ * `npm test` runs both, unit first. Suites run on the TypeScript sources (transpile only: `npm test`
+ * type-checks separately).
+ */
 const { dockerSuitesAvailability } = require('./test/docker/availability');
 
-// The Docker suites need a daemon: where none can run, they are left out and the reason is printed.
-const docker = dockerSuitesAvailability();
-if (!docker.run) process.stderr.write(`jest: the Docker suites (test/docker) do not run: ${docker.reason}\n`);
+const SLOW = ['<rootDir>/test/integration/', '<rootDir>/test/e2e/', '<rootDir>/test/docker/', '<rootDir>/test/swarm/'];
 
-module.exports = {
+const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', ...(docker.run ? [] : ['<rootDir>/test/docker/'])],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }] },
-  globalSetup: '<rootDir>/test/global-setup.ts',
   setupFilesAfterEnv: ['<rootDir>/test/setup-cdktf.ts'],
-  testTimeout: 30000,
+};
+
+function integration() {
+  // The Docker suites need a daemon: where none can run, they are left out and the reason is printed.
+  const docker = dockerSuitesAvailability();
+  if (!docker.run) process.stderr.write(`jest: the Docker suites (test/docker) do not run: ${docker.reason}\n`);
+  return {
+    ...common,
+    displayName: 'integration',
+    testMatch: SLOW.map((dir) => `${dir}**/*.test.ts`),
+    testPathIgnorePatterns: ['/node_modules/', ...(docker.run ? [] : ['<rootDir>/test/docker/'])],
+    // End-to-end suites spawn bin/livestack, which runs the compiled dist/.
+    globalSetup: '<rootDir>/test/global-setup.ts',
+    testTimeout: 30000,
+  };
+}
+
+const selected = process.argv.includes('--selectProjects') ? process.argv[process.argv.indexOf('--selectProjects') + 1] : undefined;
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testPathIgnorePatterns: ['/node_modules/', ...SLOW], testTimeout: 10000 },
+    // Only probed (Docker availability) when integration suites may run.
+    ...(selected === 'unit' ? [] : [integration()]),
+  ],
 };

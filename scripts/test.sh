@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole suite: set-up, a strict type-check of everything (examples included), then jest.
+# The whole suite: set-up, a strict type-check of everything (examples included), the unit tier (no
+# processes, seconds), then the integration tier (real ffmpeg, nginx, Docker, Chromium; minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with docker,browser,bench
 echo "test: type-checking (tsc --noEmit)"
 npx tsc -p tsconfig.json --noEmit
-echo "test: running jest"
-npx jest --runInBand "$@"
+echo "test: unit tier (npm run test:unit)"
+npx jest --selectProjects unit "$@"
+echo "test: integration tier (processes, ffmpeg, nginx, Docker, Chromium)"
+npx jest --runInBand --selectProjects integration "$@"

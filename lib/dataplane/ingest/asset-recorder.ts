@@ -21,7 +21,7 @@ import { parseJsonWith } from '../common/workload-env';
 import { AssetDescriptor, assetDescriptor, StoredRendition, storagePaths } from '../../contract/storage-layout';
 import { writeFileAtomic } from '../../util/files';
 import { AssetPlaylist } from './asset-playlist';
-import { fragmentSampleCount, InitFacts, initFacts } from './cmaf-facts';
+import { fragmentSampleCount, InitFacts, initFacts } from '../mp4/cmaf-facts';
 import { AssetKnowledge } from './retention';
 import { SegmentEvent } from './run-output';
 import { RenditionPlan } from './transcode-args';

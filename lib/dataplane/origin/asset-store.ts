@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { AssetDescriptor, assetDescriptor, storagePaths } from '../../contract/storage-layout';
 import { ByteLru } from './byte-lru';
 import { isSafeFileName, parseMediaPlaylist, PlaylistError, StoredPlaylist } from '../media-playlist';
-import { FragmentTime, fragmentTime, initTimescale } from './mp4-timing';
+import { FragmentTime, fragmentTime, initTimescale } from '../mp4/fragment-timing';
 import { TtlCache } from './ttl-cache';
 import { parseJsonWith } from '../common/workload-env';
 

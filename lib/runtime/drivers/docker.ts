@@ -17,7 +17,6 @@ import type { ContainerInspectInfo } from 'dockerode';
 import { LABELS } from '../../contract/labels';
 import { STORAGE_MOUNT, WorkloadSpec } from '../../contract/workload-spec';
 import { storagePaths } from '../../contract/storage-layout';
-import { writeFileAtomic } from '../../util/files';
 import { contentHash } from '../../util/stable-json';
 import { Driver, DriverContext, ObservedWorkload } from './driver';
 import { DockerConnection, connectDocker, engineAnswers, engineMessage, engineStatus } from './docker-client';
@@ -28,6 +27,7 @@ import { resolveSecretEnv } from './secret-env';
 import { dockerContainer, storageVolumeOf } from '../../render/docker-container';
 import { demuxLogs } from './docker-logs';
 import { DEFAULT_TASK_TIMEOUT_MS, TaskFailedError } from './task-output';
+import { writeControlFile } from './control-file';
 import { observedFromInspect } from './docker-observe';
 import { packageRoot } from '../../util/package-root';
 
@@ -264,8 +264,4 @@ function deliveredLiveHash(info: ContainerInspectInfo): string | undefined {
     // A control file someone mangled: report a hash no spec has, so the plan delivers the config again.
     return `unreadable-${contentHash(text)}`;
   }
-}
-
-function writeControlFile(storage: string, spec: WorkloadSpec): void {
-  writeFileAtomic(storagePaths.controlFile(storage, spec.name), `${JSON.stringify(spec.liveConfig ?? null)}\n`);
 }

@@ -14,13 +14,13 @@ import { packageRoot } from '../../util/package-root';
 import { ENV, UPSTREAM_HOST_ENV } from '../../contract/workload-env';
 import { WorkloadSpec } from '../../contract/workload-spec';
 import { storagePaths } from '../../contract/storage-layout';
-import { writeFileAtomic } from '../../util/files';
 import {
   ProcessIdentity, findProcesses, groupAlive, identify, isAlive, signalGroup, signalProcess, waitUntil,
 } from '../process-identity';
 import { Driver, DriverContext, ObservedWorkload } from './driver';
 import { resolveSecretEnv, withoutTerraformVariables } from './secret-env';
 import { DEFAULT_TASK_TIMEOUT_MS, TaskFailedError } from './task-output';
+import { writeControlFile } from './control-file';
 import {
   WorkloadRecord, appendLog, localPaths, readRecord, readState, readSupervisorPid, writeRecord,
 } from './local-records';
@@ -99,7 +99,7 @@ export class LocalDriver implements Driver {
     const dir = localPaths.workloadDir(this.stateDir, spec.name);
     if (fs.existsSync(dir)) await this.delete(spec.name);
     const storage = await this.storageDir(spec.account);
-    if (spec.liveConfig !== undefined) this.writeControlFile(storage, spec);
+    if (spec.liveConfig !== undefined) writeControlFile(storage, spec);
     const record: WorkloadRecord = {
       version: 1,
       name: spec.name,
@@ -141,7 +141,7 @@ export class LocalDriver implements Driver {
     const dir = localPaths.workloadDir(this.stateDir, spec.name);
     const record = readRecord(dir);
     if (!record) throw new Error(`workload ${spec.name}: cannot deliver live config, the workload does not exist`);
-    this.writeControlFile(await this.storageDir(spec.account), spec);
+    writeControlFile(await this.storageDir(spec.account), spec);
     // A later restart boots with the config it was last given, not the one it was created with.
     const env = { ...record.env };
     if (spec.liveConfig !== undefined) env[ENV.liveConfig] = JSON.stringify(spec.liveConfig);
@@ -237,9 +237,6 @@ export class LocalDriver implements Driver {
     return program === 'livestack' ? [process.execPath, this.cliPath, ...args] : [...command];
   }
 
-  private writeControlFile(storage: string, spec: WorkloadSpec): void {
-    writeFileAtomic(storagePaths.controlFile(storage, spec.name), `${JSON.stringify(spec.liveConfig ?? null)}\n`);
-  }
 }
 
 function readTail(file: string, maxBytes: number): string {

@@ -1,16 +1,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { manifest as manifestSchema } from '../../lib/model/manifest';
-import { synthesizeApp } from '../../lib/app/run-app';
-import { topology } from '../../lib/topology';
-import { LABELS } from '../../lib/contract/labels';
-import { STORAGE_MOUNT } from '../../lib/contract/workload-spec';
-import { ENV } from '../../lib/contract/workload-env';
+import { manifest as manifestSchema } from '../../../lib/model/manifest';
+import { synthesizeApp } from '../../../lib/app/run-app';
+import { topology } from '../../../lib/topology';
+import { LABELS } from '../../../lib/contract/labels';
+import { STORAGE_MOUNT } from '../../../lib/contract/workload-spec';
+import { ENV } from '../../../lib/contract/workload-env';
 
 /** Every example is synthesized exactly as `cdktf synth` would: a child process with CDKTF_OUTDIR set. */
 
-const EXAMPLES = fs.readdirSync(path.join(__dirname, '..', '..', 'examples')).sort();
+const EXAMPLES = fs.readdirSync(path.join(__dirname, '..', '..', '..', 'examples')).sort();
 
 // Values the secret variables would carry at deploy time; they must never reach the output.
 const DEPLOY_TIME_SECRETS = { TF_VAR_jwt_secret: 'jwt-secret-4c1f0e8d9b7a6e5f4d3c2b1a0f9e8d7c', TF_VAR_stream_key: 'stream-key-9d8c7b6a5f4e3d2c' };

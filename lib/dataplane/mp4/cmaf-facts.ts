@@ -3,6 +3,7 @@
  * codec string, picture size, audio sample rate and channels (init section), and the number of
  * samples in a fragment (for the frame rate). Only box headers and a few fixed fields are read.
  */
+import { Box, boxes, childBox, findBox } from './boxes';
 
 export type InitFacts =
   | { readonly type: 'video'; readonly codecs: string; readonly width: number; readonly height: number }
@@ -10,46 +11,10 @@ export type InitFacts =
 
 export class CmafError extends Error {}
 
-interface Box {
-  readonly type: string;
-  /** Content after the box header. */
-  readonly body: Buffer;
-}
-
-/** The boxes laid end to end in `data`; a truncated last box is cut to what is there. */
-function boxes(data: Buffer): Box[] {
-  const found: Box[] = [];
-  let offset = 0;
-  while (offset + 8 <= data.length) {
-    let size = data.readUInt32BE(offset);
-    let header = 8;
-    if (size === 1 && offset + 16 <= data.length) {
-      size = Number(data.readBigUInt64BE(offset + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = data.length - offset;
-    }
-    if (size < header) break;
-    found.push({ type: data.toString('latin1', offset + 4, offset + 8), body: data.subarray(offset + header, Math.min(data.length, offset + size)) });
-    offset += size;
-  }
-  return found;
-}
-
-function child(data: Buffer, type: string): Buffer | undefined {
-  return boxes(data).find((b) => b.type === type)?.body;
-}
-
-function descend(data: Buffer, path: readonly string[]): Buffer | undefined {
-  let scope: Buffer | undefined = data;
-  for (const type of path) scope = scope && child(scope, type);
-  return scope;
-}
-
 /** Codec and format facts of an init section (`ftyp` + `moov` with one track). */
 export function initFacts(init: Buffer, where: string): InitFacts {
-  const trak = descend(init, ['moov', 'trak']);
-  const stsd = trak && descend(trak, ['mdia', 'minf', 'stbl', 'stsd']);
+  const trak = findBox(init, ['moov', 'trak']);
+  const stsd = trak && findBox(trak, ['mdia', 'minf', 'stbl', 'stsd']);
   if (!trak || !stsd || stsd.length < 16) throw new CmafError(`${where}: no sample description (moov/trak/.../stsd) in the init section`);
   // stsd: version+flags (4), entry count (4), then the first sample entry box.
   const [entry] = boxes(stsd.subarray(8));
@@ -68,7 +33,7 @@ export function initFacts(init: Buffer, where: string): InitFacts {
 function videoFacts(entry: Box, trak: Buffer, where: string): InitFacts {
   // VisualSampleEntry: 8 bytes SampleEntry, 16 reserved, width (2), height (2), ..., child boxes from byte 78.
   if (entry.body.length < 78) throw new CmafError(`${where}: truncated ${entry.type} sample entry`);
-  const avcC = child(entry.body.subarray(78), 'avcC');
+  const avcC = childBox(entry.body.subarray(78), 'avcC');
   if (!avcC || avcC.length < 4) throw new CmafError(`${where}: no avcC box in the ${entry.type} sample entry`);
   // avc1.PPCCLL: profile_idc, constraint flags, level_idc (RFC 6381 section 3.3).
   const codecs = `${entry.type}.${avcC.subarray(1, 4).toString('hex')}`;
@@ -83,7 +48,7 @@ function videoFacts(entry: Box, trak: Buffer, where: string): InitFacts {
 
 /** Presentation size from `tkhd` (16.16 fixed point): what players show, after the pixel aspect ratio. */
 function displaySize(trak: Buffer): { width: number; height: number } | undefined {
-  const tkhd = child(trak, 'tkhd');
+  const tkhd = childBox(trak, 'tkhd');
   if (!tkhd) return undefined;
   const offset = tkhd[0] === 1 ? 88 : 76;
   if (tkhd.length < offset + 8) return undefined;
@@ -96,7 +61,7 @@ function audioFacts(entry: Box, where: string): InitFacts {
   if (entry.body.length < 28) throw new CmafError(`${where}: truncated mp4a sample entry`);
   const channels = entry.body.readUInt16BE(16);
   const sampleRate = entry.body.readUInt32BE(24) >>> 16;
-  const esds = child(entry.body.subarray(28), 'esds');
+  const esds = childBox(entry.body.subarray(28), 'esds');
   if (!esds) throw new CmafError(`${where}: no esds box in the mp4a sample entry`);
   return { type: 'audio', codecs: mp4aCodec(esds.subarray(4), where), sampleRate, channels };
 }

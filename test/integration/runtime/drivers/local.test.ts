@@ -2,15 +2,15 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { topology } from '../../../lib/topology';
-import { WorkloadSpec } from '../../../lib/contract/workload-spec';
-import { storagePaths } from '../../../lib/contract/storage-layout';
-import { LocalDriver } from '../../../lib/runtime/drivers/local';
-import { ObservedWorkload } from '../../../lib/runtime/drivers/driver';
-import { isTerminal } from '../../../lib/runtime/errors';
-import { findProcesses, identify } from '../../../lib/runtime/process-identity';
-import { testManifest } from '../../../bench/support/manifest-fixtures';
-import { eventually, median } from '../support/eventually';
+import { topology } from '../../../../lib/topology';
+import { WorkloadSpec } from '../../../../lib/contract/workload-spec';
+import { storagePaths } from '../../../../lib/contract/storage-layout';
+import { LocalDriver } from '../../../../lib/runtime/drivers/local';
+import { ObservedWorkload } from '../../../../lib/runtime/drivers/driver';
+import { isTerminal } from '../../../../lib/runtime/errors';
+import { findProcesses, identify } from '../../../../lib/runtime/process-identity';
+import { testManifest } from '../../../../bench/support/manifest-fixtures';
+import { eventually, median } from '../../../runtime/support/eventually';
 
 const FAKE = path.join(__dirname, '..', 'fixtures', 'fake-workload.js');
 

@@ -7,17 +7,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseMediaPlaylist } from '../../lib/dataplane/media-playlist';
-import { assetDescriptor, storagePaths } from '../../lib/contract/storage-layout';
-import { Manifest } from '../../lib/model/manifest';
-import { Controller } from '../../lib/runtime/controller';
-import { DesiredState, desiredState } from '../../lib/runtime/desired-state';
-import { Driver } from '../../lib/runtime/drivers/driver';
-import { LocalDriver } from '../../lib/runtime/drivers/local';
-import { IngestLiveConfig } from '../../lib/contract/workload-config';
-import { WorkloadSpec } from '../../lib/contract/workload-spec';
-import { createAssetFixture } from '../../bench/support/asset-fixture';
-import { testManifest } from '../../bench/support/manifest-fixtures';
+import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
+import { assetDescriptor, storagePaths } from '../../../lib/contract/storage-layout';
+import { Manifest } from '../../../lib/model/manifest';
+import { Controller } from '../../../lib/runtime/controller';
+import { DesiredState, desiredState } from '../../../lib/runtime/desired-state';
+import { Driver } from '../../../lib/runtime/drivers/driver';
+import { LocalDriver } from '../../../lib/runtime/drivers/local';
+import { IngestLiveConfig } from '../../../lib/contract/workload-config';
+import { WorkloadSpec } from '../../../lib/contract/workload-spec';
+import { createAssetFixture } from '../../../bench/support/asset-fixture';
+import { testManifest } from '../../../bench/support/manifest-fixtures';
 
 jest.setTimeout(60_000);
 

@@ -5,18 +5,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Manifest } from '../../lib/model/manifest';
-import { Controller } from '../../lib/runtime/controller';
-import { DesiredState, desiredState } from '../../lib/runtime/desired-state';
-import { LocalDriver } from '../../lib/runtime/drivers/local';
-import { isTerminal } from '../../lib/runtime/errors';
-import { acquireLock, LockHeldError, lockFile } from '../../lib/runtime/lock';
-import { ItemExponentialBackoff, MaxOf, TokenBucket } from '../../lib/runtime/rate-limiter';
-import { readStatuses, statusFile } from '../../lib/runtime/status';
-import { WorkloadSpec } from '../../lib/contract/workload-spec';
-import { storagePaths } from '../../lib/contract/storage-layout';
-import { testManifest } from '../../bench/support/manifest-fixtures';
-import { eventually } from './support/eventually';
+import { Manifest } from '../../../lib/model/manifest';
+import { Controller } from '../../../lib/runtime/controller';
+import { DesiredState, desiredState } from '../../../lib/runtime/desired-state';
+import { LocalDriver } from '../../../lib/runtime/drivers/local';
+import { isTerminal } from '../../../lib/runtime/errors';
+import { acquireLock, LockHeldError, lockFile } from '../../../lib/runtime/lock';
+import { ItemExponentialBackoff, MaxOf, TokenBucket } from '../../../lib/runtime/rate-limiter';
+import { readStatuses, statusFile } from '../../../lib/runtime/status';
+import { WorkloadSpec } from '../../../lib/contract/workload-spec';
+import { storagePaths } from '../../../lib/contract/storage-layout';
+import { testManifest } from '../../../bench/support/manifest-fixtures';
+import { eventually } from '../../runtime/support/eventually';
 
 jest.setTimeout(60_000);
 

@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createLogger } from '../../../lib/dataplane/common/log';
-import { Balancer } from '../../../lib/dataplane/balancer/balancer';
-import { AccessLogMetrics, parseAccessLogLine } from '../../../lib/dataplane/balancer/access-log-metrics';
-import { HttpMetrics } from '../../../lib/dataplane/common/http-metrics';
-import { freePort } from '../../../bench/support/manifest-fixtures';
-import { eventually } from '../../runtime/support/eventually';
+import { createLogger } from '../../../../lib/dataplane/common/log';
+import { Balancer } from '../../../../lib/dataplane/balancer/balancer';
+import { AccessLogMetrics, parseAccessLogLine } from '../../../../lib/dataplane/balancer/access-log-metrics';
+import { HttpMetrics } from '../../../../lib/dataplane/common/http-metrics';
+import { freePort } from '../../../../bench/support/manifest-fixtures';
+import { eventually } from '../../../runtime/support/eventually';
 
 interface Replica {
   readonly name: string;

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { renderNginxConfig } from '../../../lib/dataplane/ingest/nginx-config';
-import { nginxBinary } from '../../../lib/dataplane/common/nginx';
-import { streamStat } from '../../../lib/dataplane/ingest/rtmp-stat';
+import { renderNginxConfig } from '../../../../lib/dataplane/ingest/nginx-config';
+import { nginxBinary } from '../../../../lib/dataplane/common/nginx';
+import { streamStat } from '../../../../lib/dataplane/ingest/rtmp-stat';
 
 const run = promisify(execFile);
 

@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Manifest } from '../../lib/model/manifest';
-import { LocalDriver } from '../../lib/runtime/drivers/local';
-import { CliResult, livestack, ROOT } from '../support/cli';
-import { testManifest } from '../../bench/support/manifest-fixtures';
+import { Manifest } from '../../../lib/model/manifest';
+import { LocalDriver } from '../../../lib/runtime/drivers/local';
+import { CliResult, livestack, ROOT } from '../../support/cli';
+import { testManifest } from '../../../bench/support/manifest-fixtures';
 
 jest.setTimeout(180_000);
 

@@ -8,13 +8,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Manifest } from '../../lib/model/manifest';
-import { desiredState } from '../../lib/runtime/desired-state';
-import { LocalDriver } from '../../lib/runtime/drivers/local';
-import { localPaths, readState } from '../../lib/runtime/drivers/local-records';
-import { findProcesses, identify } from '../../lib/runtime/process-identity';
-import { CLI, livestack } from '../support/cli';
-import { freePort, testManifest } from '../../bench/support/manifest-fixtures';
+import { Manifest } from '../../../lib/model/manifest';
+import { desiredState } from '../../../lib/runtime/desired-state';
+import { LocalDriver } from '../../../lib/runtime/drivers/local';
+import { localPaths, readState } from '../../../lib/runtime/drivers/local-records';
+import { findProcesses, identify } from '../../../lib/runtime/process-identity';
+import { CLI, livestack } from '../../support/cli';
+import { freePort, testManifest } from '../../../bench/support/manifest-fixtures';
 import { spawn } from 'node:child_process';
 
 jest.setTimeout(600_000);

@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Encoding } from '../../../lib/model/manifest';
-import { fragmentSampleCount, initFacts } from '../../../lib/dataplane/ingest/cmaf-facts';
-import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
-import { renditionPlan, transcodeArgs } from '../../../lib/dataplane/ingest/transcode-args';
+import { Encoding } from '../../../../lib/model/manifest';
+import { fragmentSampleCount, initFacts } from '../../../../lib/dataplane/mp4/cmaf-facts';
+import { parseMediaPlaylist } from '../../../../lib/dataplane/media-playlist';
+import { renditionPlan, transcodeArgs } from '../../../../lib/dataplane/ingest/transcode-args';
 
 const run = promisify(execFile);
 

@@ -3,6 +3,7 @@
  * section `mdhd`) and the earliest presentation time of a fragment (`sidx`, else the decode time in
  * `tfdt`). Only box headers are walked; nothing is decoded.
  */
+import { findBox } from './boxes';
 
 export interface FragmentTime {
   readonly timescale?: number;
@@ -30,36 +31,4 @@ export function fragmentTime(segment: Buffer): FragmentTime | undefined {
   const tfdt = findBox(segment, ['moof', 'traf', 'tfdt']);
   if (!tfdt || tfdt.length < 8) return undefined;
   return { time: tfdt[0] === 1 ? Number(tfdt.readBigUInt64BE(4)) : tfdt.readUInt32BE(4) };
-}
-
-/** Payload (after the full-box header's size and type) of the first box along `path`. */
-function findBox(data: Buffer, path: readonly string[]): Buffer | undefined {
-  let scope = data;
-  for (const type of path) {
-    const found = childBox(scope, type);
-    if (!found) return undefined;
-    scope = found;
-  }
-  return scope;
-}
-
-function childBox(data: Buffer, type: string): Buffer | undefined {
-  let offset = 0;
-  while (offset + 8 <= data.length) {
-    let size = data.readUInt32BE(offset);
-    let header = 8;
-    if (size === 1) {
-      if (offset + 16 > data.length) return undefined;
-      size = Number(data.readBigUInt64BE(offset + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = data.length - offset;
-    }
-    if (size < header) return undefined;
-    if (data.toString('latin1', offset + 4, offset + 8) === type) {
-      return data.subarray(offset + header, Math.min(data.length, offset + size));
-    }
-    offset += size;
-  }
-  return undefined;
 }
