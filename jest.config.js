@@ -1,7 +1,7 @@
 /**
  * Two tiers. `unit`: no processes, no network, no Docker (npm run test:unit, under 30 s). `integration`:
  * real processes, ffmpeg, nginx, Docker, Chromium (test/integration, test/e2e, test/docker, test/swarm).
- * `npm test` runs both, unit first. Suites run on the TypeScript sources (transpile only: `npm test`
+ * `npm test` runs both, unit first; LIVESTACK_TIER picks one. Suites run on the TypeScript sources (transpile only: `npm test`
  * type-checks separately).
  */
 const { dockerSuitesAvailability } = require('./test/docker/availability');
@@ -31,12 +31,16 @@ function integration() {
   };
 }
 
-const selected = process.argv.includes('--selectProjects') ? process.argv[process.argv.indexOf('--selectProjects') + 1] : undefined;
+const unit = { ...common, displayName: 'unit', testPathIgnorePatterns: ['/node_modules/', ...SLOW], testTimeout: 10000 };
+
+/** LIVESTACK_TIER=unit|integration picks one tier (npm run test:unit, scripts/test.sh); unset: both. */
+const tier = process.env.LIVESTACK_TIER;
+if (tier !== undefined && tier !== 'unit' && tier !== 'integration') throw new Error(`LIVESTACK_TIER must be unit or integration, not ${tier}`);
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testPathIgnorePatterns: ['/node_modules/', ...SLOW], testTimeout: 10000 },
+    ...(tier === 'integration' ? [] : [unit]),
     // Only probed (Docker availability) when integration suites may run.
-    ...(selected === 'unit' ? [] : [integration()]),
+    ...(tier === 'unit' ? [] : [integration()]),
   ],
 };

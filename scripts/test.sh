@@ -7,6 +7,6 @@ bash scripts/setup.sh --with docker,browser,bench
 echo "test: type-checking (tsc --noEmit)"
 npx tsc -p tsconfig.json --noEmit
 echo "test: unit tier (npm run test:unit)"
-npx jest --selectProjects unit "$@"
+LIVESTACK_TIER=unit npx jest "$@"
 echo "test: integration tier (processes, ffmpeg, nginx, Docker, Chromium)"
-npx jest --runInBand --selectProjects integration "$@"
+LIVESTACK_TIER=integration npx jest --runInBand "$@"
