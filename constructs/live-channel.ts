@@ -119,11 +119,11 @@ export class LiveChannel extends Construct implements ChannelScope {
     const seg = segmentDuration.toSeconds();
     const issues: ValidationIssue[] = [];
     if (!(kfi >= KEY_FRAME_SECONDS.min && kfi <= KEY_FRAME_SECONDS.max)) {
-      issues.push({ path: this.node.path, field: 'keyFrameInterval', received: keyFrameInterval.toString(), allowed: `from ${Duration.seconds(KEY_FRAME_SECONDS.min)} to ${Duration.seconds(KEY_FRAME_SECONDS.max)}` });
+      issues.push({ path: this.node.path, field: 'keyFrameInterval', received: keyFrameInterval.toString(), allowed: `from ${KEY_FRAME_SECONDS.min}s to ${KEY_FRAME_SECONDS.max}s` });
     }
     // Whether segments start on key frames (a multiple of the interval) is a rule: segments-on-key-frames.
     if (!(seg >= SEGMENT_SECONDS.min && seg <= SEGMENT_SECONDS.max)) {
-      issues.push({ path: this.node.path, field: 'segmentDuration', received: segmentDuration.toString(), allowed: `from ${Duration.seconds(SEGMENT_SECONDS.min)} to ${Duration.seconds(SEGMENT_SECONDS.max)}` });
+      issues.push({ path: this.node.path, field: 'segmentDuration', received: segmentDuration.toString(), allowed: `from ${SEGMENT_SECONDS.min}s to ${SEGMENT_SECONDS.max}s` });
     }
     return issues;
   }

@@ -115,7 +115,10 @@ describe('what each example renders', () => {
     expect(config(ingest).channel.encoding.ladder.map((r: { name: string }) => r.name)).toEqual(['720p', '540p', '360p']);
     expect(ingest.secretEnv).toEqual({});
     expect(ingest.urls).toEqual(['rtmp://127.0.0.1:1935/live']);
-    expect(specs.find((s) => s.role === 'origin')!.liveConfig).toEqual({ locators: [expect.objectContaining({ protocols: ['hls', 'dash'], encryption: { type: 'none' } })] });
+    expect(specs.find((s) => s.role === 'origin')!.liveConfig).toEqual({
+      locators: [expect.objectContaining({ protocols: ['hls', 'dash'], encryption: { type: 'none' } })],
+      previews: [{ channel: 'news', allowList: ['127.0.0.1/32', '::1/128'] }],
+    });
   });
 
   test('protected: secrets reach workloads as variables only, the locator is envelope-encrypted HLS under the token policy', async () => {
