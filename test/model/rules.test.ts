@@ -1,0 +1,76 @@
+/**
+ * The rules table (lib/model/rules.ts) against manifests as they arrive from disk: a valid manifest
+ * (examples/protected as synthesized, test/fixtures/manifests) and one edit per rule that breaks it.
+ * Every rule of the table must be broken by at least one case here, so a new rule comes with its test.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LivestackValidationError, ValidationIssue } from '../../lib/model/errors';
+import { loadManifest } from '../../lib/model/load-manifest';
+import { AccountManifest, Manifest } from '../../lib/model/manifest';
+import { RULES } from '../../lib/model/rules';
+
+const FILE = path.join(__dirname, '..', 'fixtures', 'manifests', 'protected.json');
+const valid = (): Manifest => JSON.parse(fs.readFileSync(FILE, 'utf8'));
+
+interface Case {
+  readonly rule: string;
+  readonly name: string;
+  readonly edit: (account: AccountManifest, manifest: Manifest) => void;
+  readonly issue: Partial<ValidationIssue> & { readonly allowed?: string | RegExp };
+}
+
+const A = 'protected/premium';
+const cases: Case[] = [
+  { rule: 'max-channels', name: 'more channels than the limit', edit: (a) => { a.limits.maxChannels = 1; a.channels.push({ ...a.channels[0], name: 'second', path: `${A}/second`, port: 2936, programs: [] }); }, issue: { path: `${A}/second`, field: 'channels', received: 'channel number 2' } },
+  { rule: 'unique-names', name: 'two channels with one name', edit: (a) => { a.channels.push({ ...a.channels[0], path: `${A}/other`, port: 2936, programs: [] }); }, issue: { path: `${A}/other`, field: 'name', received: '"match"' } },
+  { rule: 'unique-names', name: 'two locators with one id', edit: (a) => { a.locators.push({ ...a.locators[0], name: 'copy', path: `${A}/copy` }); }, issue: { path: `${A}/copy`, field: 'locatorId' } },
+  { rule: 'unique-names', name: 'two programs recording one asset', edit: (a) => { a.channels[0].programs.push({ ...a.channels[0].programs[0], name: 'late', path: `${A}/match/late` }); }, issue: { path: `${A}/match/late`, field: 'assetName', received: '"match-live"' } },
+  { rule: 'running-programs', name: 'a fourth running program', edit: (a) => { for (const n of ['b', 'c', 'd']) a.channels[0].programs.push({ ...a.channels[0].programs[0], name: n, path: `${A}/match/${n}`, assetName: `match-${n}` }); }, issue: { path: `${A}/match/d`, field: 'state', allowed: /at most 3 running programs/ } },
+  { rule: 'segments-on-key-frames', name: 'a segment that is not a multiple of the key frame interval', edit: (a) => { a.channels[0].segmentDurationSeconds = 5; }, issue: { path: `${A}/match`, field: 'segmentDuration', received: '5s' } },
+  { rule: 'end-after-start', name: 'a locator ending before it starts', edit: (a) => { a.locators[0].end = '2025-01-01T00:00:00.000Z'; }, issue: { path: `${A}/match/live/Locator-main`, field: 'end' } },
+  { rule: 'end-after-start', name: 'a program ending when it starts', edit: (a) => { Object.assign(a.channels[0].programs[0], { start: '2026-01-01T00:00:00Z', end: '2026-01-01T00:00:00Z' }); }, issue: { path: `${A}/match/live`, field: 'end' } },
+  { rule: 'references', name: 'a locator on an endpoint that does not exist', edit: (a) => { a.locators[0].endpoint = 'gone'; }, issue: { path: `${A}/match/live/Locator-main`, field: 'endpoint', received: '"gone"' } },
+  { rule: 'references', name: 'envelope under a key policy that does not exist', edit: (a) => { a.deliveryPolicies[0].encryption = { type: 'envelope', keyPolicy: 'nobody' }; }, issue: { path: `${A}/envelope-hls`, field: 'encryption.keyPolicy' } },
+  { rule: 'envelope-is-hls', name: 'envelope encryption offered on DASH', edit: (a) => { a.deliveryPolicies[0].protocols = ['hls', 'dash']; }, issue: { path: `${A}/envelope-hls`, field: 'protocols' } },
+  { rule: 'keys-match-algorithms', name: 'an HMAC key under RS256', edit: (a) => { (a.keyPolicies[0].restriction as { algorithms: string[] }).algorithms = ['RS256']; }, issue: { path: `${A}/viewers`, field: 'restriction.keys.0', received: 'a oct key' } },
+  { rule: 'distinct-ports', name: 'an endpoint on the key delivery port', edit: (a) => { a.endpoints[0].port = a.keyDelivery.port; }, issue: { path: `${A}/main`, field: 'port' } },
+  { rule: 'distinct-ports', name: 'two accounts on one port of one address', edit: (a, m) => { m.accounts.push({ ...structuredClone(a), name: 'other', path: 'protected/other', endpoints: [], channels: [], locators: [] }); }, issue: { path: 'protected/other', field: 'keyDelivery.port' } },
+];
+
+function issuesOf(manifest: Manifest): ValidationIssue[] {
+  try {
+    loadManifest(JSON.stringify(manifest), 'manifest.json');
+    return [];
+  } catch (error) {
+    if (error instanceof LivestackValidationError) return error.issues;
+    throw error;
+  }
+}
+
+describe('the rules over a manifest from disk', () => {
+  test('the synthesized example passes every rule', () => {
+    expect(issuesOf(valid())).toEqual([]);
+  });
+
+  test.each(cases.map((c) => [`${c.rule}: fails on ${c.name}`, c] as const))('%s', (_title, c) => {
+    const manifest = valid();
+    c.edit(manifest.accounts[0], manifest);
+    const { allowed, ...expected } = c.issue;
+    const issues = issuesOf(manifest);
+    const found = issues.find((i) => i.path === expected.path && i.field === expected.field);
+    expect({ found, issues }).toEqual(expect.objectContaining({ found: expect.objectContaining(expected) }));
+    if (allowed) expect(found!.allowed).toMatch(allowed);
+  });
+
+  test('every rule of the table is broken by at least one case above', () => {
+    expect(RULES.map((r) => r.id).filter((id) => !cases.some((c) => c.rule === id))).toEqual([]);
+  });
+
+  test('a manifest that is not JSON, or breaks the schema, fails naming the file and the field', () => {
+    expect(() => loadManifest('{"apiVersion": "livestack/v1", "accounts": [', 'state/manifest.json')).toThrow(/state\/manifest\.json: \(file\): received text that is not JSON/);
+    const broken = valid();
+    (broken.accounts[0].channels[0] as { port: unknown }).port = 'rtmp';
+    expect(() => loadManifest(JSON.stringify(broken), 'm.json')).toThrow(/m\.json: accounts\.0\.channels\.0\.port: received "rtmp"/);
+  });
+});
