@@ -16,7 +16,8 @@ function livestackApp(app: App): void {
   const stack = new TerraformStack(app, 'bench');
   const account = new MediaAccount(stack, 'bench', { limits: { maxChannels: n } });
   const endpoint = account.addStreamingEndpoint('main');
-  for (let i = 0; i < n; i++) account.addLiveChannel(`ch${i}`).addProgram('live').publish(endpoint);
+  // Each channel on its own port, as an account with many channels declares them (the raw app does the same).
+  for (let i = 0; i < n; i++) account.addLiveChannel(`ch${i}`, { port: 1935 + i }).addProgram('live').publish(endpoint);
 }
 
 /** What a careful user would write by hand for the same containers: same attributes, no livestack. */
