@@ -1,10 +1,9 @@
 import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
 import { formatIssue } from '../lib/model/errors';
-import { AccountManifest, account as accountSchema } from '../lib/model/manifest';
+import { AccountManifest } from '../lib/model/manifest';
 import { mediaAccountProps } from '../lib/model/props';
-import { checkAccount } from '../lib/model/rules';
-import { validateProps, zodIssues } from '../lib/model/validate';
+import { validateProps } from '../lib/model/validate';
 import { markAccountSource } from '../lib/model/account-source';
 import { RuntimeImage } from '../lib/model/values/runtime-image';
 import { LivestackStackSynthesis } from '../lib/synth/stack-synthesis';
@@ -75,10 +74,10 @@ export class MediaAccount extends Construct implements AccountScope {
     this.runtimeImage = this.resolved.runtimeImage ?? RuntimeImage.build();
     this.bindAddress = this.resolved.bindAddress ?? '127.0.0.1';
     this.maxChannels = this.resolved.limits?.maxChannels ?? 5;
-    // The stack's synthesis finds its accounts itself (node.findAll); it only has to exist.
-    LivestackStackSynthesis.of(TerraformStack.of(this));
-    // Rules that need the whole account run late, once everything is declared (lib/model/rules.ts).
-    this.node.addValidation({ validate: () => this.validateAccount().map(formatIssue) });
+    // The stack's synthesis finds its accounts itself (node.findAll) and checks the whole desired state
+    // late, once everything is declared (lib/model/rules.ts); the account reports the issues about it.
+    const synthesis = LivestackStackSynthesis.of(TerraformStack.of(this));
+    this.node.addValidation({ validate: () => synthesis.issuesOf(this.node.path).map(formatIssue) });
   }
 
   /** Adds a streaming endpoint (an origin) to this account. */
@@ -143,14 +142,6 @@ export class MediaAccount extends Construct implements AccountScope {
 
   /** Port of the account's key delivery service. */
   get keyDeliveryPort(): number { return this.resolved.keyDelivery?.port ?? 8090; }
-
-  /** The account's problems that need all of it: its manifest's schema, then the account rules. */
-  private validateAccount() {
-    const manifest = this.toManifest();
-    const parsed = accountSchema.safeParse(manifest);
-    if (!parsed.success) return zodIssues(parsed.error, manifest, `${this.node.path} (manifest)`);
-    return checkAccount(parsed.data);
-  }
 }
 
 const isEndpoint = (x: unknown): x is StreamingEndpoint => x instanceof StreamingEndpoint;

@@ -131,15 +131,6 @@ export function checkManifest(manifest: Manifest): ValidationIssue[] {
   return RULES.flatMap((rule) => (rule.scope === 'manifest' ? rule.check(manifest) : manifest.accounts.flatMap((account) => rule.check(account))));
 }
 
-/** The account-scoped rules over one account (a construct's late validation). */
-export function checkAccount(account: AccountManifest): ValidationIssue[] {
-  return RULES.flatMap((rule) => (rule.scope === 'account' ? rule.check(account) : []));
-}
-
-/** The manifest-scoped rules only (cross-account). */
-export function checkAcrossAccounts(manifest: Manifest): ValidationIssue[] {
-  return RULES.flatMap((rule) => (rule.scope === 'manifest' ? rule.check(manifest) : []));
-}
 
 function unique<T extends { path: string }>(items: readonly T[], key: (item: T) => string, what: string, field: string): ValidationIssue[] {
   const seen = new Map<string, string>();

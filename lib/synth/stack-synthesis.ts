@@ -1,8 +1,8 @@
 /**
  * Per-stack synthesis of livestack: finds the stack's accounts (node.findAll: no construct registers
- * itself), checks what needs more than one account late (after every add*() call; each account checks
- * its own rules), renders workload specs into Docker resources, and writes the manifest beside
- * cdk.tf.json. One instance per stack, created by the first MediaAccount in it.
+ * itself), checks the whole desired state once, late (after every add*() call: schema and every rule;
+ * each account reports the issues about it), renders workload specs into Docker resources, and writes
+ * the manifest beside cdk.tf.json. One instance per stack, created by the first MediaAccount in it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +13,6 @@ import { isAccountSource } from '../model/account-source';
 import { formatIssue, ValidationIssue } from '../model/errors';
 import { validateManifest } from '../model/load-manifest';
 import { Manifest, MANIFEST_API_VERSION } from '../model/manifest';
-import { checkAcrossAccounts } from '../model/rules';
 import { MANIFEST_FILE } from '../contract/manifest-file';
 import { topology } from '../topology';
 import { dockerStackResources } from './docker-resources';
@@ -33,7 +32,7 @@ export class LivestackStackSynthesis extends Construct {
     super(stack, SYNTHESIS_ID);
     // Aspects run at synth time, after the app has declared everything, and before validation.
     Aspects.of(stack).add(new RenderOnce(this));
-    this.node.addValidation({ validate: () => this.crossAccountIssues().map(formatIssue) });
+    this.node.addValidation({ validate: () => this.render().issues.filter((issue) => !this.ownedByAccount(issue)).map(formatIssue) });
     addCustomSynthesis(this, { onSynthesize: (session) => this.writeManifest(session.outdir) });
   }
 
@@ -57,10 +56,17 @@ export class LivestackStackSynthesis extends Construct {
     return path.resolve(app.outdir ?? 'cdktf.out', 'stacks', this.stack.node.id);
   }
 
-  /** What no single account can see (each account validates its own rules, see MediaAccount). */
-  private crossAccountIssues(): ValidationIssue[] {
-    const { manifest, issues } = this.render();
-    return issues.length === 0 ? [] : checkAcrossAccounts(manifest);
+  /**
+   * The issues about the account at `accountPath` (its constructs' paths are below it): each account
+   * reports its own (MediaAccount's validation), the synthesis what belongs to none (cross-account
+   * rules, schema issues of the whole manifest).
+   */
+  issuesOf(accountPath: string): ValidationIssue[] {
+    return this.render().issues.filter((issue) => isUnder(issue.path, accountPath));
+  }
+
+  private ownedByAccount(issue: ValidationIssue): boolean {
+    return this.stack.node.findAll().some((c) => isAccountSource(c) && isUnder(issue.path, c.node.path));
   }
 
   private writeManifest(outdir: string): void {
@@ -69,6 +75,10 @@ export class LivestackStackSynthesis extends Construct {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify(manifest, null, 2)}\n`);
   }
+}
+
+function isUnder(path: string, scope: string): boolean {
+  return path === scope || path.startsWith(`${scope}/`);
 }
 
 class RenderOnce implements IAspect {

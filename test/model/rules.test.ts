@@ -17,7 +17,7 @@ interface Case {
   readonly rule: string;
   readonly name: string;
   readonly edit: (account: AccountManifest, manifest: Manifest) => void;
-  readonly issue: Partial<ValidationIssue> & { readonly allowed?: string | RegExp };
+  readonly issue: Omit<Partial<ValidationIssue>, 'allowed'> & { readonly allowed?: RegExp };
 }
 
 const A = 'protected/premium';
