@@ -13,4 +13,6 @@ export { Encoding, EncodingPreset, LadderRung, SpeedPreset } from '../lib/model/
 export { KeyRestriction, TokenRestrictionOptions, VerificationKey } from '../lib/model/values/key-restriction';
 export { DeliveryEncryption } from '../lib/model/values/delivery-encryption';
 export { RuntimeImage } from '../lib/model/values/runtime-image';
+export { Platform } from '../lib/model/values/platform';
+export type { KubernetesOptions, ResourceAmounts, ResourceOptions, ServiceOptions } from '../lib/model/values/platform';
 export { LivestackValidationError, ValidationIssue } from '../lib/model/errors';

@@ -1,11 +1,13 @@
 import { TerraformStack } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
+import { z } from 'zod';
 import { formatIssue } from '../lib/model/errors';
 import { AccountManifest } from '../lib/model/manifest';
-import { mediaAccountProps } from '../lib/model/props';
+import { kubernetesOptions, mediaAccountProps } from '../lib/model/props';
 import { validateProps } from '../lib/model/validate';
 import { markAccountSource } from '../lib/model/account-source';
 import { RuntimeImage } from '../lib/model/values/runtime-image';
+import { Platform } from '../lib/model/values/platform';
 import { LivestackStackSynthesis } from '../lib/synth/stack-synthesis';
 import { DeliveryPolicy, DeliveryPolicyProps } from './delivery-policy';
 import { KeyPolicy, KeyPolicyProps } from './key-policy';
@@ -37,6 +39,14 @@ export interface MediaAccountProps {
   };
   /** Quotas. @default - { maxChannels: 5 }, as in Azure Media Services */
   readonly limits?: { readonly maxChannels?: number };
+  /**
+   * Where the workloads run: one Docker host (`cdktf deploy` with the Docker provider, or the livestack
+   * runtime), or a Kubernetes cluster (`cdktf deploy` with the Kubernetes provider, or the YAML of
+   * `livestack synth --kubernetes-out DIR` for Argo CD / Flux). On Kubernetes, `runtimeImage` must name
+   * an image the cluster can pull (`RuntimeImage.fromName(...)`).
+   * @default Platform.docker()
+   */
+  readonly platform?: Platform;
 }
 
 /**
@@ -63,6 +73,7 @@ export class MediaAccount extends Construct implements AccountScope {
   readonly runtimeImage: RuntimeImage;
   readonly bindAddress: string;
   readonly maxChannels: number;
+  readonly platform: Platform;
   private readonly resolved: ReturnType<typeof mediaAccountProps.parse>;
 
   constructor(scope: Construct, id: string, props: MediaAccountProps = {}) {
@@ -74,6 +85,8 @@ export class MediaAccount extends Construct implements AccountScope {
     this.runtimeImage = this.resolved.runtimeImage ?? RuntimeImage.build();
     this.bindAddress = this.resolved.bindAddress ?? '127.0.0.1';
     this.maxChannels = this.resolved.limits?.maxChannels ?? 5;
+    this.platform = this.resolved.platform ?? Platform.docker();
+    if (this.platform.kind === 'kubernetes') validateProps(z.strictObject({ platform: kubernetesOptions }), { platform: this.platform.options }, this.node.path);
     // The stack's synthesis finds its accounts itself (node.findAll) and checks the whole desired state
     // late, once everything is declared (lib/model/rules.ts); the account reports the issues about it.
     const synthesis = LivestackStackSynthesis.of(TerraformStack.of(this));
@@ -132,6 +145,8 @@ export class MediaAccount extends Construct implements AccountScope {
         publicBaseUrl: this.resolved.keyDelivery?.publicBaseUrl,
       },
       limits: { maxChannels: this.maxChannels },
+      // Docker is the default and is left out, so the manifests of Docker apps stay as they were.
+      ...(this.platform.kind === 'kubernetes' ? { platform: this.platform.toManifest(this.accountName) } : {}),
       endpoints: this.allEndpoints.map((e) => e.toManifest()),
       channels: channels.map((c) => c.toManifest()),
       keyPolicies: childrenOf(this, isKeyPolicy).map((k) => k.toManifest()),

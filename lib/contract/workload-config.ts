@@ -24,7 +24,8 @@ export type IngestLiveConfig = z.infer<typeof ingestLiveConfig>;
 export const originConfig = z.object({
   kind: z.literal('origin'),
   account: z.string(),
-  endpoint,
+  /** The endpoint, without its scale units: how many siblings an origin has changes nothing in it. */
+  endpoint: endpoint.omit({ scaleUnits: true }),
   replica: z.number().int().min(0),
   listenPort: port,
   keyDelivery: z.object({ port, publicBaseUrl: z.string().optional() }),

@@ -9,6 +9,11 @@ export const ENV = {
   config: 'LIVESTACK_CONFIG',
   /** JSON of the workload's live config at boot; later changes arrive in `<storage>/control/<name>.json`. */
   liveConfig: 'LIVESTACK_LIVE_CONFIG',
+  /**
+   * A file holding the live config, watched instead of `<storage>/control/<name>.json`: on Kubernetes a
+   * mounted ConfigMap, which the cluster updates in place (the env would restart the pod).
+   */
+  liveConfigFile: 'LIVESTACK_LIVE_CONFIG_FILE',
   /** The account storage root. */
   storageDir: 'LIVESTACK_STORAGE_DIR',
   /** Address servers listen on: `0.0.0.0` in containers, the bind address on the local driver. */

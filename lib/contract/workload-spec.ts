@@ -2,6 +2,7 @@
  * A workload spec: everything a driver (local processes, Docker, Swarm) or the Terraform synth needs
  * to run one workload. Topology produces these; nothing downstream decides *what* runs.
  */
+import type { ServiceExposure, Toleration } from '../model/manifest';
 
 export type WorkloadRole = 'keys' | 'ingest' | 'origin' | 'balancer';
 
@@ -34,6 +35,31 @@ export interface HealthCheckSpec {
   readonly startPeriodSeconds: number;
 }
 
+/** Requests and limits of a container on a cluster engine (Kubernetes quantities). */
+export interface ResourceSpec {
+  readonly requests: { readonly cpu?: string; readonly memory?: string };
+  readonly limits: { readonly cpu?: string; readonly memory?: string };
+}
+
+/**
+ * How a workload runs on a Kubernetes cluster, decided by topology from the account's platform. Part of
+ * the spec hash, except `service` and `autoscaling`, which an engine changes in place (no pod restarts).
+ */
+export interface KubernetesWorkloadSpec {
+  readonly namespace: string;
+  /** The ReadWriteMany claim that holds the account storage (what `mounts` name as a volume on Docker). */
+  readonly claimName: string;
+  readonly resources: ResourceSpec;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly tolerations: readonly Toleration[];
+  readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  readonly imagePullSecrets: readonly string[];
+  /** The Service in front of the published ports. */
+  readonly service: ServiceExposure;
+  /** Origins: a HorizontalPodAutoscaler between `replicas` and `maxReplicas`. */
+  readonly autoscaling?: { readonly maxReplicas: number; readonly targetCpuUtilizationPercent: number };
+}
+
 /** What restarting or removing a workload interrupts, for plan disruption flags. */
 export type Disruption = 'live-ingest' | 'playback' | 'key-delivery';
 
@@ -63,6 +89,13 @@ export interface WorkloadSpec {
   /** Docker network of the account; the workload's name is its alias there (balancers reach replicas by it). */
   readonly network: string;
   readonly healthCheck: HealthCheckSpec;
+  /**
+   * Identical copies of the workload a cluster engine runs behind one address (a scaled origin on
+   * Kubernetes); absent: one. Not part of the spec hash: scaling is done in place.
+   */
+  readonly replicas?: number;
+  /** Present when the account runs on Kubernetes. */
+  readonly kubernetes?: KubernetesWorkloadSpec;
   /** Includes the spec hash and live hash. */
   readonly labels: Record<string, string>;
   /** Reloaded in place when it changes (no restart); undefined when the workload has none. */

@@ -192,6 +192,81 @@ export const locator = z.object({
 });
 export type LocatorManifest = z.infer<typeof locator>;
 
+/** A Kubernetes CPU quantity: cores (`1`, `0.5`) or millicores (`250m`). */
+export const cpuQuantity = z.string().regex(/^(\d+(\.\d+)?|\d+m)$/, 'a CPU quantity such as "500m" or "1.5"');
+/** A Kubernetes memory or storage quantity: bytes with an optional binary or decimal suffix (`512Mi`, `100Gi`, `1G`). */
+export const byteQuantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, 'a quantity such as "512Mi" or "100Gi"');
+
+export const resourceSettings = z.object({
+  requests: z.object({ cpu: cpuQuantity.optional(), memory: byteQuantity.optional() }).optional(),
+  limits: z.object({ cpu: cpuQuantity.optional(), memory: byteQuantity.optional() }).optional(),
+});
+export type ResourceSettings = z.infer<typeof resourceSettings>;
+
+export const kubernetesResources = z.object({
+  ingest: resourceSettings.optional(),
+  origin: resourceSettings.optional(),
+  keys: resourceSettings.optional(),
+});
+export type KubernetesResources = z.infer<typeof kubernetesResources>;
+
+export const serviceType = z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']);
+export type ServiceType = z.infer<typeof serviceType>;
+
+/** How a workload's published ports are reached: a Service of this type, with these annotations. */
+export const serviceExposure = z.object({
+  type: serviceType,
+  annotations: z.record(z.string(), z.string()),
+});
+export type ServiceExposure = z.infer<typeof serviceExposure>;
+
+export const toleration = z.object({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().min(0).optional(),
+});
+export type Toleration = z.infer<typeof toleration>;
+
+/** A DNS subdomain (RFC 1123), what Kubernetes accepts as an object or secret name. */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Where an account's workloads run, with the settings of that engine. */
+export const platform = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('docker') }),
+  z.object({
+    kind: z.literal('kubernetes'),
+    namespace: dnsLabel,
+    /** Whether livestack renders the Namespace object itself (else the cluster's owners create it). */
+    createNamespace: z.boolean(),
+    /** The ReadWriteMany claim every workload mounts the account storage from. */
+    storage: z.object({ storageClassName: z.string().min(1).optional(), size: byteQuantity }),
+    image: z.object({
+      pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
+      pullSecrets: z.array(z.string().regex(DNS_SUBDOMAIN, 'a Secret name (DNS subdomain)')),
+    }),
+    nodeSelector: z.record(z.string(), z.string()),
+    tolerations: z.array(toleration),
+    /** Service of each endpoint, ingest and the key service; `endpoints` and `channels` override by name. */
+    services: z.object({
+      endpoint: serviceExposure,
+      ingest: serviceExposure,
+      keys: serviceExposure,
+      endpoints: z.record(z.string(), serviceExposure),
+      channels: z.record(z.string(), serviceExposure),
+    }),
+    resources: kubernetesResources,
+    /** A HorizontalPodAutoscaler per endpoint, between max(1, scaleUnits) and maxReplicas origin replicas. */
+    originAutoscaling: z.object({
+      maxReplicas: z.number().int().min(1).max(1000),
+      targetCpuUtilizationPercent: z.number().int().min(1).max(100),
+    }).optional(),
+  }),
+]);
+export type Platform = z.infer<typeof platform>;
+export type KubernetesPlatform = Extract<Platform, { kind: 'kubernetes' }>;
+
 export const account = z.object({
   name: dnsLabel,
   path: z.string(),
@@ -213,6 +288,8 @@ export const account = z.object({
     publicBaseUrl: z.string().url().optional(),
   }),
   limits: z.object({ maxChannels: z.number().int().min(1).max(10_000) }),
+  /** Where the workloads run; absent: one Docker host (or the local driver). */
+  platform: platform.optional(),
   endpoints: z.array(endpoint),
   channels: z.array(channel),
   keyPolicies: z.array(keyPolicy),

@@ -5,11 +5,12 @@
  */
 import { Token } from 'cdktf';
 import { z } from 'zod';
-import { cidr, DNS_LABEL, port, runState, STREAM_KEY, STREAM_KEY_RULE } from './manifest';
+import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, port, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, toleration } from './manifest';
 import { DeliveryEncryption } from './values/delivery-encryption';
 import { Duration } from './values/duration';
 import { Encoding } from './values/encoding';
 import { KeyRestriction } from './values/key-restriction';
+import { Platform } from './values/platform';
 import { RuntimeImage } from './values/runtime-image';
 import { Secret } from './values/secret';
 
@@ -44,6 +45,36 @@ export const mediaAccountProps = z.strictObject({
     publicBaseUrl: z.string().url('an absolute URL such as https://keys.example.com').optional(),
   }).optional(),
   limits: z.strictObject({ maxChannels: z.number().int().min(1).max(10_000).optional() }).optional(),
+  platform: instanceOf(Platform, 'a Platform: Platform.docker() or Platform.kubernetes({...})').optional(),
+});
+
+const serviceOptions = z.strictObject({ type: serviceType.optional(), annotations: z.record(z.string(), z.string()).optional() });
+const resourceAmounts = z.strictObject({ cpu: cpuQuantity.optional(), memory: byteQuantity.optional() });
+const resourceOptions = z.strictObject({ requests: resourceAmounts.optional(), limits: resourceAmounts.optional() });
+
+/** Options of Platform.kubernetes(), checked by the account that uses them (field paths start with `platform.`). */
+export const kubernetesOptions = z.strictObject({
+  namespace: name.optional(),
+  createNamespace: z.boolean().optional(),
+  storage: z.strictObject({ storageClassName: z.string().regex(DNS_SUBDOMAIN, 'a StorageClass name').optional(), size: byteQuantity.optional() }).optional(),
+  image: z.strictObject({
+    pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    pullSecrets: z.array(z.string().regex(DNS_SUBDOMAIN, 'a Secret name (DNS subdomain)')).optional(),
+  }).optional(),
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+  tolerations: z.array(toleration.strict()).optional(),
+  services: z.strictObject({
+    endpoint: serviceOptions.optional(),
+    ingest: serviceOptions.optional(),
+    keys: serviceOptions.optional(),
+    endpoints: z.record(z.string(), serviceOptions).optional(),
+    channels: z.record(z.string(), serviceOptions).optional(),
+  }).optional(),
+  resources: z.strictObject({ ingest: resourceOptions.optional(), origin: resourceOptions.optional(), keys: resourceOptions.optional() }).optional(),
+  originAutoscaling: z.strictObject({
+    maxReplicas: z.number().int().min(1).max(1000),
+    targetCpuUtilizationPercent: z.number().int().min(1).max(100).optional(),
+  }).optional(),
 });
 
 export const streamingEndpointProps = z.strictObject({

@@ -119,6 +119,58 @@ export const RULES: readonly Rule[] = [
     }),
   },
   {
+    id: 'kubernetes-pullable-image',
+    scope: 'account',
+    description: 'On Kubernetes the runtime image is pulled from a registry: a cluster cannot build livestack\'s Dockerfile.',
+    check: (account) => (account.platform?.kind === 'kubernetes' && account.imageBuild ? [issue(
+      account.path, 'runtimeImage', `RuntimeImage.build() (${account.image}, built on a Docker host)`,
+      'RuntimeImage.fromName("<registry>/<repository>:<tag>") of an image the cluster can pull (docker build -f images/Dockerfile, then push it; on kind: kind load docker-image)',
+    )] : []),
+  },
+  {
+    id: 'kubernetes-service-names',
+    scope: 'account',
+    description: 'Per-name Service settings on Kubernetes name an endpoint or a channel of the account.',
+    check: (account) => {
+      if (account.platform?.kind !== 'kubernetes') return [];
+      const { services } = account.platform;
+      const unknown = (names: string[], known: string[], field: string, what: string) => names.filter((n) => !known.includes(n)).map((n) => issue(
+        account.path, `platform.services.${field}.${n}`, JSON.stringify(n), `the name of a ${what} of account ${account.name} (${known.join(', ') || 'none declared'})`,
+      ));
+      return [
+        ...unknown(Object.keys(services.endpoints), account.endpoints.map((e) => e.name), 'endpoints', 'streaming endpoint'),
+        ...unknown(Object.keys(services.channels), account.channels.map((c) => c.name), 'channels', 'live channel'),
+      ];
+    },
+  },
+  {
+    id: 'kubernetes-autoscaling-bounds',
+    scope: 'account',
+    description: 'An origin autoscaler may grow every endpoint from max(1, scaleUnits) replicas: its maximum is not below that.',
+    check: (account) => {
+      const autoscaling = account.platform?.kind === 'kubernetes' ? account.platform.originAutoscaling : undefined;
+      if (!autoscaling) return [];
+      return account.endpoints.filter((e) => Math.max(1, e.scaleUnits) > autoscaling.maxReplicas).map((e) => issue(
+        e.path, 'scaleUnits', `${e.scaleUnits} (above platform.originAutoscaling.maxReplicas ${autoscaling.maxReplicas})`,
+        `at most ${autoscaling.maxReplicas} scale units, or a larger originAutoscaling.maxReplicas on account ${account.name}`,
+      ));
+    },
+  },
+  {
+    id: 'kubernetes-key-url',
+    scope: 'account',
+    description: 'On Kubernetes the key service has a Service (an address) of its own: players of envelope-encrypted locators need its public URL.',
+    check: (account) => {
+      if (account.platform?.kind !== 'kubernetes' || account.keyDelivery.publicBaseUrl) return [];
+      const envelope = new Set(account.deliveryPolicies.filter((d) => d.encryption.type === 'envelope').map((d) => d.name));
+      const locator = account.locators.find((l) => envelope.has(l.deliveryPolicy));
+      return locator ? [issue(
+        account.path, 'keyDelivery.publicBaseUrl', `nothing (locator ${locator.name} is envelope-encrypted)`,
+        'the URL players reach the key service at on the cluster, e.g. https://keys.example.com (its Service has its own address, not the origin\'s)',
+      )] : [];
+    },
+  },
+  {
     id: 'distinct-ports',
     scope: 'manifest',
     description: 'Published ports do not collide on one address (0.0.0.0 collides with every address), across accounts too.',

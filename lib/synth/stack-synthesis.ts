@@ -1,8 +1,9 @@
 /**
  * Per-stack synthesis of livestack: finds the stack's accounts (node.findAll: no construct registers
  * itself), checks the whole desired state once, late (after every add*() call: schema and every rule;
- * each account reports the issues about it), renders workload specs into Docker resources, and writes
- * the manifest beside cdk.tf.json. One instance per stack, created by the first MediaAccount in it.
+ * each account reports the issues about it), renders workload specs into Docker or Kubernetes resources
+ * (by each account's platform), and writes the manifest beside cdk.tf.json. One instance per stack,
+ * created by the first MediaAccount in it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +17,7 @@ import { Manifest, MANIFEST_API_VERSION } from '../model/manifest';
 import { MANIFEST_FILE } from '../contract/manifest-file';
 import { topology } from '../topology';
 import { dockerStackResources } from './docker-resources';
+import { kubernetesStackResources } from './kubernetes-resources';
 import { withUnmappedStackTraces } from './unmapped-stacks';
 
 const SYNTHESIS_ID = 'Livestack';
@@ -38,7 +40,7 @@ export class LivestackStackSynthesis extends Construct {
 
   /**
    * The stack's desired state and every issue with it (schema and all rules). Rendered once: later
-   * calls return the same result. Docker resources are added only when there is no issue.
+   * calls return the same result. Docker and Kubernetes resources are added only when there is no issue.
    */
   render(): { manifest: Manifest; issues: ValidationIssue[] } {
     if (this.rendered) return this.rendered;
@@ -46,8 +48,17 @@ export class LivestackStackSynthesis extends Construct {
     const manifest: Manifest = { apiVersion: MANIFEST_API_VERSION, accounts };
     const { issues } = validateManifest(manifest, `${this.stack.node.path} (manifest)`);
     this.rendered = { manifest, issues };
-    if (issues.length === 0) withUnmappedStackTraces(() => dockerStackResources(this, manifest, topology(manifest), this.stackDir()));
+    if (issues.length === 0) withUnmappedStackTraces(() => this.addResources(manifest));
     return this.rendered;
+  }
+
+  /** Docker resources for the accounts on Docker, Kubernetes resources for those on Kubernetes. */
+  private addResources(manifest: Manifest): void {
+    const specs = topology(manifest);
+    const onKubernetes = (a: Manifest['accounts'][number]) => a.platform?.kind === 'kubernetes';
+    const docker = manifest.accounts.filter((a) => !onKubernetes(a));
+    if (docker.length > 0) dockerStackResources(this, { ...manifest, accounts: docker }, specs, this.stackDir());
+    kubernetesStackResources(this, manifest.accounts.filter(onKubernetes), specs);
   }
 
   /** Where Terraform runs for this stack: build contexts are relative to it. */

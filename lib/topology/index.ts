@@ -2,12 +2,12 @@
  * Topology: manifest -> workload specs. Pure and deterministic (same manifest, byte-identical specs),
  * so the Terraform synth and the runtime drivers cannot drift apart: both render these specs.
  */
-import { AccountManifest, ChannelManifest, EndpointManifest, Manifest } from '../model/manifest';
+import { AccountManifest, ChannelManifest, EndpointManifest, KubernetesPlatform, Manifest, ServiceExposure } from '../model/manifest';
 import { contentHash } from '../util/stable-json';
 import {
   BalancerConfig, IngestConfig, IngestLiveConfig, KeyServiceConfig, OriginConfig, OriginLiveConfig, ServedLocator,
 } from '../contract/workload-config';
-import { Disruption, STORAGE_MOUNT, WorkloadRole, WorkloadSpec } from '../contract/workload-spec';
+import { Disruption, KubernetesWorkloadSpec, ResourceSpec, STORAGE_MOUNT, WorkloadRole, WorkloadSpec } from '../contract/workload-spec';
 import { ENV } from '../contract/workload-env';
 import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
@@ -15,6 +15,7 @@ import { contentKeyId } from '../contract/content-keys';
 import { endpointBaseUrl, rtmpIngestUrl } from '../model/public-urls';
 import { secretEnvName } from '../contract/workload-env';
 import { workloadName } from '../contract/workload-names';
+import { ingestResources, keysResources, originResources } from './resource-requests';
 
 /** The workload specs of a whole manifest, sorted by name. */
 export function topology(manifest: Manifest): WorkloadSpec[] {
@@ -29,7 +30,8 @@ function accountWorkloads(account: AccountManifest, ports: InternalPortAllocator
     if (channel.state === 'running') specs.push(ingest(account, channel, ports));
   }
   for (const endpoint of account.endpoints) {
-    if (endpoint.state === 'running') specs.push(...origin(account, endpoint, ports));
+    if (endpoint.state !== 'running') continue;
+    specs.push(...(account.platform?.kind === 'kubernetes' ? [clusterOrigin(account, account.platform, endpoint)] : origin(account, endpoint, ports)));
   }
   return specs;
 }
@@ -53,8 +55,10 @@ function keyService(account: AccountManifest): WorkloadSpec {
     keys: envelopeLocators(account).map(({ locatorId, keyPolicy }) => ({ keyId: contentKeyId(locatorId), keyPolicy })),
   };
   const keyPort = account.keyDelivery.port;
+  const name = workloadName(account.name, 'keys');
+  const k8s = account.platform?.kind === 'kubernetes' ? account.platform : undefined;
   return build(account, {
-    name: workloadName(account.name, 'keys'),
+    name,
     role: 'keys',
     owner: account.path,
     config,
@@ -63,7 +67,8 @@ function keyService(account: AccountManifest): WorkloadSpec {
     internalPorts: [],
     healthPort: keyPort,
     disruption: 'key-delivery',
-    urls: [`${endpointBaseUrl(account.bindAddress, keyPort)}/keys/`],
+    urls: [`${k8s ? `http://${serviceHost(name, k8s)}:${keyPort}` : endpointBaseUrl(account.bindAddress, keyPort)}/keys/`],
+    ...(k8s ? { kubernetes: clusterSettings(account.name, k8s, keysResources(k8s.resources.keys), k8s.services.keys) } : {}),
   });
 }
 
@@ -86,7 +91,11 @@ function ingest(account: AccountManifest, channel: ChannelManifest, ports: Inter
     internalPorts: [controlPort],
     healthPort: controlPort,
     disruption: 'live-ingest',
-    urls: [rtmpIngestUrl(account.bindAddress, channel.port)],
+    ...(account.platform?.kind === 'kubernetes' ? {
+      urls: [`rtmp://${serviceHost(name, account.platform)}:${channel.port}/live`],
+      kubernetes: clusterSettings(account.name, account.platform, ingestResources(channel.encoding, account.platform.resources.ingest),
+        account.platform.services.channels[channel.name] ?? account.platform.services.ingest),
+    } : { urls: [rtmpIngestUrl(account.bindAddress, channel.port)] }),
   });
 }
 
@@ -95,10 +104,7 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
   const urls = account.locators
     .filter((l) => l.endpoint === endpoint.name)
     .map((l) => `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/${l.id}/`);
-  const previews = account.channels
-    .filter((c) => c.previewAllowList.length > 0)
-    .map((c) => ({ channel: c.name, allowList: c.previewAllowList }));
-  const liveConfig: OriginLiveConfig = { locators: servedLocators(account, endpoint.name), previews };
+  const liveConfig = originLive(account, endpoint);
   const balanced = replicas > 1;
   const specs: WorkloadSpec[] = [];
   for (let replica = 0; replica < replicas; replica++) {
@@ -107,7 +113,7 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
     const config: OriginConfig = {
       kind: 'origin',
       account: account.name,
-      endpoint,
+      endpoint: originEndpoint(endpoint),
       replica,
       listenPort,
       keyDelivery: { port: account.keyDelivery.port, publicBaseUrl: account.keyDelivery.publicBaseUrl },
@@ -148,6 +154,72 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
     }));
   }
   return specs;
+}
+
+/**
+ * An endpoint on Kubernetes: one workload of max(1, scaleUnits) identical replicas on the endpoint's
+ * port, behind the one Service the cluster balances over (no nginx balancer, no per-replica ports).
+ * Scaling changes only the replica count, so it restarts nothing.
+ */
+function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, endpoint: EndpointManifest): WorkloadSpec {
+  const name = workloadName(account.name, 'origin', endpoint.name);
+  const host = endpoint.hostNames[0] ?? serviceHost(name, platform);
+  const config: OriginConfig = {
+    kind: 'origin',
+    account: account.name,
+    endpoint: originEndpoint(endpoint),
+    // Replicas of a Deployment are interchangeable: each runs replica 0's config.
+    replica: 0,
+    listenPort: endpoint.port,
+    keyDelivery: { port: account.keyDelivery.port, publicBaseUrl: account.keyDelivery.publicBaseUrl },
+  };
+  const settings = clusterSettings(account.name, platform, originResources(platform.resources.origin), platform.services.endpoints[endpoint.name] ?? platform.services.endpoint);
+  return build(account, {
+    name,
+    role: 'origin',
+    owner: endpoint.path,
+    config,
+    liveConfig: originLive(account, endpoint),
+    secretEnv: {},
+    publishedPorts: [endpoint.port],
+    internalPorts: [],
+    healthPort: endpoint.port,
+    disruption: 'playback',
+    urls: account.locators.filter((l) => l.endpoint === endpoint.name).map((l) => `http://${host}:${endpoint.port}/${l.id}/`),
+    replicas: Math.max(1, endpoint.scaleUnits),
+    kubernetes: platform.originAutoscaling ? { ...settings, autoscaling: platform.originAutoscaling } : settings,
+  });
+}
+
+/** What an origin is told of its endpoint: everything but how many siblings it has (scaling restarts none). */
+function originEndpoint(endpoint: EndpointManifest): OriginConfig['endpoint'] {
+  const { scaleUnits: _scaleUnits, ...rest } = endpoint;
+  return rest;
+}
+
+function originLive(account: AccountManifest, endpoint: EndpointManifest): OriginLiveConfig {
+  const previews = account.channels
+    .filter((c) => c.previewAllowList.length > 0)
+    .map((c) => ({ channel: c.name, allowList: c.previewAllowList }));
+  return { locators: servedLocators(account, endpoint.name), previews };
+}
+
+/** The in-cluster DNS name of a workload's Service. */
+function serviceHost(name: string, platform: KubernetesPlatform): string {
+  return `${name}.${platform.namespace}.svc`;
+}
+
+function clusterSettings(account: string, platform: KubernetesPlatform, resources: ResourceSpec, service: ServiceExposure): KubernetesWorkloadSpec {
+  return {
+    namespace: platform.namespace,
+    claimName: `ls-${account}-storage`,
+    resources,
+    nodeSelector: platform.nodeSelector,
+    tolerations: platform.tolerations,
+    imagePullPolicy: platform.image.pullPolicy,
+    imagePullSecrets: platform.image.pullSecrets,
+    service,
+  };
 }
 
 function servedLocators(account: AccountManifest, endpointName: string): ServedLocator[] {
@@ -197,6 +269,8 @@ interface WorkloadParts {
   readonly healthPort: number;
   readonly disruption: Disruption;
   readonly urls: string[];
+  readonly replicas?: number;
+  readonly kubernetes?: KubernetesWorkloadSpec;
 }
 
 function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
@@ -231,14 +305,18 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     },
     disruption: parts.disruption,
     urls: parts.urls,
+    ...(parts.replicas !== undefined ? { replicas: parts.replicas } : {}),
+    ...(parts.kubernetes ? { kubernetes: parts.kubernetes } : {}),
   };
   // The live config travels in the env for the first boot, but must not count as a spec change; nor
   // must the URLs, which an origin derives from its locators (live config: a new locator must not
   // restart playback). The static config is hashed as the object it is, so a plan can name the member
   // that changed.
   const { [ENV.liveConfig]: _live, [ENV.config]: _config, ...plainEnv } = env;
-  const { urls: _urls, ...hashed } = body;
-  const specParts = partHashes({ ...hashed, env: plainEnv, config: parts.config });
+  // Nor must what a cluster changes in place: the replica count, the Service, the autoscaler.
+  const { urls: _urls, replicas: _replicas, kubernetes, ...hashed } = body;
+  const { service: _service, autoscaling: _autoscaling, ...pod } = kubernetes ?? {};
+  const specParts = partHashes({ ...hashed, env: plainEnv, config: parts.config, ...(kubernetes ? { kubernetes: pod } : {}) });
   const specHash = contentHash(specParts);
   const liveHash = contentHash(parts.liveConfig ?? null);
   return {

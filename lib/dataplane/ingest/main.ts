@@ -144,7 +144,7 @@ export async function run(): Promise<void> {
   }, metrics);
 
   const nginx = new NginxProcess(workDir, log);
-  const watcher = new LiveConfigWatcher(storagePaths.controlFile(env.storageDir, env.workloadName), ingestLiveConfig, (next) => {
+  const watcher = new LiveConfigWatcher(env.liveConfigFile ?? storagePaths.controlFile(env.storageDir, env.workloadName), ingestLiveConfig, (next) => {
     scheduler.set(next.programs);
     log.info(`reloaded live config: recording ${recorder.recordingAssets.join(', ') || 'nothing'}`);
   }, log);

@@ -24,7 +24,7 @@ export async function run(): Promise<void> {
     cacheBytes: (Number.isFinite(cacheMiB) && cacheMiB > 0 ? cacheMiB : 256) * 1024 * 1024,
   });
   server.setLiveConfig(live);
-  const watcher = new LiveConfigWatcher(storagePaths.controlFile(env.storageDir, env.workloadName), originLiveConfig, (next) => {
+  const watcher = new LiveConfigWatcher(env.liveConfigFile ?? storagePaths.controlFile(env.storageDir, env.workloadName), originLiveConfig, (next) => {
     server.setLiveConfig(next);
     log.info(`reloaded live config: serving ${server.locatorCount} locator(s)`);
   }, log);
