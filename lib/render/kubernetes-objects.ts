@@ -164,7 +164,8 @@ export interface KubernetesRendering {
   readonly secrets: SecretSource[];
 }
 
-const KIND_ORDER: readonly KubernetesObject['kind'][] = ['Namespace', 'PersistentVolumeClaim', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'HorizontalPodAutoscaler'];
+/** The order objects are applied in (and listed). */
+export const KIND_ORDER: readonly KubernetesObject['kind'][] = ['Namespace', 'PersistentVolumeClaim', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'HorizontalPodAutoscaler'];
 
 /** The Secret of an account's variable-fed secrets. */
 export function secretName(account: string): string {

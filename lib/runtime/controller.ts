@@ -77,6 +77,18 @@ export interface PassResult {
   readonly nextWakeAt?: number;
 }
 
+/**
+ * Workloads of an account on Kubernetes run on a cluster, never on this machine's drivers: an explicit
+ * terminal error (nothing is touched), rather than containers that only look like the deployment.
+ */
+export function refuseClusterWorkloads(desired: DesiredState, driver: string): void {
+  const spec = desired.specs.find((s) => s.kubernetes !== undefined);
+  if (!spec) return;
+  throw new TerminalError(desired.source, `account ${spec.account} runs on Kubernetes (Platform.kubernetes()): the ${driver} driver cannot run it. ` +
+    'Deploy it with `cdktf deploy`, or commit the YAML of `livestack synth --kubernetes-out DIR` for Argo CD or Flux; ' +
+    'review a change with `livestack plan --against <the previous synthesis>`');
+}
+
 /** A saved plan is refused when the world moved since it was made. */
 export class StalePlanError extends TerminalError {
   constructor(saved: string, now: string) {
@@ -207,6 +219,7 @@ export class Controller {
   }
 
   private planAgainst(desired: DesiredState, observed: ObservedWorkload[]): Plan {
+    refuseClusterWorkloads(desired, this.driver.kind);
     return makePlan({
       desired: desired.specs, observed, applied: readAppliedRecords(this.stateDir), stopped: desired.stopped, now: this.now(),
     });

@@ -10,7 +10,7 @@ import { LivestackValidationError } from '../model/errors';
 import { loadManifest } from '../model/load-manifest';
 import { Manifest } from '../model/manifest';
 import { upcomingProgramBoundaries } from '../model/program-schedule';
-import { AppSynthError, synthesizeApp } from '../app/run-app';
+import { AppSynthError, readSynthesizedApp, synthesizeApp } from '../app/run-app';
 import { topology } from '../topology';
 import { WorkloadSpec } from '../contract/workload-spec';
 import { contentHash } from '../util/stable-json';
@@ -58,6 +58,27 @@ export function loadManifestFile(file: string): DesiredState {
     throw new TerminalError(file, `cannot read the manifest: ${errorMessage(error)}`);
   }
   return fromManifest(terminalOnInvalid(file, () => loadManifest(text, file)), file);
+}
+
+/**
+ * A previous synthesis as a desired state: a cdktf output directory (`cdktf synth`, `livestack synth
+ * --out`) or one `livestack.manifest.json`. What `livestack plan --against` plans from.
+ */
+export function loadSynthesis(fileOrDir: string): DesiredState {
+  let isDir: boolean;
+  try {
+    isDir = fs.statSync(fileOrDir).isDirectory();
+  } catch (error) {
+    throw new TerminalError(fileOrDir, `cannot read the previous synthesis: ${errorMessage(error)}`);
+  }
+  if (!isDir) return loadManifestFile(fileOrDir);
+  try {
+    return fromManifest(readSynthesizedApp(fileOrDir).manifest, fileOrDir);
+  } catch (error) {
+    if (error instanceof AppSynthError) throw new TerminalError(fileOrDir, error.output);
+    if (error instanceof LivestackValidationError) throw new TerminalError(fileOrDir, error.message);
+    throw error;
+  }
 }
 
 /** Synthesize a cdktf app (as `cdktf synth` would) and take its manifest as the desired state. */

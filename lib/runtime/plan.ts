@@ -100,11 +100,17 @@ function planOne(spec: WorkloadSpec, observed: ObservedWorkload | undefined, pre
   if (observed.phase === 'exited') {
     return { ...seen, kind: 'replace', reason: `repair: ${observed.detail ?? 'exited'}`, disruptions: [] };
   }
-  if (observed.liveHash !== spec.liveHash) {
-    const withdrawn = withdrawnLocators(previous, spec, now);
-    const changes = previous?.liveHash === observed.liveHash ? liveChanges(previous, spec) : [];
-    const reason = `live config changed${changes.length > 0 ? `: ${changes.join(', ')}` : ''} (in place, no restart)`;
-    const disruptions: DisruptionFlag[] = withdrawn.length > 0 ? ['locator-withdrawn'] : [];
+  const liveChanged = observed.liveHash !== spec.liveHash;
+  const cluster = previous?.specHash === observed.specHash ? clusterChanges(previous, spec) : { changes: [], addressChanged: false };
+  if (liveChanged || cluster.changes.length > 0) {
+    const withdrawn = liveChanged ? withdrawnLocators(previous, spec, now) : [];
+    const changes = liveChanged && previous?.liveHash === observed.liveHash ? liveChanges(previous, spec) : [];
+    const what = [...(liveChanged ? [`live config changed${changes.length > 0 ? `: ${changes.join(', ')}` : ''}`] : []), ...cluster.changes];
+    const reason = `${what.join('; ')} (in place, no restart)`;
+    const disruptions: DisruptionFlag[] = [
+      ...(cluster.addressChanged && spec.role === 'ingest' ? ['ingest-url-changed' as const] : []),
+      ...(withdrawn.length > 0 ? ['locator-withdrawn' as const] : []),
+    ];
     return { ...seen, kind: 'update', reason, disruptions, ...(withdrawn.length > 0 ? { withdrawnLocators: withdrawn } : {}) };
   }
   const state = observed.phase === 'running' ? '' : ` (${observed.phase}${observed.detail ? `: ${observed.detail}` : ''})`;
@@ -166,6 +172,23 @@ function isLive(locator: ServedLocator, now: number): boolean {
   return (!locator.start || Date.parse(locator.start) <= now) && (!locator.end || Date.parse(locator.end) > now);
 }
 
+/**
+ * What a cluster engine changes in place (not part of the spec hash): the replica count, the autoscaler,
+ * the Service. A new Service type gives the workload another address (`addressChanged`).
+ */
+function clusterChanges(before: WorkloadSpec, after: WorkloadSpec): { changes: string[]; addressChanged: boolean } {
+  const changes: string[] = [];
+  const [was, now] = [before.replicas ?? 1, after.replicas ?? 1];
+  if (was !== now) changes.push(`replicas ${was} -> ${now}`);
+  const scaler = (spec: WorkloadSpec) => (spec.kubernetes?.autoscaling ? `up to ${spec.kubernetes.autoscaling.maxReplicas} at ${spec.kubernetes.autoscaling.targetCpuUtilizationPercent}% CPU` : 'none');
+  if (scaler(before) !== scaler(after)) changes.push(`autoscaler ${scaler(before)} -> ${scaler(after)}`);
+  const [oldService, newService] = [before.kubernetes?.service, after.kubernetes?.service];
+  const addressChanged = oldService?.type !== newService?.type;
+  if (addressChanged) changes.push(`service ${oldService?.type ?? 'none'} -> ${newService?.type ?? 'none'}`);
+  else if (contentHash(oldService ?? null) !== contentHash(newService ?? null)) changes.push('service annotations changed');
+  return { changes, addressChanged };
+}
+
 /** Which parts of a spec differ (see `WorkloadSpec.specParts`), e.g. `image`, `config.channel.encoding`. */
 export function changedFields(before: WorkloadSpec, after: WorkloadSpec): string[] {
   const old = before.specParts ?? {};
@@ -194,6 +217,19 @@ function liveChanges(before: WorkloadSpec, after: WorkloadSpec): string[] {
     for (const name of old.keys()) if (!next.has(name)) changes.push(`${singular} ${name} removed`);
   }
   return changes;
+}
+
+/**
+ * A plan against a previous synthesis instead of a driver's observation: what runs is taken to be what
+ * was synthesized before, every workload running, and its specs explain the changes. How a Kubernetes
+ * app (or any app whose engine this machine cannot reach) is reviewed in a pull request: no cluster is
+ * asked, so a workload changed by hand on the cluster is not seen.
+ */
+export function planAgainstPrevious(desired: Omit<PlanInput, 'observed' | 'applied'>, previous: readonly WorkloadSpec[]): Plan {
+  const observed: ObservedWorkload[] = previous.map((s) => ({
+    name: s.name, account: s.account, role: s.role, owner: s.owner, specHash: s.specHash, liveHash: s.liveHash, phase: 'running', restarts: 0,
+  }));
+  return plan({ ...desired, observed, applied: new Map(previous.map((s) => [s.name, s])) });
 }
 
 /**

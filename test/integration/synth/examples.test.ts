@@ -30,12 +30,14 @@ describe.each(EXAMPLES)('examples/%s', (example) => {
     fs.rmSync(outdir, { recursive: true, force: true });
   });
 
-  test('synthesizes one docker_container per workload', () => {
+  test('synthesizes one docker_container per workload on Docker, one kubernetes_deployment_v1 per workload on Kubernetes', () => {
     const specs = topology(result.manifest);
+    const onKubernetes = new Set(result.manifest.accounts.filter((a) => a.platform?.kind === 'kubernetes').map((a) => a.name));
     for (const stack of result.stacks) {
       const tf = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
-      const containers = Object.values(tf.resource.docker_container as Record<string, { name: string }>).map((c) => c.name).sort();
-      expect(containers).toEqual(specs.map((s) => s.name).sort());
+      const names = (type: string) => Object.values((tf.resource[type] ?? {}) as Record<string, { name?: string; metadata?: { name: string } }>).map((r) => r.name ?? r.metadata!.name).sort();
+      expect(names('docker_container')).toEqual(specs.filter((s) => !onKubernetes.has(s.account)).map((s) => s.name).sort());
+      expect(names('kubernetes_deployment_v1')).toEqual(specs.filter((s) => onKubernetes.has(s.account)).map((s) => s.name).sort());
     }
   });
 
