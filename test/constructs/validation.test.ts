@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { App, Fn, TerraformStack, TerraformVariable } from 'cdktf';
 import {
   DeliveryEncryption, Duration, Encoding, EncodingPreset, KeyRestriction, LivestackValidationError, MediaAccount,
-  Secret, VerificationKey,
+  Platform, RuntimeImage, Secret, VerificationKey,
 } from '../../constructs';
 
 /**
@@ -98,6 +98,18 @@ const cases: BadInput[] = [
   { name: 'program start without a zone', build: (c) => c.account.addLiveChannel('news').addProgram('live', { start: '2026-06-01T18:00:00' }), path: 'test/demo/news/live', field: 'start', received: /"2026-06-01T18:00:00"/, allowed: /with zone/ },
   { name: 'program end as a number', build: (c) => c.account.addLiveChannel('news').addProgram('live', any({ end: 1767225600000 })), path: 'test/demo/news/live', field: 'end', received: /1767225600000/, allowed: /a Date or an ISO 8601/ },
   { name: 'program start an invalid Date', build: (c) => c.account.addLiveChannel('news').addProgram('live', { start: new Date('not a date') }), path: 'test/demo/news/live', field: 'start', received: /invalid Date/, allowed: /Date/ },
+
+  // MediaAccount on Kubernetes
+  { name: 'platform given as a string', build: (c) => new MediaAccount(c.stack, 'k8s', any({ platform: 'kubernetes', keyDelivery: { port: 9190 } })), path: 'test/k8s', field: 'platform', received: /"kubernetes"/, allowed: /Platform\.docker\(\) or Platform\.kubernetes/ },
+  { name: 'namespace not a DNS label', build: (c) => new MediaAccount(c.stack, 'k8s', { platform: Platform.kubernetes({ namespace: 'Live_TV' }) }), path: 'test/k8s', field: 'platform.namespace', received: /"Live_TV"/, allowed: /DNS label/ },
+  { name: 'storage size not a quantity', build: (c) => new MediaAccount(c.stack, 'k8s', { platform: Platform.kubernetes({ storage: { size: '100 GB' } }) }), path: 'test/k8s', field: 'platform.storage.size', received: /"100 GB"/, allowed: /"100Gi"/ },
+  { name: 'CPU request not a quantity', build: (c) => new MediaAccount(c.stack, 'k8s', { platform: Platform.kubernetes({ resources: { ingest: { requests: { cpu: '2 cores' } } } }) }), path: 'test/k8s', field: 'platform.resources.ingest.requests.cpu', received: /"2 cores"/, allowed: /"500m"/ },
+  { name: 'unknown Service type', build: (c) => new MediaAccount(c.stack, 'k8s', { platform: Platform.kubernetes({ services: { ingest: { type: any('Ingress') } } }) }), path: 'test/k8s', field: 'platform.services.ingest.type', received: /"Ingress"/, allowed: /"ClusterIP", "NodePort", "LoadBalancer"/ },
+  { name: 'misspelt Kubernetes option', build: (c) => new MediaAccount(c.stack, 'k8s', { platform: Platform.kubernetes(any({ namespce: 'live' })) }), path: 'test/k8s', field: 'platform.namespce', received: /"live"/, allowed: /no such prop/ },
+  { name: 'an image a cluster cannot pull', build: (c) => { new MediaAccount(c.stack, 'k8s', { keyDelivery: { port: 9190 }, runtimeImage: RuntimeImage.build(), platform: Platform.kubernetes() }); }, path: 'test/k8s', field: 'runtimeImage', received: /RuntimeImage\.build\(\)/, allowed: /RuntimeImage\.fromName/ },
+  { name: 'a Service override for an endpoint that does not exist', build: (c) => { new MediaAccount(c.stack, 'k8s', { keyDelivery: { port: 9190 }, runtimeImage: RuntimeImage.fromName('r/i:1'), platform: Platform.kubernetes({ services: { endpoints: { mian: { type: 'NodePort' } } } }) }).addStreamingEndpoint('main', { port: 9180 }); }, path: 'test/k8s', field: 'platform.services.endpoints.mian', received: /"mian"/, allowed: /streaming endpoint of account k8s \(main\)/ },
+  { name: 'scale units above the autoscaler maximum', build: (c) => { new MediaAccount(c.stack, 'k8s', { keyDelivery: { port: 9190 }, runtimeImage: RuntimeImage.fromName('r/i:1'), platform: Platform.kubernetes({ originAutoscaling: { maxReplicas: 2 } }) }).addStreamingEndpoint('main', { port: 9180, scaleUnits: 3 }); }, path: 'test/k8s/main', field: 'scaleUnits', received: /3 \(above platform\.originAutoscaling\.maxReplicas 2\)/, allowed: /at most 2 scale units/ },
+  { name: 'envelope encryption on Kubernetes without a public key URL', build: (c) => { const a = new MediaAccount(c.stack, 'k8s', { keyDelivery: { port: 9190 }, runtimeImage: RuntimeImage.fromName('r/i:1'), platform: Platform.kubernetes() }); a.addLiveChannel('news', { port: 9935 }).addProgram('live').publish(a.addStreamingEndpoint('main', { port: 9180 }), { deliveryPolicy: a.addDeliveryPolicy('p', { protocols: ['hls'], encryption: DeliveryEncryption.envelope(a.addKeyPolicy('k')) }) }); }, path: 'test/k8s', field: 'keyDelivery.publicBaseUrl', received: /locator news-live-locator-main is envelope-encrypted/, allowed: /its Service has its own address/ },
 
   // KeyPolicy
   { name: 'token policy with an empty issuer', build: (c) => c.account.addKeyPolicy('viewers', { restriction: KeyRestriction.token({ issuer: '', audience: 'a' }) }), path: 'test/demo/viewers', field: 'restriction.issuer', received: /""/, allowed: /at least 1 characters/ },
