@@ -1,20 +1,26 @@
 /**
  * One synth measurement, in its own process so each run starts cold in the same way:
- *   app.ts livestack|raw N OUTDIR  ->  prints {"seconds": ...} (declare the app + app.synth())
+ *   app.ts livestack|kubernetes|raw N OUTDIR  ->  prints {"seconds": ...} (declare the app + app.synth())
  * Module loading is done before the clock starts: both kinds load the same cdktf and provider code.
  */
 import { performance } from 'node:perf_hooks';
 import { App, TerraformStack } from 'cdktf';
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { MediaAccount } from '../../constructs';
+// Loaded before the clock starts too: the Kubernetes app's resources come from this provider.
+import '@cdktf/provider-kubernetes/lib/deployment-v1';
+import { MediaAccount, Platform, RuntimeImage } from '../../constructs';
 
 const [kind, countText, outdir] = process.argv.slice(2);
 const n = Number(countText);
 
-function livestackApp(app: App): void {
+/** N channels on one Docker host, or the same app on Kubernetes. */
+function livestackApp(app: App, kubernetes = false): void {
   const stack = new TerraformStack(app, 'bench');
-  const account = new MediaAccount(stack, 'bench', { limits: { maxChannels: n } });
+  const account = new MediaAccount(stack, 'bench', {
+    limits: { maxChannels: n },
+    ...(kubernetes ? { platform: Platform.kubernetes(), runtimeImage: RuntimeImage.fromName('registry.example.com/livestack/runtime:0.1.0') } : {}),
+  });
   const endpoint = account.addStreamingEndpoint('main');
   // Each channel on its own port, as an account with many channels declares them (the raw app does the same).
   for (let i = 0; i < n; i++) account.addLiveChannel(`ch${i}`, { port: 1935 + i }).addProgram('live').publish(endpoint);
@@ -43,6 +49,7 @@ function rawApp(app: App): void {
 
 const started = performance.now();
 const app = new App({ outdir });
-(kind === 'livestack' ? livestackApp : rawApp)(app);
+if (kind === 'raw') rawApp(app);
+else livestackApp(app, kind === 'kubernetes');
 app.synth();
 process.stdout.write(JSON.stringify({ seconds: (performance.now() - started) / 1000 }));

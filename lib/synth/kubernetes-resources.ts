@@ -6,18 +6,26 @@
  * fills it from `${var.NAME}`, so no value enters cdk.tf.json. Provider classes are imported by path.
  */
 import { Construct } from 'constructs';
-import { TerraformResource } from 'cdktf';
+import { hashMapper, stringToTerraform, TerraformResource } from 'cdktf';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
-import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
-import { DeploymentV1, DeploymentV1SpecTemplateSpecContainer } from '@cdktf/provider-kubernetes/lib/deployment-v1';
-import { HorizontalPodAutoscalerV2 } from '@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2';
-import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
-import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
-import { PersistentVolumeClaimV1 } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
-import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
+import { configMapV1MetadataToTerraform } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { DeploymentV1SpecTemplateSpecContainer, deploymentV1MetadataToTerraform, deploymentV1SpecToTerraform } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import { horizontalPodAutoscalerV2MetadataToTerraform, horizontalPodAutoscalerV2SpecToTerraform } from '@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2';
+import { namespaceV1MetadataToTerraform } from '@cdktf/provider-kubernetes/lib/namespace-v1';
+import { networkPolicyV1MetadataToTerraform, networkPolicyV1SpecToTerraform } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
+import { persistentVolumeClaimV1MetadataToTerraform, persistentVolumeClaimV1SpecToTerraform } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
+import { secretV1MetadataToTerraform } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { serviceV1MetadataToTerraform, serviceV1SpecToTerraform } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { WorkloadSpec } from '../contract/workload-spec';
 import { AccountManifest, KubernetesPlatform } from '../model/manifest';
+import type { ConfigMapV1Config } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import type { DeploymentV1Config } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import type { HorizontalPodAutoscalerV2Config } from '@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2';
+import type { NamespaceV1Config } from '@cdktf/provider-kubernetes/lib/namespace-v1';
+import type { NetworkPolicyV1Config } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
+import type { PersistentVolumeClaimV1Config } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
+import type { SecretV1Config } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import type { ServiceV1Config } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { Container, Deployment, KubernetesObject, kubernetesObjects, ObjectMeta, SecretSource } from '../render/kubernetes-objects';
 import { logicalId } from './docker-resources';
 
@@ -55,79 +63,161 @@ export function kubernetesLogicalId(kind: string, name: string): string {
 }
 
 function secretResource(scope: Construct, source: SecretSource, dependsOn: TerraformResource[]): TerraformResource {
-  const resource = new SecretV1(scope, kubernetesLogicalId('Secret', source.name), {
-    metadata: { name: source.name, namespace: source.namespace, labels: { 'app.kubernetes.io/managed-by': 'livestack' } },
-    data: Object.fromEntries(source.keys.map((key) => [key, `\${var.${key}}`])),
-    type: 'Opaque',
-    dependsOn,
-  });
+  const resource = new ProviderResource(scope, kubernetesLogicalId('Secret', source.name), 'kubernetes_secret_v1', providerAttributes('kubernetes_secret_v1', secretConfig(source)));
   resource.overrideLogicalId(kubernetesLogicalId('Secret', source.name));
+  dependOn(resource, dependsOn);
   return resource;
 }
 
 function resourceOf(scope: Construct, object: KubernetesObject, dependsOn: TerraformResource[]): TerraformResource {
   const id = kubernetesLogicalId(object.kind, object.metadata.name!);
-  const deps = dependsOn.length > 0 ? { dependsOn } : {};
-  let resource: TerraformResource;
+  const resource = providerResource(scope, id, object);
+  resource.overrideLogicalId(id);
+  dependOn(resource, dependsOn);
+  return resource;
+}
+
+/**
+ * `depends_on` as the addresses Terraform reads, not as references: cdktf records a stack trace for
+ * every token it creates, which made synth of a thousand channels four times slower.
+ */
+function dependOn(resource: TerraformResource, dependencies: readonly TerraformResource[]): void {
+  if (dependencies.length > 0) resource.addOverride('depends_on', dependencies.map((d) => `${d.terraformResourceType}.${d.friendlyUniqueId}`));
+}
+
+/**
+ * What the provider's generated classes (DeploymentV1, ServiceV1, ...) write for a resource, written by
+ * their own exported converters (`deploymentV1SpecToTerraform`, ...) on their own config types. The
+ * classes themselves build a tree of attribute references per resource, each recording a stack trace:
+ * four times the synth time of the same app on Docker. A unit test holds both to the same JSON.
+ */
+export class ProviderResource extends TerraformResource {
+  constructor(scope: Construct, id: string, type: string, private readonly attributes: Record<string, unknown>) {
+    super(scope, id, { terraformResourceType: type, terraformGeneratorMetadata: PROVIDER_METADATA });
+  }
+
+  protected synthesizeAttributes(): Record<string, unknown> {
+    return this.attributes;
+  }
+}
+
+/** What @cdktf/provider-kubernetes 12.1.1 records for each of its resources. */
+const PROVIDER_METADATA = { providerName: 'kubernetes', providerVersion: '2.38.0', providerVersionConstraint: '~> 2.0' };
+
+function providerResource(scope: Construct, id: string, object: KubernetesObject): TerraformResource {
+  const { type, config } = providerConfig(object);
+  return new ProviderResource(scope, id, type, providerAttributes(type, config));
+}
+
+/** The Secret of variable-fed secrets, as the config of the provider's SecretV1. */
+export function secretConfig(source: SecretSource): Record<string, unknown> {
+  return {
+    metadata: { name: source.name, namespace: source.namespace, labels: { 'app.kubernetes.io/managed-by': 'livestack' } },
+    data: Object.fromEntries(source.keys.map((key) => [key, `\${var.${key}}`])),
+    type: 'Opaque',
+  } satisfies SecretV1Config;
+}
+
+/** An object as the provider's resource type and the config its generated class takes. */
+export function providerConfig(object: KubernetesObject): { type: string; config: Record<string, unknown> } {
+  const meta = metadata(object.metadata);
   switch (object.kind) {
     case 'Namespace':
-      resource = new NamespaceV1(scope, id, { metadata: metadata(object.metadata), ...deps });
-      break;
+      return { type: 'kubernetes_namespace_v1', config: { metadata: meta } satisfies NamespaceV1Config };
     case 'PersistentVolumeClaim':
-      resource = new PersistentVolumeClaimV1(scope, id, {
-        metadata: metadata(object.metadata),
-        spec: { accessModes: [...object.spec.accessModes], resources: { requests: { ...object.spec.resources.requests } }, storageClassName: object.spec.storageClassName },
-        // A class that binds on first use would leave Terraform waiting for a pod it has not created yet.
-        waitUntilBound: false,
-        ...deps,
-      });
-      break;
+      return {
+        type: 'kubernetes_persistent_volume_claim_v1',
+        config: {
+          metadata: meta,
+          spec: { accessModes: [...object.spec.accessModes], resources: { requests: { ...object.spec.resources.requests } }, storageClassName: object.spec.storageClassName },
+          // A class that binds on first use would leave Terraform waiting for a pod it has not created yet.
+          waitUntilBound: false,
+        } satisfies PersistentVolumeClaimV1Config,
+      };
     case 'ConfigMap':
-      resource = new ConfigMapV1(scope, id, { metadata: metadata(object.metadata), data: { ...object.data }, ...deps });
-      break;
+      return { type: 'kubernetes_config_map_v1', config: { metadata: meta, data: { ...object.data } } satisfies ConfigMapV1Config };
     case 'Deployment':
-      resource = new DeploymentV1(scope, id, { metadata: metadata(object.metadata), spec: deploymentSpec(object), ...deps });
-      break;
+      return { type: 'kubernetes_deployment_v1', config: { metadata: meta, spec: deploymentSpec(object) } satisfies DeploymentV1Config };
     case 'Service':
-      resource = new ServiceV1(scope, id, {
-        metadata: metadata(object.metadata),
-        spec: {
-          type: object.spec.type,
-          selector: { ...object.spec.selector },
-          port: object.spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: String(p.targetPort), protocol: p.protocol })),
-          externalTrafficPolicy: object.spec.externalTrafficPolicy,
-        },
-        ...deps,
-      });
-      break;
+      return {
+        type: 'kubernetes_service_v1',
+        config: {
+          metadata: meta,
+          spec: {
+            type: object.spec.type,
+            selector: { ...object.spec.selector },
+            port: object.spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: String(p.targetPort), protocol: p.protocol })),
+            externalTrafficPolicy: object.spec.externalTrafficPolicy,
+          },
+        } satisfies ServiceV1Config,
+      };
     case 'NetworkPolicy':
-      resource = new NetworkPolicyV1(scope, id, {
-        metadata: metadata(object.metadata),
-        spec: {
-          podSelector: { matchLabels: { ...object.spec.podSelector.matchLabels } },
-          policyTypes: [...object.spec.policyTypes],
-          ingress: object.spec.ingress.map((rule) => ('from' in rule
-            ? { from: rule.from.map((f) => ({ podSelector: { matchLabels: { ...f.podSelector.matchLabels } } })) }
-            : { ports: rule.ports.map((p) => ({ port: String(p.port), protocol: p.protocol })) })),
-        },
-        ...deps,
-      });
-      break;
+      return {
+        type: 'kubernetes_network_policy_v1',
+        config: {
+          metadata: meta,
+          spec: {
+            podSelector: { matchLabels: { ...object.spec.podSelector.matchLabels } },
+            policyTypes: [...object.spec.policyTypes],
+            ingress: object.spec.ingress.map((rule) => ('from' in rule
+              ? { from: rule.from.map((f) => ({ podSelector: { matchLabels: { ...f.podSelector.matchLabels } } })) }
+              : { ports: rule.ports.map((p) => ({ port: String(p.port), protocol: p.protocol })) })),
+          },
+        } satisfies NetworkPolicyV1Config,
+      };
     case 'HorizontalPodAutoscaler':
-      resource = new HorizontalPodAutoscalerV2(scope, id, {
-        metadata: metadata(object.metadata),
-        spec: {
-          scaleTargetRef: { ...object.spec.scaleTargetRef },
-          minReplicas: object.spec.minReplicas,
-          maxReplicas: object.spec.maxReplicas,
-          metric: object.spec.metrics.map((m) => ({ type: m.type, resource: { name: m.resource.name, target: { ...m.resource.target } } })),
-        },
-        ...deps,
-      });
-      break;
+      return {
+        type: 'kubernetes_horizontal_pod_autoscaler_v2',
+        config: {
+          metadata: meta,
+          spec: {
+            scaleTargetRef: { ...object.spec.scaleTargetRef },
+            minReplicas: object.spec.minReplicas,
+            maxReplicas: object.spec.maxReplicas,
+            metric: object.spec.metrics.map((m) => ({ type: m.type, resource: { name: m.resource.name, target: { ...m.resource.target } } })),
+          },
+        } satisfies HorizontalPodAutoscalerV2Config,
+      };
   }
-  resource.overrideLogicalId(id);
-  return resource;
+}
+
+/** A config as the provider's class writes it, by the provider's own converters (the class's synthesizeAttributes). */
+export function providerAttributes(type: string, config: Record<string, unknown>): Record<string, unknown> {
+  const c = config as never;
+  const map = hashMapper(stringToTerraform);
+  switch (type) {
+    case 'kubernetes_namespace_v1': return { metadata: namespaceV1MetadataToTerraform((c as { metadata: never }).metadata) };
+    case 'kubernetes_persistent_volume_claim_v1': {
+      const { metadata: m, spec, waitUntilBound } = config as { metadata: never; spec: never; waitUntilBound: boolean };
+      return { metadata: persistentVolumeClaimV1MetadataToTerraform(m), spec: persistentVolumeClaimV1SpecToTerraform(spec), wait_until_bound: waitUntilBound };
+    }
+    case 'kubernetes_config_map_v1': {
+      const { metadata: m, data } = config as { metadata: never; data: never };
+      return { metadata: configMapV1MetadataToTerraform(m), data: map(data) };
+    }
+    case 'kubernetes_secret_v1': {
+      const { metadata: m, data, type: secretType } = config as { metadata: never; data: never; type: string };
+      return { metadata: secretV1MetadataToTerraform(m), data: map(data), type: secretType };
+    }
+    case 'kubernetes_deployment_v1': {
+      const { metadata: m, spec } = config as { metadata: never; spec: never };
+      return { metadata: deploymentV1MetadataToTerraform(m), spec: deploymentV1SpecToTerraform(spec) };
+    }
+    case 'kubernetes_service_v1': {
+      const { metadata: m, spec } = config as { metadata: never; spec: never };
+      return { metadata: serviceV1MetadataToTerraform(m), spec: serviceV1SpecToTerraform(spec) };
+    }
+    case 'kubernetes_network_policy_v1': {
+      const { metadata: m, spec } = config as { metadata: never; spec: never };
+      return { metadata: networkPolicyV1MetadataToTerraform(m), spec: networkPolicyV1SpecToTerraform(spec) };
+    }
+    case 'kubernetes_horizontal_pod_autoscaler_v2': {
+      const { metadata: m, spec } = config as { metadata: never; spec: never };
+      return { metadata: horizontalPodAutoscalerV2MetadataToTerraform(m), spec: horizontalPodAutoscalerV2SpecToTerraform(spec) };
+    }
+    default:
+      throw new Error(`no provider converter for ${type}`);
+  }
 }
 
 function metadata(meta: ObjectMeta) {

@@ -156,3 +156,10 @@ describe('examples/protected end to end', () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 });
+
+describe('examples/kubernetes', () => {
+  test('does not run on the local driver: refused by name before anything starts (its proof is schema validation, equivalence and plans)', async () => {
+    const manifest = await manifestOf('kubernetes');
+    await expect(startLocalStack(manifest)).rejects.toThrow(/account studio runs on Kubernetes \(Platform\.kubernetes\(\)\): the local driver cannot run it/);
+  });
+});

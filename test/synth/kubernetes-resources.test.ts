@@ -1,5 +1,18 @@
-import { Testing, TerraformStack, TerraformVariable } from 'cdktf';
+import { Testing, TerraformResource, TerraformStack, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import { HorizontalPodAutoscalerV2 } from '@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2';
+import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
+import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
+import { PersistentVolumeClaimV1 } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { MediaAccount, Platform, RuntimeImage, Secret } from '../../constructs';
+import { kubernetesObjects } from '../../lib/render/kubernetes-objects';
+import { providerAttributes, providerConfig, ProviderResource, secretConfig } from '../../lib/synth/kubernetes-resources';
+import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
+import { topology } from '../../lib/topology';
 
 /** Synthesized cdk.tf.json of a stack with a Docker account and a Kubernetes account side by side. */
 function synth(): Record<string, Record<string, Record<string, unknown>>> {
@@ -45,5 +58,48 @@ describe('@cdktf/provider-kubernetes output', () => {
     expect(origin.spec.strategy).toEqual({ type: 'RollingUpdate', rolling_update: { max_surge: '1', max_unavailable: '0' } });
     expect(tf.resource.kubernetes_persistent_volume_claim_v1.persistentvolumeclaim_ls_oncluster_storage).toMatchObject({ wait_until_bound: false });
     expect(tf.resource.kubernetes_service_v1.service_ls_oncluster_origin_main).toMatchObject({ spec: { port: [{ name: 'http', port: 9080, target_port: '9080', protocol: 'TCP' }] } });
+  });
+});
+
+/** The provider's generated class of each resource type. */
+const CLASSES: Record<string, new (scope: Construct, id: string, config: never) => TerraformResource> = {
+  kubernetes_namespace_v1: NamespaceV1,
+  kubernetes_persistent_volume_claim_v1: PersistentVolumeClaimV1,
+  kubernetes_config_map_v1: ConfigMapV1,
+  kubernetes_secret_v1: SecretV1,
+  kubernetes_deployment_v1: DeploymentV1,
+  kubernetes_service_v1: ServiceV1,
+  kubernetes_network_policy_v1: NetworkPolicyV1,
+  kubernetes_horizontal_pod_autoscaler_v2: HorizontalPodAutoscalerV2,
+};
+
+test('every resource is written exactly as the provider\'s own class writes it from the same config', () => {
+  // GIVEN every kind of object a Kubernetes account renders (autoscaler and Secret included)
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const streamKey = new TerraformVariable(stack, 'stream_key', { type: 'string', sensitive: true });
+  const account = new MediaAccount(stack, 'tv', {
+    runtimeImage: RuntimeImage.fromName('registry.example.com/livestack/runtime:0.1.0'),
+    platform: Platform.kubernetes({ originAutoscaling: { maxReplicas: 4 }, tolerations: [{ key: 'media', operator: 'Exists', tolerationSeconds: 30 }], image: { pullSecrets: ['registry'] } }),
+  });
+  account.addLiveChannel('news', { streamKey: Secret.fromVariable(streamKey) }).addProgram('live').publish(account.addStreamingEndpoint('main', { scaleUnits: 2 }));
+  const manifest = LivestackStackSynthesis.of(stack).render().manifest;
+  const [tv] = manifest.accounts;
+  const rendering = kubernetesObjects({ name: tv.name, platform: tv.platform as never }, topology(manifest));
+  const configs = [...rendering.objects.map(providerConfig), ...rendering.secrets.map((s) => ({ type: 'kubernetes_secret_v1', config: secretConfig(s) }))];
+  expect(new Set(configs.map((c) => c.type))).toEqual(new Set(Object.keys(CLASSES)));
+
+  // WHEN each is written by the provider's class and by livestack's resource, side by side
+  const check = new TerraformStack(Testing.app(), 'check');
+  configs.forEach(({ type, config }, i) => {
+    new CLASSES[type](check, `class${i}`, config as never);
+    new ProviderResource(check, `light${i}`, type, providerAttributes(type, config));
+  });
+  const tf = JSON.parse(Testing.synth(check)).resource as Record<string, Record<string, Record<string, unknown>>>;
+
+  // THEN both write the same attributes
+  configs.forEach(({ type }, i) => {
+    const { '//': _a, ...byClass } = tf[type][`class${i}`];
+    const { '//': _b, ...byLivestack } = tf[type][`light${i}`];
+    expect(byLivestack).toEqual(byClass);
   });
 });
