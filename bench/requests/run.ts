@@ -5,8 +5,9 @@
  * - Ingest: a real ingest workload (nginx-rtmp + ffmpeg, run by the controller and local driver as
  *   `livestack up` does) receives a real-time 1280x720 30 fps H.264 + AAC feed (a pre-encoded file
  *   pushed with `-re -c copy`, so the encoder costs next to nothing) for WARMUP + SECONDS seconds. The
- *   CPU of the workload's whole process tree over the last SECONDS (utime + stime from /proc) and its
- *   peak RSS (sum of VmRSS over the tree, sampled every second) are measured twice: with the
+ *   CPU of the workload's whole process tree over SECONDS after the warm-up, while the feed still runs
+ *   (utime + stime from /proc), and its peak RSS (sum of VmRSS over the tree, sampled every second) are
+ *   measured twice: with the
  *   Default720p ladder (x264 veryfast) and with passthrough (the base: nginx, supervisor, ffmpeg copy).
  *   The ladder's cost above the base is split over its rungs by pixel count: the cost per megapixel of
  *   a 30 fps rung.
@@ -34,6 +35,8 @@ import { wrk } from '../origin/wrk';
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const WARMUP = 12;
+/** The feed goes on this long after the window, so nothing ends inside it. */
+const TAIL = 6;
 const CONNECTIONS = 50;
 const FPS = 30;
 
@@ -73,21 +76,24 @@ function descendantsOf(pid: number): number[] {
 
 interface Cost { readonly cores: number; readonly peakRssMiB: number }
 
-/** Samples RSS every second while `work` runs; CPU over the window from `fromMs` on. */
-async function measureWhile(pid: number, work: Promise<unknown>, fromMs: number): Promise<Cost> {
-  let peak = 0;
-  let cpuAt: { cpu: number; at: number } | undefined;
+/**
+ * CPU over [fromMs, fromMs + SECONDS] and peak RSS in that window, sampled while `work` still runs: a
+ * process that ends (the transcoder, when the feed stops) takes its CPU time with it.
+ */
+async function measureWindow(pid: number, work: Promise<unknown>, fromMs: number): Promise<Cost> {
   let done = false;
-  void work.finally(() => { done = true; });
-  const started = Date.now();
-  while (!done) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    if (!cpuAt && Date.now() - started >= fromMs) cpuAt = { cpu: cpuSeconds(pid), at: Date.now() };
-    if (cpuAt) peak = Math.max(peak, rssBytes(pid));
+  const finished = work.finally(() => { done = true; });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(fromMs);
+  const start = { cpu: cpuSeconds(pid), at: Date.now() };
+  let peak = 0;
+  while (Date.now() - start.at < SECONDS * 1000) {
+    if (done) throw new Error('the run ended inside the measurement window');
+    peak = Math.max(peak, rssBytes(pid));
+    await sleep(1000);
   }
-  await work;
-  if (!cpuAt) throw new Error('the run ended before the measurement window');
-  const cores = (cpuSeconds(pid) - cpuAt.cpu) / ((Date.now() - cpuAt.at) / 1000);
+  const cores = (cpuSeconds(pid) - start.cpu) / ((Date.now() - start.at) / 1000);
+  await finished;
   return { cores, peakRssMiB: peak / 1024 / 1024 };
 }
 
@@ -105,9 +111,9 @@ async function ingestCost(feed: string, encoding: Manifest['accounts'][number]['
     const pid = stack.driver.processes(spec.name).workload;
     if (!pid) throw new Error('the ingest workload has no process');
     const key = fs.readFileSync(storagePaths.secret(stack.storageDir(account.name), 'news-key'), 'utf8').trim();
-    const push = run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-i', feed, '-t', String(WARMUP + SECONDS), '-c', 'copy', '-f', 'flv',
-      `rtmp://127.0.0.1:${account.channels[0].port}/live/${key}`], { timeout: (WARMUP + SECONDS + 30) * 1000 });
-    return await measureWhile(pid, push, WARMUP * 1000);
+    const push = run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-i', feed, '-t', String(WARMUP + SECONDS + TAIL), '-c', 'copy', '-f', 'flv',
+      `rtmp://127.0.0.1:${account.channels[0].port}/live/${key}`], { timeout: (WARMUP + SECONDS + TAIL + 30) * 1000 });
+    return await measureWindow(pid, push, WARMUP * 1000);
   } finally {
     await stack.stop();
   }
@@ -134,9 +140,9 @@ async function originCost(scratch: string): Promise<Cost & { microsPerRequest: n
     const requests = files.map((f) => ({ path: `/${id}/${f}` }));
     let result: Awaited<ReturnType<typeof wrk>> | undefined;
     const before = cpuSeconds(pid);
-    const cost = await measureWhile(pid, wrk({ url: stack.url(''), requests, connections: CONNECTIONS, threads: 1, seconds: SECONDS, scratch }).then((r) => { result = r; }), 0);
+    const cost = await measureWindow(pid, wrk({ url: stack.url(''), requests, connections: CONNECTIONS, threads: 1, seconds: SECONDS + TAIL, scratch }).then((r) => { result = r; }), 0);
     const cpu = cpuSeconds(pid) - before;
-    const total = result!.requestsPerSecond * SECONDS;
+    const total = result!.requestsPerSecond * (SECONDS + TAIL);
     return { ...cost, microsPerRequest: (cpu / total) * 1e6, requestsPerSecond: result!.requestsPerSecond, idleRssMiB };
   } finally {
     await stack.stop();
@@ -149,7 +155,7 @@ async function main(): Promise<void> {
     console.log(`bench/requests: ${SECONDS}-s windows after ${WARMUP} s of warm-up; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
     const feed = path.join(scratch, 'feed-720p30.flv');
     await run('ffmpeg', ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=${FPS}`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(WARMUP + SECONDS + 5), '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '4000k', '-g', String(FPS * 2), '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', feed]);
+      '-t', String(WARMUP + SECONDS + TAIL + 5), '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '4000k', '-g', String(FPS * 2), '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', feed]);
 
     const ladder = Encoding.standard(EncodingPreset.default720p()).toManifest();
     if (ladder.type !== 'standard') throw new Error('Default720p is a standard encoding');
