@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LivestackValidationError, ValidationIssue } from '../../lib/model/errors';
 import { loadManifest } from '../../lib/model/load-manifest';
-import { AccountManifest, Manifest } from '../../lib/model/manifest';
+import { AccountManifest, KubernetesPlatform, Manifest } from '../../lib/model/manifest';
 import { RULES } from '../../lib/model/rules';
 
 const FILE = path.join(__dirname, '..', 'fixtures', 'manifests', 'protected.json');
@@ -21,6 +21,19 @@ interface Case {
 }
 
 const A = 'protected/premium';
+
+/** The account moved to Kubernetes, as Platform.kubernetes() writes it, pulling an image from a registry. */
+const onKubernetes = (a: AccountManifest, platform: Partial<KubernetesPlatform> = {}): void => {
+  delete a.imageBuild;
+  a.image = 'registry.example.com/livestack/runtime:0.1.0';
+  const exposure = { type: 'LoadBalancer' as const, annotations: {} };
+  a.platform = {
+    kind: 'kubernetes', namespace: 'livestack-premium', createNamespace: true, storage: { size: '100Gi' },
+    image: { pullPolicy: 'IfNotPresent', pullSecrets: [] }, nodeSelector: {}, tolerations: [],
+    services: { endpoint: exposure, ingest: exposure, keys: exposure, endpoints: {}, channels: {} }, resources: {},
+    ...platform,
+  };
+};
 const cases: Case[] = [
   { rule: 'max-channels', name: 'more channels than the limit', edit: (a) => { a.limits.maxChannels = 1; a.channels.push({ ...a.channels[0], name: 'second', path: `${A}/second`, port: 2936, programs: [] }); }, issue: { path: `${A}/second`, field: 'channels', received: 'channel number 2' } },
   { rule: 'unique-names', name: 'two channels with one name', edit: (a) => { a.channels.push({ ...a.channels[0], path: `${A}/other`, port: 2936, programs: [] }); }, issue: { path: `${A}/other`, field: 'name', received: '"match"' } },
@@ -34,6 +47,10 @@ const cases: Case[] = [
   { rule: 'references', name: 'envelope under a key policy that does not exist', edit: (a) => { a.deliveryPolicies[0].encryption = { type: 'envelope', keyPolicy: 'nobody' }; }, issue: { path: `${A}/envelope-hls`, field: 'encryption.keyPolicy' } },
   { rule: 'envelope-is-hls', name: 'envelope encryption offered on DASH', edit: (a) => { a.deliveryPolicies[0].protocols = ['hls', 'dash']; }, issue: { path: `${A}/envelope-hls`, field: 'protocols' } },
   { rule: 'keys-match-algorithms', name: 'an HMAC key under RS256', edit: (a) => { (a.keyPolicies[0].restriction as { algorithms: string[] }).algorithms = ['RS256']; }, issue: { path: `${A}/viewers`, field: 'restriction.keys.0', received: 'a oct key' } },
+  { rule: 'kubernetes-pullable-image', name: 'an image built on a Docker host, on Kubernetes', edit: (a) => { onKubernetes(a); a.imageBuild = { baseImage: 'node:20-bookworm-slim' }; }, issue: { path: A, field: 'runtimeImage', allowed: /RuntimeImage\.fromName/ } },
+  { rule: 'kubernetes-service-names', name: 'a Service override for a channel that does not exist', edit: (a) => { onKubernetes(a); a.platform!.kind === 'kubernetes' && (a.platform!.services.channels.gone = { type: 'NodePort', annotations: {} }); }, issue: { path: A, field: 'platform.services.channels.gone', received: '"gone"' } },
+  { rule: 'kubernetes-autoscaling-bounds', name: 'more scale units than the autoscaler may run', edit: (a) => { onKubernetes(a, { originAutoscaling: { maxReplicas: 2, targetCpuUtilizationPercent: 70 } }); a.endpoints[0].scaleUnits = 3; }, issue: { path: `${A}/main`, field: 'scaleUnits' } },
+  { rule: 'kubernetes-key-url', name: 'an envelope locator on Kubernetes without the key service\'s public URL', edit: (a) => { onKubernetes(a); delete a.keyDelivery.publicBaseUrl; }, issue: { path: A, field: 'keyDelivery.publicBaseUrl' } },
   { rule: 'distinct-ports', name: 'an endpoint on the key delivery port', edit: (a) => { a.endpoints[0].port = a.keyDelivery.port; }, issue: { path: `${A}/main`, field: 'port' } },
   { rule: 'distinct-ports', name: 'two accounts on one port of one address', edit: (a, m) => { m.accounts.push({ ...structuredClone(a), name: 'other', path: 'protected/other', endpoints: [], channels: [], locators: [] }); }, issue: { path: 'protected/other', field: 'keyDelivery.port' } },
 ];
