@@ -22,7 +22,8 @@ export function cpuSeconds(pid: number): number {
   return ticks / TICKS_PER_SECOND;
 }
 
-function descendants(pid: number): number[] {
+/** Every process below `pid`, children first. */
+export function descendants(pid: number): number[] {
   const found: number[] = [];
   let tasks: string[] = [];
   try {

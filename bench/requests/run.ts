@@ -29,7 +29,7 @@ import { startLocalStack } from '../support/local-stack';
 import { testManifest } from '../support/manifest-fixtures';
 import { clearPolicy } from '../support/origin-manifest';
 import { startOriginStack } from '../support/origin-stack';
-import { cpuSeconds } from '../origin/process-cpu';
+import { cpuSeconds, descendants } from '../origin/process-cpu';
 import { wrk } from '../origin/wrk';
 
 const run = promisify(execFile);
@@ -43,7 +43,7 @@ const FPS = 30;
 /** Resident memory (bytes) of `pid` and every process below it. */
 function rssBytes(pid: number): number {
   let total = 0;
-  for (const id of [pid, ...descendantsOf(pid)]) {
+  for (const id of [pid, ...descendants(pid)]) {
     try {
       const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${id}/status`, 'utf8'));
       if (match) total += Number(match[1]) * 1024;
@@ -52,26 +52,6 @@ function rssBytes(pid: number): number {
     }
   }
   return total;
-}
-
-function descendantsOf(pid: number): number[] {
-  const found: number[] = [];
-  let tasks: string[] = [];
-  try {
-    tasks = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return found;
-  }
-  for (const task of tasks) {
-    let children = '';
-    try {
-      children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const child of children.split(' ').filter(Boolean).map(Number)) found.push(child, ...descendantsOf(child));
-  }
-  return found;
 }
 
 interface Cost { readonly cores: number; readonly peakRssMiB: number }

@@ -181,43 +181,30 @@ export function providerConfig(object: KubernetesObject): { type: string; config
   }
 }
 
+/** The provider's converters of each resource type's metadata and spec blocks. */
+const CONVERTERS: Record<string, { readonly metadata: (m: never) => unknown; readonly spec?: (s: never) => unknown }> = {
+  kubernetes_namespace_v1: { metadata: namespaceV1MetadataToTerraform },
+  kubernetes_persistent_volume_claim_v1: { metadata: persistentVolumeClaimV1MetadataToTerraform, spec: persistentVolumeClaimV1SpecToTerraform },
+  kubernetes_config_map_v1: { metadata: configMapV1MetadataToTerraform },
+  kubernetes_secret_v1: { metadata: secretV1MetadataToTerraform },
+  kubernetes_deployment_v1: { metadata: deploymentV1MetadataToTerraform, spec: deploymentV1SpecToTerraform },
+  kubernetes_service_v1: { metadata: serviceV1MetadataToTerraform, spec: serviceV1SpecToTerraform },
+  kubernetes_network_policy_v1: { metadata: networkPolicyV1MetadataToTerraform, spec: networkPolicyV1SpecToTerraform },
+  kubernetes_horizontal_pod_autoscaler_v2: { metadata: horizontalPodAutoscalerV2MetadataToTerraform, spec: horizontalPodAutoscalerV2SpecToTerraform },
+};
+
 /** A config as the provider's class writes it, by the provider's own converters (the class's synthesizeAttributes). */
 export function providerAttributes(type: string, config: Record<string, unknown>): Record<string, unknown> {
-  const c = config as never;
-  const map = hashMapper(stringToTerraform);
-  switch (type) {
-    case 'kubernetes_namespace_v1': return { metadata: namespaceV1MetadataToTerraform((c as { metadata: never }).metadata) };
-    case 'kubernetes_persistent_volume_claim_v1': {
-      const { metadata: m, spec, waitUntilBound } = config as { metadata: never; spec: never; waitUntilBound: boolean };
-      return { metadata: persistentVolumeClaimV1MetadataToTerraform(m), spec: persistentVolumeClaimV1SpecToTerraform(spec), wait_until_bound: waitUntilBound };
-    }
-    case 'kubernetes_config_map_v1': {
-      const { metadata: m, data } = config as { metadata: never; data: never };
-      return { metadata: configMapV1MetadataToTerraform(m), data: map(data) };
-    }
-    case 'kubernetes_secret_v1': {
-      const { metadata: m, data, type: secretType } = config as { metadata: never; data: never; type: string };
-      return { metadata: secretV1MetadataToTerraform(m), data: map(data), type: secretType };
-    }
-    case 'kubernetes_deployment_v1': {
-      const { metadata: m, spec } = config as { metadata: never; spec: never };
-      return { metadata: deploymentV1MetadataToTerraform(m), spec: deploymentV1SpecToTerraform(spec) };
-    }
-    case 'kubernetes_service_v1': {
-      const { metadata: m, spec } = config as { metadata: never; spec: never };
-      return { metadata: serviceV1MetadataToTerraform(m), spec: serviceV1SpecToTerraform(spec) };
-    }
-    case 'kubernetes_network_policy_v1': {
-      const { metadata: m, spec } = config as { metadata: never; spec: never };
-      return { metadata: networkPolicyV1MetadataToTerraform(m), spec: networkPolicyV1SpecToTerraform(spec) };
-    }
-    case 'kubernetes_horizontal_pod_autoscaler_v2': {
-      const { metadata: m, spec } = config as { metadata: never; spec: never };
-      return { metadata: horizontalPodAutoscalerV2MetadataToTerraform(m), spec: horizontalPodAutoscalerV2SpecToTerraform(spec) };
-    }
-    default:
-      throw new Error(`no provider converter for ${type}`);
-  }
+  const converters = CONVERTERS[type];
+  if (!converters) throw new Error(`no provider converter for ${type}`);
+  const { metadata: meta, spec, data, waitUntilBound, type: secretType } = config as { metadata: never; spec?: never; data?: Record<string, string>; waitUntilBound?: boolean; type?: string };
+  return {
+    metadata: converters.metadata(meta),
+    ...(converters.spec ? { spec: converters.spec(spec as never) } : {}),
+    ...(data !== undefined ? { data: hashMapper(stringToTerraform)(data) } : {}),
+    ...(waitUntilBound !== undefined ? { wait_until_bound: waitUntilBound } : {}),
+    ...(secretType !== undefined ? { type: secretType } : {}),
+  };
 }
 
 function metadata(meta: ObjectMeta) {

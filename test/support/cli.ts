@@ -32,3 +32,8 @@ export function livestack(args: string[], options: { env?: NodeJS.ProcessEnv; cw
     });
   });
 }
+
+/** Fails with everything the command printed when it did not exit with `code`. */
+export function expectExit(result: CliResult, code: number): void {
+  if (result.code !== code) throw new Error(`expected exit ${code}, got ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+}

@@ -7,13 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Manifest } from '../../../lib/model/manifest';
-import { CliResult, livestack } from '../../support/cli';
+import { expectExit, livestack } from '../../support/cli';
 
 jest.setTimeout(120_000);
-
-function expectExit(result: CliResult, code: number): void {
-  if (result.code !== code) throw new Error(`expected exit ${code}, got ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-}
 
 describe('livestack with examples/kubernetes', () => {
   let dir: string;

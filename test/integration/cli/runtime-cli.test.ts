@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Manifest } from '../../../lib/model/manifest';
 import { LocalDriver } from '../../../lib/runtime/drivers/local';
-import { CliResult, livestack, ROOT } from '../../support/cli';
+import { expectExit, livestack, ROOT } from '../../support/cli';
 import { testManifest } from '../../../bench/support/manifest-fixtures';
 
 jest.setTimeout(180_000);
@@ -17,10 +17,6 @@ jest.setTimeout(180_000);
 async function world(stateDir: string): Promise<string[]> {
   const driver = new LocalDriver({ stateDir });
   return (await driver.observe()).map((w) => `${w.name} ${w.specHash} ${w.liveHash} ${w.phase} ${driver.processes(w.name).workload}`);
-}
-
-function expectExit(result: CliResult, code: number): void {
-  if (result.code !== code) throw new Error(`expected exit ${code}, got ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
 }
 
 describe('livestack runtime commands (local driver)', () => {
