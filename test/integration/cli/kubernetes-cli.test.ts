@@ -53,9 +53,9 @@ describe('livestack with examples/kubernetes', () => {
     expect(result.stdout).toMatch(/\| replace \| `ls-studio-ingest-news` \| ingest \| changed: config\.channel\.encoding, kubernetes\.resources\.limits, kubernetes\.resources\.requests \| live ingest restarted \|/);
   });
 
-  test('apply and plan on the local driver refuse the app by name, and nothing starts', async () => {
+  test('up, apply and plan on the local driver refuse the app by name, and nothing starts', async () => {
     const stateDir = path.join(dir, 'state');
-    for (const command of [['apply', '--wait', '0'], ['plan']]) {
+    for (const command of [['up', '--wait', '1'], ['apply', '--wait', '0'], ['plan']]) {
       const result = await livestack([...command, '--app', 'examples/kubernetes/main.ts', '--state-dir', stateDir]);
       expectExit(result, 1);
       expect(result.stderr).toContain('account studio runs on Kubernetes (Platform.kubernetes()): the local driver cannot run it.');
