@@ -11,7 +11,7 @@ import { LABELS } from '../contract/labels';
 import { ENV } from '../contract/workload-env';
 import { KubernetesWorkloadSpec, WorkloadSpec } from '../contract/workload-spec';
 import { workloadName } from '../contract/workload-names';
-import { KubernetesPlatform } from '../model/manifest';
+import { KubernetesPlatform, ServiceType, Toleration } from '../model/manifest';
 
 /** Standard labels (kubernetes.io/docs/concepts/overview/working-with-objects/common-labels). */
 export const K8S_LABELS = {
@@ -51,7 +51,7 @@ export interface Probe {
 export interface Container {
   name: string;
   image: string;
-  imagePullPolicy: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   args: string[];
   env: EnvVar[];
   ports: { name: string; containerPort: number; protocol: 'TCP' | 'UDP' }[];
@@ -75,7 +75,7 @@ export interface Deployment {
         containers: Container[];
         volumes: ({ name: string; persistentVolumeClaim: { claimName: string } } | { name: string; configMap: { name: string } })[];
         nodeSelector?: Record<string, string>;
-        tolerations?: { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number }[];
+        tolerations?: Toleration[];
         imagePullSecrets?: { name: string }[];
         enableServiceLinks: boolean;
         shareProcessNamespace: boolean;
@@ -89,7 +89,7 @@ export interface Service {
   kind: 'Service';
   metadata: ObjectMeta;
   spec: {
-    type: string;
+    type: ServiceType;
     selector: Record<string, string>;
     ports: { name: string; port: number; targetPort: number; protocol: 'TCP' | 'UDP' }[];
     externalTrafficPolicy?: 'Local';
