@@ -29,3 +29,9 @@ export function secretEnvName(secretId: string): string {
 
 /** Environment variable through which the local driver tells a balancer where its upstreams listen. */
 export const UPSTREAM_HOST_ENV = 'LIVESTACK_UPSTREAM_HOST';
+
+/**
+ * The origin's cache of encrypted hot segments: its size in MiB from this variable, else the default. A
+ * cluster's memory limit for an origin leaves room for it.
+ */
+export const ORIGIN_CACHE = { env: 'LIVESTACK_ORIGIN_CACHE_MIB', defaultMiB: 256 } as const;

@@ -2,7 +2,7 @@
  * Entry point of the origin workload (`livestack dataplane origin`): serves the endpoint's locators
  * as HLS and DASH from the account storage, reloading its locators from the control file in place.
  */
-import { ENV } from '../../contract/workload-env';
+import { ENV, ORIGIN_CACHE } from '../../contract/workload-env';
 import { originConfig, originLiveConfig, OriginLiveConfig } from '../../contract/workload-config';
 import { storagePaths } from '../../contract/storage-layout';
 import { LiveConfigWatcher } from '../common/live-config-watcher';
@@ -15,13 +15,13 @@ export async function run(): Promise<void> {
   const env = readWorkloadEnv(originConfig);
   const log = createLogger(env.workloadName);
   const live: OriginLiveConfig = env.liveConfigJson ? parseJsonWith(originLiveConfig, env.liveConfigJson, ENV.liveConfig) : { locators: [], previews: [] };
-  const cacheMiB = Number(process.env.LIVESTACK_ORIGIN_CACHE_MIB ?? '256');
+  const cacheMiB = Number(process.env[ORIGIN_CACHE.env] ?? String(ORIGIN_CACHE.defaultMiB));
   const server = new OriginServer({
     config: env.config,
     storageDir: env.storageDir,
     workloadName: env.workloadName,
     log,
-    cacheBytes: (Number.isFinite(cacheMiB) && cacheMiB > 0 ? cacheMiB : 256) * 1024 * 1024,
+    cacheBytes: (Number.isFinite(cacheMiB) && cacheMiB > 0 ? cacheMiB : ORIGIN_CACHE.defaultMiB) * 1024 * 1024,
   });
   server.setLiveConfig(live);
   const watcher = new LiveConfigWatcher(env.liveConfigFile ?? storagePaths.controlFile(env.storageDir, env.workloadName), originLiveConfig, (next) => {
