@@ -177,6 +177,20 @@ describe('Kubernetes renderer', () => {
     });
   });
 
+  test('the defaults are the table in BENCHMARKS.md', () => {
+    const resources = (build?: (a: MediaAccount) => void) => {
+      const { objects } = render(manifestOf({}, 0, build));
+      return (name: string) => find(objects, 'Deployment', name).spec.template.spec.containers[0].resources;
+    };
+    const of = resources((a) => a.addLiveChannel('hd', { port: 1936, encoding: Encoding.standard(EncodingPreset.default1080p()) }));
+    expect(of('ls-tv-ingest-news')).toEqual({ requests: { cpu: '850m', memory: '384Mi' }, limits: { memory: '768Mi' } });
+    expect(of('ls-tv-ingest-hd')).toEqual({ requests: { cpu: '1860m', memory: '672Mi' }, limits: { memory: '1344Mi' } });
+    expect(of('ls-tv-origin-main')).toEqual({ requests: { cpu: '130m', memory: '112Mi' }, limits: { memory: '480Mi' } });
+    expect(of('ls-tv-keys')).toEqual({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '192Mi' } });
+    const passthrough = resources((a) => a.addLiveChannel('raw', { port: 1937, encoding: Encoding.passthrough() }))('ls-tv-ingest-raw');
+    expect(passthrough).toEqual({ requests: { cpu: '30m', memory: '144Mi' }, limits: { memory: '288Mi' } });
+  });
+
   test('objects come in apply order, then by name, and render the same twice', () => {
     const manifest = manifestOf({ originAutoscaling: { maxReplicas: 5 } });
     const { objects } = render(manifest);
