@@ -250,7 +250,7 @@ function workloadObjects(spec: WorkloadSpec, cluster: KubernetesWorkloadSpec): K
   });
   const objects: KubernetesObject[] = [];
   if (spec.liveConfig !== undefined) {
-    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(liveConfigMapName(spec)), data: { [LIVE_CONFIG_KEY]: JSON.stringify(spec.liveConfig) } });
+    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(liveConfigMapName(spec.name)), data: { [LIVE_CONFIG_KEY]: JSON.stringify(spec.liveConfig) } });
   }
   objects.push(deployment(spec, cluster, meta(spec.name)));
   if (spec.ports.length > 0) {
@@ -284,8 +284,9 @@ function workloadObjects(spec: WorkloadSpec, cluster: KubernetesWorkloadSpec): K
   return objects;
 }
 
-export function liveConfigMapName(spec: WorkloadSpec): string {
-  return `${spec.name}-live`;
+/** The ConfigMap that holds a workload's live config. */
+export function liveConfigMapName(workload: string): string {
+  return `${workload}-live`;
 }
 
 function deployment(spec: WorkloadSpec, cluster: KubernetesWorkloadSpec, metadata: ObjectMeta): Deployment {
@@ -334,7 +335,7 @@ function deployment(spec: WorkloadSpec, cluster: KubernetesWorkloadSpec, metadat
           containers: [container],
           volumes: [
             { name: 'storage', persistentVolumeClaim: { claimName: cluster.claimName } },
-            ...(hasLive ? [{ name: 'live-config', configMap: { name: liveConfigMapName(spec) } }] : []),
+            ...(hasLive ? [{ name: 'live-config', configMap: { name: liveConfigMapName(spec.name) } }] : []),
           ],
           ...(Object.keys(cluster.nodeSelector).length > 0 ? { nodeSelector: { ...cluster.nodeSelector } } : {}),
           ...(cluster.tolerations.length > 0 ? { tolerations: cluster.tolerations.map((t) => ({ ...t })) } : {}),

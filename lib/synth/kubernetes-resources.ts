@@ -3,7 +3,8 @@
  * resources: a renaming of fields into the provider's schema (singular block names, int-or-string as
  * strings), no decisions, so `cdktf deploy` creates the objects the YAML output describes (a test holds
  * them equal). A Secret fed by sensitive variables is the one object only this output has: Terraform
- * fills it from `${var.NAME}`, so no value enters cdk.tf.json. Provider classes are imported by path.
+ * fills it from `${var.NAME}`, so no value enters cdk.tf.json. The provider's modules are imported by
+ * path (its index is large and slow to load), and its converters write the resources (see ProviderResource).
  */
 import { Construct } from 'constructs';
 import { hashMapper, stringToTerraform, TerraformResource } from 'cdktf';
@@ -26,7 +27,7 @@ import type { NetworkPolicyV1Config } from '@cdktf/provider-kubernetes/lib/netwo
 import type { PersistentVolumeClaimV1Config } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
 import type { SecretV1Config } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import type { ServiceV1Config } from '@cdktf/provider-kubernetes/lib/service-v1';
-import { Container, Deployment, KubernetesObject, kubernetesObjects, ObjectMeta, SecretSource } from '../render/kubernetes-objects';
+import { Container, Deployment, KubernetesObject, kubernetesObjects, liveConfigMapName, ObjectMeta, SecretSource } from '../render/kubernetes-objects';
 import { logicalId } from './docker-resources';
 
 /** The provider (unless the stack has one) and every Kubernetes account's objects and Secrets. */
@@ -47,7 +48,7 @@ export function kubernetesStackResources(scope: Construct, accounts: readonly Ac
       if (object === namespace || object === claim) continue;
       if (object.kind === 'Deployment') {
         // A Deployment waits for what its pods mount and read: Terraform waits for its rollout.
-        const configMap = configMaps.get(`${object.metadata.name}-live`);
+        const configMap = configMaps.get(liveConfigMapName(object.metadata.name!));
         resourceOf(scope, object, [...first, ...(claimResource ? [claimResource] : []), ...secrets, ...(configMap ? [configMap] : [])]);
       } else {
         const resource = resourceOf(scope, object, first);
