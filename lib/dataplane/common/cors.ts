@@ -1,7 +1,8 @@
 /**
  * CORS for browser players: the endpoint's (or account's) allowed origins. `*` allows any origin.
- * Only simple GETs and preflights are answered; no credentials are ever allowed (players send tokens
- * in `Authorization` or the query, not cookies).
+ * Simple GETs, the methods a service allows (the key service's license POSTs) and preflights are
+ * answered; no credentials are ever allowed (players send tokens in `Authorization` or the query,
+ * not cookies).
  */
 import * as http from 'node:http';
 import { sendText } from './http-kit';
@@ -13,8 +14,9 @@ export class CorsPolicy {
   /**
    * @param allowedOrigins e.g. `https://player.example.com`; `*` for any
    * @param allowHeaders request headers a preflight may ask for
+   * @param allowMethods methods a preflight may ask for
    */
-  constructor(allowedOrigins: readonly string[], private readonly allowHeaders = 'Authorization, Range') {
+  constructor(allowedOrigins: readonly string[], private readonly allowHeaders = 'Authorization, Range', private readonly allowMethods = 'GET, HEAD, OPTIONS') {
     this.any = allowedOrigins.includes('*');
     this.origins = new Set(allowedOrigins.map((o) => o.replace(/\/+$/, '')));
   }
@@ -33,7 +35,7 @@ export class CorsPolicy {
     if (!base) return undefined;
     return {
       ...base,
-      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Methods': this.allowMethods,
       'Access-Control-Allow-Headers': this.allowHeaders,
       'Access-Control-Max-Age': '600',
     };
