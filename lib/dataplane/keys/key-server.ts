@@ -94,7 +94,7 @@ export class KeyServer extends HttpService {
       return void this.license(req, res, client, query, cors, done);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return void done(405, text(res, 405, `method ${req.method} is not allowed\n`, { Allow: 'GET, HEAD, OPTIONS', ...cors }));
-    if (!match) return void done(404, text(res, 404, 'not found: content keys are at /keys/<key id>\n', cors));
+    if (!match) return void done(404, text(res, 404, 'not found: content keys are at /keys/<key id>, ClearKey licenses at /clearkey\n', cors));
     const served = this.keys.get(match[1]);
     if (!served) return void done(404, text(res, 404, 'no such content key\n', cors));
     served.authorizer.authorize({ clientAddress: client, authorization: req.headers.authorization, query }).then(
