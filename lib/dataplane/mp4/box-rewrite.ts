@@ -6,10 +6,12 @@
  *
  * ```ts
  * const moov = requireChild(init, topLevel(init), 'moov', 'init.mp4');
- * const mvhd = findChild(init, moov, 'mvhd');
- * const out = box('pssh', u8(1), u24(0), systemId, ...);
+ * const traks = children(init, moov, 'init.mp4').filter((b) => b.type === 'trak');
+ * const frma = box('frma', fourCc('avc1'));
  * ```
  */
+
+import { boxes } from './boxes';
 
 /** A malformed or unexpected file: `where` names the file (and box path) in the message. */
 export class Mp4Error extends Error {}
@@ -30,29 +32,30 @@ export function topLevel(data: Uint8Array): BoxRef {
   return { type: '', start: 0, bodyStart: 0, end: data.length };
 }
 
-/** Boxes laid end to end in `data` from `from` to `to`; throws on a truncated or impossible box. */
+/**
+ * Boxes laid end to end in `data` from `from` to `to`, read by the shared walker (boxes.ts), which
+ * cuts a truncated box short: here anything it could not account for is an error that says where.
+ */
 export function boxesIn(data: Buffer, from: number, to: number, where: string): BoxRef[] {
-  const found: BoxRef[] = [];
-  let offset = from;
-  while (offset < to) {
-    if (offset + 8 > to) throw new Mp4Error(`${where}: ${to - offset} stray byte(s) at offset ${offset}, too few for a box header`);
-    let size = data.readUInt32BE(offset);
-    let header = 8;
-    if (size === 1) {
-      if (offset + 16 > to) throw new Mp4Error(`${where}: truncated 64-bit box header at offset ${offset}`);
-      size = Number(data.readBigUInt64BE(offset + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = to - offset;
-    }
-    const type = data.toString('latin1', offset + 4, offset + 8);
-    if (size < header || offset + size > to) {
-      throw new Mp4Error(`${where}: box "${type}" at offset ${offset} claims ${size} bytes; ${to - offset} remain in its parent`);
-    }
-    found.push({ type, start: offset, bodyStart: offset + header, end: offset + size });
-    offset += size;
+  const found = boxes(data.subarray(from, to)).map((b) => ({
+    type: b.type,
+    start: from + b.offset,
+    bodyStart: from + b.offset + b.headerSize,
+    end: from + b.offset + b.headerSize + b.body.length,
+  }));
+  const last = found[found.length - 1];
+  if (last && declaredSize(data, last.start, to) > last.end - last.start) {
+    throw new Mp4Error(`${where}: box "${last.type}" at offset ${last.start} claims ${declaredSize(data, last.start, to)} bytes; ${to - last.start} remain in its parent`);
   }
+  const covered = last ? last.end : from;
+  if (covered !== to) throw new Mp4Error(`${where}: ${to - covered} byte(s) at offset ${covered} do not form a box`);
   return found;
+}
+
+function declaredSize(data: Buffer, at: number, to: number): number {
+  const size = data.readUInt32BE(at);
+  if (size === 1) return Number(data.readBigUInt64BE(at + 8));
+  return size === 0 ? to - at : size;
 }
 
 /** Children of `parent`, whose own fields take the first `skip` bytes of its body (e.g. 8 for `stsd`). */
@@ -60,21 +63,11 @@ export function children(data: Buffer, parent: BoxRef, where: string, skip = 0):
   return boxesIn(data, parent.bodyStart + skip, parent.end, parent.type ? `${where} ${parent.type}` : where);
 }
 
-export function findChild(data: Buffer, parent: BoxRef, type: string, where = 'mp4'): BoxRef | undefined {
-  return children(data, parent, where).find((b) => b.type === type);
-}
-
+/** The first child of `type`; throws when there is none. */
 export function requireChild(data: Buffer, parent: BoxRef, type: string, where: string): BoxRef {
-  const found = findChild(data, parent, type, where);
+  const found = children(data, parent, where).find((b) => b.type === type);
   if (!found) throw new Mp4Error(`${where}: no "${type}" box in ${parent.type ? `"${parent.type}"` : 'the file'}`);
   return found;
-}
-
-/** The first box along `path` below `parent`, or undefined. */
-export function findPath(data: Buffer, parent: BoxRef, path: readonly string[], where = 'mp4'): BoxRef | undefined {
-  let scope: BoxRef | undefined = parent;
-  for (const type of path) scope = scope && findChild(data, scope, type, where);
-  return scope;
 }
 
 /** Version and flags of a full box. */
@@ -106,12 +99,6 @@ export function fullBox(type: string, version: number, flags: number, ...parts: 
 
 export function u8(value: number): Buffer {
   return Buffer.from([value & 0xff]);
-}
-
-export function u16(value: number): Buffer {
-  const out = Buffer.allocUnsafe(2);
-  out.writeUInt16BE(value, 0);
-  return out;
 }
 
 export function u32(value: number): Buffer {
