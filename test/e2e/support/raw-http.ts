@@ -18,6 +18,8 @@ export interface RawRequestOptions {
   readonly localAddress?: string;
   /** @default 10_000 */
   readonly timeoutMs?: number;
+  /** Request body (e.g. a license request), sent with its Content-Length. */
+  readonly body?: string | Buffer;
 }
 
 /** One request to 127.0.0.1:`port` with `target` as the request target, verbatim. */
@@ -28,7 +30,7 @@ export function rawRequest(port: number, target: string, options: RawRequestOpti
       port,
       path: target,
       method: options.method ?? 'GET',
-      headers: options.headers,
+      headers: options.body === undefined ? options.headers : { ...options.headers, 'Content-Length': String(Buffer.byteLength(options.body)) },
       localAddress: options.localAddress,
       agent: false,
       timeout: options.timeoutMs ?? 10_000,
@@ -40,6 +42,6 @@ export function rawRequest(port: number, target: string, options: RawRequestOpti
     });
     req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${target}: no answer within ${options.timeoutMs ?? 10_000} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
