@@ -266,7 +266,8 @@ function sampleIvs(first: Buffer, samples: SegmentSamples): Buffer {
     ivs.writeBigUInt64BE(BigInt.asUintN(64, wide), s * 16 + 8);
     let bytes = 0;
     for (let r = rangeStarts[s]; r < rangeStarts[s + 1]; r++) bytes += ranges[2 * r + 1];
-    wide = BigInt.asUintN(128, wide + BigInt(Math.ceil(bytes / 16)));
+    // A sample with nothing protected still takes a value: IVs stay unique, as 8-byte ones are.
+    wide = BigInt.asUintN(128, wide + BigInt(Math.max(1, Math.ceil(bytes / 16))));
   }
   return ivs;
 }
