@@ -5,7 +5,7 @@
  * source — and every rendition and the audio are protected with `cenc` (8- and 16-byte IVs) and
  * `cbcs`. Proven against two decrypters that share no code with the packager:
  *
- * - ffmpeg's mov demuxer (`-decryption_key`): the decrypted stream decodes to exactly the frames of
+ * - ffmpeg's mov demuxer (`-decryption_key`): each decrypted segment decodes to exactly the frames of
  *   the clear one (framemd5 of every video frame and audio packet), while without the key it does not;
  * - test/support/cenc-decrypter.ts, written from ISO/IEC 23001-7: it reads IVs and subsamples where
  *   `saio` points, checks box sizes, `saiz`/`senc`/`sidx`/`trun` consistency, and decrypts every
@@ -93,6 +93,18 @@ async function frameHashes(file: string, decryptionKey?: Buffer): Promise<string
   return stdout.split('\n').filter((l) => l && !l.startsWith('#'));
 }
 
+const clearHashCache = new Map<string, string[]>();
+
+/** framemd5 of a clear segment (with its init section), computed once for all variants. */
+async function clearHashes(name: string, parts: Buffer[]): Promise<string[]> {
+  let hashes = clearHashCache.get(name);
+  if (!hashes) {
+    hashes = await frameHashes(write(`${name}-clear.mp4`, parts));
+    clearHashCache.set(name, hashes);
+  }
+  return hashes;
+}
+
 function write(name: string, parts: Buffer[]): string {
   const file = path.join(dir, name.replace(/\//g, '_'));
   fs.writeFileSync(file, Buffer.concat(parts));
@@ -140,22 +152,27 @@ describe('the fixtures', () => {
 });
 
 describe.each(VARIANTS)('$label', (variant) => {
-  test('GIVEN every rendition protected WHEN ffmpeg decrypts it with the key THEN every frame decodes exactly as the clear one, and without the key none of the video does', async () => {
+  test('GIVEN every segment of every rendition protected WHEN ffmpeg decrypts it with the key THEN every frame decodes exactly as the clear one, and without the key none of the video does', async () => {
     for (const rendition of renditions) {
       const protectedParts = protectRendition(rendition, variant);
-      const clearFile = write(`${rendition.name}-clear.mp4`, [rendition.init, ...rendition.segments.map((s) => s.body)]);
-      const protectedFile = write(`${rendition.name}-${variant.scheme}-${variant.ivSize ?? 0}.mp4`, [protectedParts.init, ...protectedParts.segments]);
+      // One segment at a time: ffmpeg 5.1's mov demuxer takes the encryption info of the last moof it
+      // parsed, not of the packet's own (fixed upstream later), so a file of several fragments would
+      // test that bug instead of the packager. Each segment starts with a key frame, so it decodes alone.
+      for (const [index, segment] of rendition.segments.entries()) {
+        const name = `${rendition.name}-${segment.file}`;
+        const clear = await clearHashes(name, [rendition.init, segment.body]);
+        const protectedFile = write(`${name}-${variant.scheme}-${variant.ivSize ?? 0}.mp4`, [protectedParts.init, protectedParts.segments[index]]);
 
-      const clear = await frameHashes(clearFile);
-      const decrypted = await frameHashes(protectedFile, key);
-      const withoutKey = await frameHashes(protectedFile).catch(() => []);
+        const decrypted = await frameHashes(protectedFile, key);
+        const withoutKey = await frameHashes(protectedFile).catch(() => []);
 
-      expect({ rendition: rendition.name, frames: decrypted.length }).toEqual({ rendition: rendition.name, frames: clear.length });
-      expect(clear.length).toBeGreaterThan(50);
-      expect(decrypted).toEqual(clear);
-      const same = withoutKey.filter((line, i) => line === clear[i]).length;
-      if (rendition.kind === 'video') expect({ rendition: rendition.name, sameFrames: same }).toEqual({ rendition: rendition.name, sameFrames: 0 });
-      else expect(same).toBeLessThan(clear.length / 10);
+        expect({ segment: name, frames: decrypted.length }).toEqual({ segment: name, frames: clear.length });
+        expect(clear.length).toBeGreaterThan(0);
+        expect(decrypted).toEqual(clear);
+        const same = withoutKey.filter((line, i) => line === clear[i]).length;
+        if (rendition.kind === 'video') expect({ segment: name, sameFrames: same }).toEqual({ segment: name, sameFrames: 0 });
+        else expect(same).toBeLessThanOrEqual(Math.max(1, clear.length / 10));
+      }
     }
   });
 
