@@ -1,0 +1,122 @@
+/**
+ * Dynamic packaging and envelope encryption over a stored asset made of ffmpeg's own fMP4 (the CMAF
+ * fixtures, written into the storage layout in a temp folder): HLS master and media playlists, segment
+ * bodies in the clear and AES-128 encrypted, decrypted back with the key from the account storage. No
+ * process is started; the files are real.
+ */
+import { createDecipheriv } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AssetDescriptor, storagePaths } from '../../../lib/contract/storage-layout';
+import { AssetStore, NotFoundError } from '../../../lib/dataplane/origin/asset-store';
+import { TOKEN_SLOT } from '../../../lib/dataplane/origin/hls-render';
+import { PackagingTarget, Packager } from '../../../lib/dataplane/origin/packager';
+import { encryptSegment, ivAttribute, segmentIv } from '../../../lib/dataplane/origin/segment-crypto';
+
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'cmaf');
+const KEY_ID = '0123456789abcdef0123456789abcdef';
+const ASSET = 'news-live';
+
+function writeAsset(storage: string, state: 'recording' | 'stopped'): void {
+  const renditions = [
+    { name: 'v', type: 'video' as const, bandwidth: 80_000, codecs: 'avc1.42c00b', width: 160, height: 90, frameRate: 25 },
+    { name: 'a', type: 'audio' as const, bandwidth: 40_000, codecs: 'mp4a.40.2', sampleRate: 48000, channels: 2 },
+  ];
+  for (const r of renditions) {
+    const dir = storagePaths.renditionDir(storage, ASSET, r.name);
+    fs.mkdirSync(dir, { recursive: true });
+    const kind = r.type;
+    fs.copyFileSync(path.join(FIXTURES, `${kind}-init.mp4`), path.join(dir, 'init.mp4'));
+    for (const n of [0, 1, 2]) fs.copyFileSync(path.join(FIXTURES, `${kind}-segment.m4s`), path.join(dir, `seg-${n}.m4s`));
+    const start = Date.parse('2026-12-01T12:00:00Z');
+    const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-MAP:URI="init.mp4"'];
+    for (const n of [0, 1, 2]) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(start + n * 1000).toISOString()}`, '#EXTINF:1.000000,', `seg-${n}.m4s`);
+    if (state === 'stopped') lines.push('#EXT-X-ENDLIST');
+    fs.writeFileSync(storagePaths.renditionPlaylist(storage, ASSET, r.name), `${lines.join('\n')}\n`);
+  }
+  const descriptor: AssetDescriptor = {
+    version: 1, asset: ASSET, channel: 'news', program: 'live', state, archiveWindowSeconds: 300, segmentDurationSeconds: 1,
+    container: 'fmp4', renditions, startedAt: '2026-12-01T12:00:00.000Z', updatedAt: '2026-12-01T12:00:03.000Z',
+    ...(state === 'stopped' ? { stoppedAt: '2026-12-01T12:00:03.000Z' } : {}),
+  };
+  fs.writeFileSync(storagePaths.assetDescriptor(storage, ASSET), JSON.stringify(descriptor));
+}
+
+describe('Packager', () => {
+  let storage: string;
+  let packager: Packager;
+  const clear: PackagingTarget = { assetName: ASSET, archiveWindowSeconds: 300 };
+  const encrypted: PackagingTarget = { ...clear, keyId: KEY_ID };
+  const text = (parts: readonly string[], token = '') => parts.join(token);
+
+  beforeEach(() => {
+    storage = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-packager-'));
+    writeAsset(storage, 'stopped');
+    const store = new AssetStore(storage, { cacheBytes: 8 << 20, metadataTtlMs: 0, revalidateMs: 60_000 });
+    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0 }, () => undefined);
+  });
+  afterEach(() => fs.rmSync(storage, { recursive: true, force: true }));
+
+  test('the master lists the video rendition with its codecs and the audio group, with a slot for the token', async () => {
+    const master = await packager.master(clear);
+    expect(text(master.parts, '?token=T')).toBe([
+      '#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS',
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="a",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="a/index.m3u8?token=T"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=120000,CODECS="avc1.42c00b,mp4a.40.2",RESOLUTION=160x90,FRAME-RATE=25.000,AUDIO="audio"',
+      'v/index.m3u8?token=T', '',
+    ].join('\n'));
+    expect(master.live).toBe(false);
+  });
+
+  test('a stopped asset\'s media playlist is VOD, with its init section, dates and every segment', async () => {
+    const media = text((await packager.media(clear, 'v')).parts);
+    expect(media).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
+    expect(media).toContain('#EXT-X-MAP:URI="init.mp4"');
+    expect(media.match(/^seg-\d\.m4s$/gm)).toEqual(['seg-0.m4s', 'seg-1.m4s', 'seg-2.m4s']);
+    expect(media).toContain('#EXT-X-PROGRAM-DATE-TIME:2026-12-01T12:00:01.000Z');
+    expect(media.trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
+    expect(media).not.toContain(TOKEN_SLOT);
+  });
+
+  test('an encrypted media playlist keys the init section and each segment with its own IV', async () => {
+    const media = text((await packager.media(encrypted, 'v', 'https://keys.example.com/keys/k')).parts, '?token=T');
+    const keys = media.match(/^#EXT-X-KEY:.*$/gm)!;
+    expect(keys).toHaveLength(4);
+    expect(keys[0]).toBe(`#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example.com/keys/k?token=T",IV=${ivAttribute(segmentIv(KEY_ID, 'v', 'init.mp4'))}`);
+    expect(new Set(keys.map((k) => k.replace(/.*IV=/, ''))).size).toBe(4);
+  });
+
+  test('segments are served as stored in the clear, and decrypt to the stored bytes when encrypted', async () => {
+    const stored = fs.readFileSync(path.join(storagePaths.renditionDir(storage, ASSET, 'v'), 'seg-1.m4s'));
+    expect((await packager.segment(clear, 'v', 'seg-1.m4s')).equals(stored)).toBe(true);
+    const body = await packager.segment(encrypted, 'v', 'seg-1.m4s');
+    expect(body.equals(stored)).toBe(false);
+    expect(body.length % 16).toBe(0);
+    const key = fs.readFileSync(storagePaths.contentKey(storage, KEY_ID));
+    expect(key).toHaveLength(16);
+    expect((fs.statSync(storagePaths.contentKey(storage, KEY_ID)).mode & 0o777)).toBe(0o600);
+    const decipher = createDecipheriv('aes-128-cbc', key, segmentIv(KEY_ID, 'v', 'seg-1.m4s'));
+    expect(Buffer.concat([decipher.update(body), decipher.final()]).equals(stored)).toBe(true);
+    // The same file always encrypts to the same bytes (cacheable, and every replica agrees).
+    expect(encryptSegment(stored, key, segmentIv(KEY_ID, 'v', 'seg-1.m4s')).equals(body)).toBe(true);
+    expect(packager.peekSegment(encrypted, 'v', 'seg-1.m4s', Date.now())?.equals(body)).toBe(true);
+  });
+
+  test('refuses what is not a stored media segment of a declared rendition', async () => {
+    await expect(packager.segment(clear, 'v', 'index.m3u8')).rejects.toThrow(NotFoundError);
+    await expect(packager.segment(clear, 'x', 'seg-1.m4s')).rejects.toThrow(/no rendition x/);
+    await expect(packager.segment(clear, 'v', 'seg-9.m4s')).rejects.toThrow(NotFoundError);
+    await expect(packager.media(clear, 'nope')).rejects.toThrow(/no rendition nope/);
+  });
+
+  test('a recording asset is live: its playlist has no end, and the MPD is dynamic with the archive window', async () => {
+    writeAsset(storage, 'recording');
+    const media = await packager.media(clear, 'v');
+    expect(media.live).toBe(true);
+    expect(text(media.parts)).not.toContain('#EXT-X-ENDLIST');
+    const mpd = text((await packager.mpd(clear)).parts);
+    expect(mpd).toContain('type="dynamic"');
+    expect(mpd).toMatch(/timeShiftBufferDepth="PT(5M|300(\.0+)?S)"/);
+  });
+});
