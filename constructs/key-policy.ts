@@ -4,8 +4,11 @@ import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
 import { jwtAlgorithm, KeyPolicyManifest, KeyRestriction as KeyRestrictionManifest, VerificationKey as VerificationKeyManifest } from '../lib/model/manifest';
 import { ipAllowList, keyPolicyProps, tokenRestrictionOptions } from '../lib/model/props';
 import { validateProps, zodIssues } from '../lib/model/validate';
+import { renderValue } from '../lib/model/errors';
+import { isHttpUrl, TOKEN_LIFETIME_SECONDS } from '../lib/model/manifest';
+import { publicJwkMembers, publicJwkProblems, publicKeyPemProblems } from '../lib/model/public-keys';
 import { IKeyPolicy } from '../lib/model/values/delivery-encryption';
-import { DEFAULT_ALGORITHM, jwkFamily, pemKeyFamily, verificationKeyFamily } from '../lib/model/key-families';
+import { DEFAULT_ALGORITHM, verificationKeyFamily } from '../lib/model/key-families';
 import { Duration } from '../lib/model/values/duration';
 import { KeyRestriction, VerificationKey } from '../lib/model/values/key-restriction';
 import { constructName } from './private/naming';
@@ -85,6 +88,8 @@ export class KeyPolicy extends Construct implements IKeyPolicy {
       keys: manifestKeys,
       requiredClaims: o.requiredClaims ?? {},
       clockSkewSeconds: Math.round((o.clockSkew ?? Duration.seconds(30)).toSeconds()),
+      requireExp: o.requireExpiry ?? true,
+      maxLifetimeSeconds: Math.round(o.maxLifetime?.toSeconds() ?? TOKEN_LIFETIME_SECONDS.default),
     };
   }
 
@@ -98,19 +103,18 @@ export class KeyPolicy extends Construct implements IKeyPolicy {
         return problem ? [{ path: this.node.path, field: `${field}.secret`, ...problem }] : [];
       }
       case 'publicKeyPem':
-        try {
-          pemKeyFamily(spec.pem);
-          return [];
-        } catch (error) {
-          return [{ path: this.node.path, field: `${field}.pem`, received: `text that is not a public key (${(error as Error).message})`, allowed: 'an RSA, EC or Ed25519 public key in PEM (-----BEGIN PUBLIC KEY-----)' }];
+        return publicKeyPemProblems(spec.pem).map((problem) => ({ path: this.node.path, field: `${field}.pem`, ...problem }));
+      case 'jwks': {
+        const keys: unknown[] = Array.isArray(spec.jwks?.keys) ? spec.jwks.keys : [];
+        if (keys.length === 0) {
+          return [{ path: this.node.path, field: `${field}.jwks`, received: 'a key set without keys', allowed: 'a JWKS with at least one public key ({ keys: [{ kty: "RSA", n, e }] })' }];
         }
-      case 'jwks':
-        return spec.jwks.keys[0] && jwkFamily(spec.jwks.keys[0]) ? [] : [{
-          path: this.node.path, field: `${field}.jwks`, received: 'a key set without keys (or keys without kty)', allowed: 'a JWKS with at least one key',
-        }];
+        return keys.flatMap((jwk, k) => publicJwkProblems(jwk).map((problem) => ({ path: this.node.path, field: `${field}.jwks.keys.${k}`, ...problem })));
+      }
       case 'jwksUrl':
-        return /^https?:\/\//.test(spec.url) ? [] : [{
-          path: this.node.path, field: `${field}.url`, received: JSON.stringify(spec.url), allowed: 'an http(s) URL of a JWKS',
+        return isHttpUrl(spec.url, true) ? [] : [{
+          path: this.node.path, field: `${field}.url`, received: renderValue(spec.url),
+          allowed: 'an absolute http(s) URL of a JWKS without credentials, spaces or fragment, e.g. https://idp.example.com/.well-known/jwks.json',
         }];
     }
   }
@@ -123,7 +127,8 @@ export class KeyPolicy extends Construct implements IKeyPolicy {
       case 'publicKeyPem':
         return { kind: 'publicKeyPem', kid: spec.kid, pem: createPublicKey(spec.pem).export({ type: 'spki', format: 'pem' }).toString() };
       case 'jwks':
-        return { kind: 'jwks', jwks: { keys: spec.jwks.keys.map((k) => ({ ...k })) } };
+        // Only public members reach the manifest, whatever else a key carried (checked above: no private ones).
+        return { kind: 'jwks', jwks: { keys: spec.jwks.keys.map(publicJwkMembers) } };
       case 'jwksUrl':
         return { kind: 'jwksUrl', url: spec.url };
     }

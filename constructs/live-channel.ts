@@ -34,7 +34,13 @@ export interface LiveChannelProps {
   readonly streamKey?: string | Secret;
   /** Addresses or CIDR blocks allowed to publish. @default - all */
   readonly ingestAllowList?: string[];
-  /** Addresses or CIDR blocks allowed to open the preview page. @default ['127.0.0.1/32', '::1/128'] */
+  /**
+   * Addresses or CIDR blocks allowed to open the channel's preview page (`/preview/<channel>` on every
+   * endpoint). The preview plays the channel's newest recording in the clear, outside any locator's
+   * id, window or encryption, so it is opt-in: list only operators' addresses (and remember that
+   * behind a local reverse proxy every viewer comes from loopback).
+   * @default [] - no preview
+   */
   readonly previewAllowList?: string[];
   /** Key frame interval of the output, 0.5 s - 20 s; key frames align across renditions. @default Duration.seconds(2) */
   readonly keyFrameInterval?: Duration | string;
@@ -105,7 +111,7 @@ export class LiveChannel extends Construct implements ChannelScope {
       port: this.port,
       streamKey: this.streamKey.toRef(this, `${this.account.accountName}-${this.channelName}-stream-key`),
       ingestAllowList: this.resolved.ingestAllowList ?? [],
-      previewAllowList: this.resolved.previewAllowList ?? ['127.0.0.1/32', '::1/128'],
+      previewAllowList: this.resolved.previewAllowList ?? [],
       keyFrameIntervalSeconds: this.keyFrameInterval.toSeconds(),
       segmentDurationSeconds: this.segmentDuration.toSeconds(),
       encoding: (this.resolved.encoding ?? Encoding.standard()).toManifest(),

@@ -81,7 +81,16 @@ export class Program extends Construct implements ProgramScope {
   publish(endpoint: EndpointRef, props: Omit<LocatorProps, 'endpoint'> & { readonly id?: string } = {}): Locator {
     const { id, ...rest } = props;
     // `endpoint?.` so a missing endpoint (plain JavaScript) gets the Locator's validation message, not a TypeError.
-    return new Locator(this, id ?? `Locator-${endpoint?.endpointName ?? 'endpoint'}`, { ...rest, endpoint });
+    const locatorId = id ?? `Locator-${endpoint?.endpointName ?? 'endpoint'}`;
+    const existing = this.node.tryFindChild(locatorId);
+    if (existing) {
+      throw new LivestackValidationError([{
+        path: `${this.node.path}/${locatorId}`, field: id === undefined ? 'endpoint' : 'id',
+        received: id === undefined ? `endpoint ${endpoint?.endpointName} again (already published there as ${existing.node.path})` : `${JSON.stringify(id)} (already used by ${existing.node.path})`,
+        allowed: 'one publication per endpoint, or a distinct `id` for each further locator, e.g. publish(endpoint, { id: \'Locator-backup\' })',
+      }]);
+    }
+    return new Locator(this, locatorId, { ...rest, endpoint });
   }
 
   /** The locators of this program. */

@@ -11,7 +11,8 @@ export class BasicStack extends TerraformStack {
     super(scope, id);
     const account = new MediaAccount(this, 'demo');
     const endpoint = account.addStreamingEndpoint('main');
-    const channel = account.addLiveChannel('news');
+    // The preview page is opt-in: here for whoever runs the demo on this machine.
+    const channel = account.addLiveChannel('news', { previewAllowList: ['127.0.0.1/32', '::1/128'] });
     channel.addProgram('live').publish(endpoint);
   }
 }

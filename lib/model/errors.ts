@@ -28,7 +28,7 @@ export class LivestackValidationError extends Error {
   }
 }
 
-const SECRET_FIELD = /(streamKey|secret|password|token)$/i;
+const SECRET_FIELD = /(streamKey|secret|password|token|key|pem|jwks?|privateKey)$/i;
 
 /** Render a received value for an error message: short, and never a secret. */
 export function renderValue(value: unknown, field = ''): string {
@@ -38,8 +38,24 @@ export function renderValue(value: unknown, field = ''): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
   if (Array.isArray(value)) return `an array of ${value.length}`;
+  // Value classes that print themselves (Duration: "2h", "NaN seconds") say more than their class name.
+  if (isSelfDescribing(value)) return `${value.constructor.name} ${String(value)}`;
   const name = (value as object).constructor?.name;
   if (name && name !== 'Object') return `a ${name}`;
-  const json = JSON.stringify(value);
+  const json = JSON.stringify(value, maskSecrets);
   return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+/** A value class instance with its own toString (e.g. Duration), not a plain object. */
+function isSelfDescribing(value: unknown): value is { constructor: { name: string } } {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as { toString?: unknown } | null;
+  return proto !== null && proto !== Object.prototype && Object.prototype.hasOwnProperty.call(proto, 'toString');
+}
+
+/** Members that hold key material or secrets in JWKs and config objects: shown as "(not shown)". */
+const SECRET_MEMBER = /^(d|p|q|dp|dq|qi|k|oth|secret|password|token|privateKey|streamKey)$/i;
+
+function maskSecrets(key: string, value: unknown): unknown {
+  return key !== '' && SECRET_MEMBER.test(key) ? '(not shown)' : value;
 }

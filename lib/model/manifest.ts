@@ -5,7 +5,9 @@
  *
  * Units are explicit in field names (`...Seconds`, `...Kbps`); times are ISO 8601 strings.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { publicJwkProblems, publicKeyPemProblems } from './public-keys';
 
 export const MANIFEST_API_VERSION = 'livestack/v1';
 
@@ -13,16 +15,36 @@ export const MANIFEST_API_VERSION = 'livestack/v1';
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const dnsLabel = z.string().regex(DNS_LABEL, 'must be a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"');
 
-const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d|[12]\d|3[0-2]))?$/;
 /** An IPv4 or IPv6 address or CIDR block, e.g. `127.0.0.1`, `10.0.0.0/8`, `::1/128`. */
 export const cidr = z.string().refine((value) => isCidr(value), 'must be an IPv4/IPv6 address or CIDR block such as 10.0.0.0/8');
 
+/** An address node:net parses (so `dead:beef` or `1.2.3` is refused), with an optional prefix length in range. */
 export function isCidr(value: string): boolean {
-  const v4 = ipv4Cidr.exec(value);
-  if (v4) return v4.slice(1, 5).every((octet) => Number(octet) <= 255);
   const [address, bits, ...rest] = value.split('/');
-  if (rest.length > 0 || !/^[0-9a-fA-F:]+$/.test(address) || !address.includes(':')) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= 128);
+  if (rest.length > 0) return false;
+  const max = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0;
+  if (max === 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+}
+
+/** An IP address that node:net parses: `127.0.0.1`, `0.0.0.0`, `::1` (no host name, no port). */
+export const ipAddress = z.string().refine((value) => isIPv4(value) || isIPv6(value), 'an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (no host name, no port)');
+
+/** An http(s) URL without credentials, query or fragment: what may be written into playlists. */
+export const publicHttpUrl = z.string().refine((value) => isHttpUrl(value, false), 'an absolute http(s) URL without credentials, query or fragment, such as https://keys.example.com');
+/** An http(s) URL without credentials or fragment (a query is allowed): where a service fetches from. */
+export const fetchHttpUrl = z.string().refine((value) => isHttpUrl(value, true), 'an absolute http(s) URL without credentials, spaces or fragment, such as https://idp.example.com/.well-known/jwks.json');
+
+/** Whether `value` is an absolute http(s) URL with a host, no credentials, no fragment, no blanks or quotes. */
+export function isHttpUrl(value: string, queryAllowed: boolean): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === ''
+    && (queryAllowed || (url.search === '' && !value.includes('?'))) && url.hash === '' && !value.includes('#') && !/[\s"'<>\\]/.test(value) && url.hostname !== '';
 }
 
 export const port = z.number().int().min(1).max(65535);
@@ -132,14 +154,17 @@ export const endpoint = z.object({
 });
 export type EndpointManifest = z.infer<typeof endpoint>;
 
+/** Bounds and default of a token policy's maximum token lifetime, in seconds: 1 minute to 1 year, 24 h by default. */
+export const TOKEN_LIFETIME_SECONDS = { min: 60, max: 31_536_000, default: 86_400 } as const;
+
 export const jwtAlgorithm = z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
 export type JwtAlgorithm = z.infer<typeof jwtAlgorithm>;
 
 export const verificationKey = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('symmetric'), kid: z.string().optional(), secret: secretRef }),
-  z.object({ kind: z.literal('publicKeyPem'), kid: z.string().optional(), pem: z.string().includes('-----BEGIN PUBLIC KEY-----') }),
-  z.object({ kind: z.literal('jwks'), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }) }),
-  z.object({ kind: z.literal('jwksUrl'), url: z.string().url() }),
+  z.object({ kind: z.literal('publicKeyPem'), kid: z.string().optional(), pem: z.string().includes('-----BEGIN PUBLIC KEY-----').refine((pem) => publicKeyPemProblems(pem).length === 0, 'a public key in PEM (RSA of 2048 bits or more, EC or Ed25519)') }),
+  z.object({ kind: z.literal('jwks'), jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown()).refine((jwk) => publicJwkProblems(jwk).length === 0, 'a public JWK (RSA of 2048 bits or more, EC or OKP) without private members')).min(1) }) }),
+  z.object({ kind: z.literal('jwksUrl'), url: fetchHttpUrl }),
 ]);
 export type VerificationKey = z.infer<typeof verificationKey>;
 
@@ -154,6 +179,10 @@ export const keyRestriction = z.discriminatedUnion('type', [
     /** Claims that must be present; a non-null value must also match exactly. */
     requiredClaims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
     clockSkewSeconds: z.number().int().min(0).max(300),
+    /** Tokens without `exp` are refused (manifests written before this field: true). */
+    requireExp: z.boolean().default(true),
+    /** Longest a token may be valid: `exp` at most this far after `iat`, and after the moment it is checked. */
+    maxLifetimeSeconds: z.number().int().min(TOKEN_LIFETIME_SECONDS.min).max(TOKEN_LIFETIME_SECONDS.max).default(TOKEN_LIFETIME_SECONDS.default),
   }),
   z.object({ type: z.literal('ip'), allowList: z.array(cidr).min(1) }),
 ]);
@@ -275,7 +304,7 @@ export const account = z.object({
   /** Present when that image is built from livestack's Dockerfile (RuntimeImage.build): its base image. */
   imageBuild: z.object({ baseImage: z.string().min(1) }).optional(),
   /** Address published ports bind to. */
-  bindAddress: z.string().min(1),
+  bindAddress: ipAddress,
   storage: z.object({
     /** Docker volume holding media, keys and secrets (Docker and Terraform targets). */
     volume: z.string().min(1),
@@ -285,7 +314,7 @@ export const account = z.object({
     port,
     allowList: z.array(cidr),
     /** Base URL players use for key requests; absent: the host the player used for the origin, on `port`. */
-    publicBaseUrl: z.string().url().optional(),
+    publicBaseUrl: publicHttpUrl.optional(),
   }),
   limits: z.object({ maxChannels: z.number().int().min(1).max(10_000) }),
   /** Where the workloads run; absent: one Docker host (or the local driver). */

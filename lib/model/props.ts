@@ -5,7 +5,7 @@
  */
 import { Token } from 'cdktf';
 import { z } from 'zod';
-import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, port, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, toleration } from './manifest';
+import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, ipAddress, port, publicHttpUrl, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, TOKEN_LIFETIME_SECONDS, toleration } from './manifest';
 import { DeliveryEncryption } from './values/delivery-encryption';
 import { Duration } from './values/duration';
 import { Encoding } from './values/encoding';
@@ -20,14 +20,18 @@ function instanceOf<T>(cls: { prototype: T }, error: string) {
 }
 
 const name = z.string().regex(DNS_LABEL, 'a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"');
-const duration = instanceOf(Duration, 'a Duration, e.g. Duration.seconds(2) or Duration.parse("2s")');
+/** A Duration of a finite, non-negative length (`Duration.seconds(NaN)` or `-1` mean nothing useful). */
+const duration = instanceOf(Duration, 'a Duration, e.g. Duration.seconds(2) or Duration.parse("2s")')
+  .refine((d) => Number.isFinite(d.toSeconds()) && d.toSeconds() >= 0, 'a finite Duration of 0 or more, e.g. Duration.seconds(2)');
+const durationUpTo = (max: Duration) => duration.refine((d) => d.toSeconds() <= max.toSeconds(), `a Duration from 0s to ${max}`);
 const durationLike = z.union([duration, z.string()], { error: 'a Duration or a duration string such as "2s", "5m", "PT2H"' });
 const cidrList = z.array(cidr);
 /** A secret may be a value class or a string; an unresolved token (a Terraform variable) is never checked as text. */
 const streamKeyLike = z.union([instanceOf(Secret, 'a Secret'), z.string().refine((s) => Token.isUnresolved(s) || STREAM_KEY.test(s), STREAM_KEY_RULE)], {
   error: `a Secret (Secret.generated(), Secret.fromVariable(v), Secret.plainText(s)) or a string of ${STREAM_KEY_RULE}`,
 });
-const hostName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a lower-case host name such as live.example.com');
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const hostName = z.string().regex(HOST_NAME, 'a lower-case host name such as live.example.com');
 const isoOrDate = z.union([
   z.date().refine((d) => !Number.isNaN(d.getTime()), 'a valid Date'),
   z.string().datetime({ offset: true, error: 'an ISO 8601 date-time with zone, e.g. 2026-12-01T18:00:00Z' }),
@@ -36,13 +40,13 @@ const isoOrDate = z.union([
 export const mediaAccountProps = z.strictObject({
   name: name.optional(),
   runtimeImage: instanceOf(RuntimeImage, 'a RuntimeImage, e.g. RuntimeImage.build() or RuntimeImage.fromName("repo/image:tag")').optional(),
-  bindAddress: z.string().refine((a) => /^(\d{1,3}\.){3}\d{1,3}$/.test(a) || a.includes(':'), 'an IPv4 or IPv6 address such as 127.0.0.1 or 0.0.0.0').optional(),
+  bindAddress: ipAddress.optional(),
   storage: z.strictObject({ volumeName: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker volume name').optional() }).optional(),
   network: z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker network name').optional() }).optional(),
   keyDelivery: z.strictObject({
     port: port.optional(),
     allowList: cidrList.optional(),
-    publicBaseUrl: z.string().url('an absolute URL such as https://keys.example.com').optional(),
+    publicBaseUrl: publicHttpUrl.optional(),
   }).optional(),
   limits: z.strictObject({ maxChannels: z.number().int().min(1).max(10_000).optional() }).optional(),
   platform: instanceOf(Platform, 'a Platform: Platform.docker() or Platform.kubernetes({...})').optional(),
@@ -81,10 +85,10 @@ export const streamingEndpointProps = z.strictObject({
   name: name.optional(),
   port: port.optional(),
   scaleUnits: z.number().int().min(0).max(64).optional(),
-  cors: z.strictObject({ allowedOrigins: z.array(z.string().refine((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o), 'an origin such as https://player.example.com, or "*"')) }).optional(),
+  cors: z.strictObject({ allowedOrigins: z.array(z.string().refine(isCorsOrigin, 'an origin such as https://player.example.com or http://127.0.0.1:3000 (scheme, host, optional port; nothing else), or "*"')) }).optional(),
   allowList: cidrList.optional(),
   hostNames: z.array(hostName).optional(),
-  maxCacheAge: duration.optional(),
+  maxCacheAge: durationUpTo(Duration.days(365)).optional(),
   state: runState.optional(),
 });
 
@@ -132,6 +136,13 @@ export const locatorProps = z.strictObject({
   locatorId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lower-case UUID').optional(),
 });
 
+/** A browser origin as `Origin` headers carry it: scheme, host and optional port, lower case. */
+function isCorsOrigin(origin: string): boolean {
+  if (origin === '*') return true;
+  const match = /^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.exec(origin);
+  return match !== null && (match[1].startsWith('[') || HOST_NAME.test(match[1]) || /^(\d{1,3}\.){3}\d{1,3}$/.test(match[1]));
+}
+
 /** Duration from a Duration or a duration string; undefined when the string does not parse (reported by the caller). */
 export function toDuration(value: Duration | string | undefined, fallback: Duration): Duration | undefined {
   if (value === undefined) return fallback;
@@ -145,7 +156,10 @@ export const tokenRestrictionOptions = z.strictObject({
   algorithms: z.array(z.string().refine((a) => a.toLowerCase() !== 'none', '"none" is never accepted (RFC 8725): pin a signing algorithm such as HS256, RS256 or ES256')).min(1).optional(),
   keys: z.array(z.custom((v) => typeof v === 'object' && v !== null && 'spec' in v, { error: 'a VerificationKey, e.g. VerificationKey.symmetric(secret)' })).min(1).optional(),
   requiredClaims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
-  clockSkew: duration.refine((d) => d.toSeconds() >= 0 && d.toSeconds() <= 300, 'from 0s to 300s').optional(),
+  clockSkew: durationUpTo(Duration.minutes(5)).optional(),
+  requireExpiry: z.boolean().optional(),
+  maxLifetime: duration.refine((d) => d.toSeconds() >= TOKEN_LIFETIME_SECONDS.min && d.toSeconds() <= TOKEN_LIFETIME_SECONDS.max,
+    `a Duration from ${Duration.seconds(TOKEN_LIFETIME_SECONDS.min)} to ${Duration.seconds(TOKEN_LIFETIME_SECONDS.max)}`).optional(),
 });
 
 export const ipAllowList = z.array(cidr).min(1);

@@ -171,12 +171,58 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    id: 'unique-renditions',
+    scope: 'account',
+    description: 'Rendition names of a ladder are unique: each is a folder and a playlist (two rungs both defaulting to `720p` would write into one).',
+    check: (account) => account.channels.flatMap((channel) => {
+      const names = channel.encoding.type === 'standard' ? channel.encoding.ladder.map((rung) => rung.name) : [];
+      return duplicateIndexes(names).map((index) => issue(
+        channel.path, `encoding.ladder.${index}.name`, JSON.stringify(names[index]),
+        `a rendition name not already used in this ladder (rung ${names.indexOf(names[index])} has it): give rungs distinct names (a rung's default name is \`<height>p\`)`,
+      ));
+    }),
+  },
+  {
+    id: 'required-claims-can-hold',
+    scope: 'account',
+    description: 'Required claims of a token policy can be met: time claims are required present (null), never pinned to a value; iss and aud, when pinned, agree with issuer and audience.',
+    check: (account) => account.keyPolicies.flatMap((policy) => {
+      const r = policy.restriction;
+      if (r.type !== 'token') return [];
+      return Object.entries(r.requiredClaims).flatMap(([claim, value]) => {
+        const field = `restriction.requiredClaims.${claim}`;
+        if (value === null) return [];
+        if (TIME_CLAIMS.includes(claim)) {
+          return [issue(policy.path, field, JSON.stringify(value), `null (present, any value): a time claim pinned to one value fails every token after that instant${claim === 'exp' ? '; expiry is checked anyway' : ''}`)];
+        }
+        if (claim === 'iss' && value !== r.issuer) return [issue(policy.path, field, JSON.stringify(value), `null or the issuer ${JSON.stringify(r.issuer)}: no token can carry two issuers`)];
+        if (claim === 'aud' && value !== r.audience) return [issue(policy.path, field, JSON.stringify(value), `null or the audience ${JSON.stringify(r.audience)}: a token with another audience is refused anyway`)];
+        return [];
+      });
+    }),
+  },
+  {
     id: 'distinct-ports',
     scope: 'manifest',
     description: 'Published ports do not collide on one address (0.0.0.0 collides with every address), across accounts too.',
     check: distinctPorts,
   },
 ];
+
+/** JWT time claims (RFC 7519 §4.1.4-6): their values move with time, so they cannot be pinned. */
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'];
+
+/** Positions of the second and later occurrences of each value, in order. */
+function duplicateIndexes(values: readonly string[]): number[] {
+  const seen = new Set<string>();
+  return values.flatMap((value, index) => {
+    if (!seen.has(value)) {
+      seen.add(value);
+      return [];
+    }
+    return [index];
+  });
+}
 
 /** Every rule over a whole manifest. */
 export function checkManifest(manifest: Manifest): ValidationIssue[] {

@@ -17,7 +17,8 @@ export function zodIssues(error: z.ZodError, input: unknown, path: string): Vali
       return issue.keys.map((key) => ({
         path,
         field: [...issue.path, key].join('.'),
-        received: renderValue(valueAt(input, [...issue.path, key])),
+        // Never the value: a misspelt `streamkey` holds a stream key.
+        received: `a prop ${JSON.stringify(key)} that does not exist (its value is not shown)`,
         allowed: 'no such prop (check its spelling)',
       }));
     }

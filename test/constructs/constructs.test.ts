@@ -23,7 +23,7 @@ describe('defaults', () => {
       name: 'news', protocol: 'rtmp', port: 1935, state: 'running',
       streamKey: { kind: 'generated', id: 'demo-news-stream-key' },
       keyFrameIntervalSeconds: 2, segmentDurationSeconds: 4,
-      ingestAllowList: [], previewAllowList: ['127.0.0.1/32', '::1/128'],
+      ingestAllowList: [], previewAllowList: [],
     }));
     expect(channel.encoding).toEqual(expect.objectContaining({ type: 'standard', preset: 'Default720p', audioBitrateKbps: 128, speedPreset: 'veryfast' }));
     expect(channel.encoding.type === 'standard' && channel.encoding.ladder.map((r) => r.name)).toEqual(['720p', '540p', '360p']);
@@ -88,7 +88,7 @@ describe('defaults', () => {
     expect(account.keyPolicies[0].restriction).toEqual({
       type: 'token', issuer: 'https://auth.example.com', audience: 'players', algorithms: ['HS256'],
       keys: [{ kind: 'symmetric', kid: undefined, secret: { kind: 'generated', id: 'demo-viewers-jwt-key-0' } }],
-      requiredClaims: {}, clockSkewSeconds: 30,
+      requiredClaims: {}, clockSkewSeconds: 30, requireExp: true, maxLifetimeSeconds: 86_400,
     });
   });
 });

@@ -99,10 +99,10 @@ export class TokenVerifier {
           audience: this.restriction.audience,
           algorithms: this.restriction.algorithms,
           clockTolerance: this.restriction.clockSkewSeconds,
-          requiredClaims: Object.keys(this.restriction.requiredClaims),
+          requiredClaims: [...Object.keys(this.restriction.requiredClaims), ...(this.restriction.requireExp ? ['exp'] : [])],
           currentDate: new Date(now),
         });
-        const mismatch = this.claimMismatch(payload);
+        const mismatch = this.claimMismatch(payload) ?? this.lifetimeProblem(payload, now);
         if (mismatch) return refuse(mismatch);
         this.remember(token, payload, now);
         return { ok: true };
@@ -124,6 +124,18 @@ export class TokenVerifier {
     for (const [claim, expected] of Object.entries(this.restriction.requiredClaims)) {
       if (expected !== null && payload[claim] !== expected) return `claim ${claim} does not have the required value`;
     }
+    return undefined;
+  }
+
+  /**
+   * A token valid for longer than the policy allows: `exp` too far after `iat`, or too far ahead of
+   * now (a token without `iat` cannot claim a short life it does not state).
+   */
+  private lifetimeProblem(payload: JWTPayload, now: number): string | undefined {
+    if (typeof payload.exp !== 'number') return undefined;
+    const max = this.restriction.maxLifetimeSeconds;
+    if (typeof payload.iat === 'number' && payload.exp - payload.iat > max) return `token lifetime (exp - iat) exceeds the policy's maximum of ${max} s`;
+    if (payload.exp - now / 1000 > max + this.restriction.clockSkewSeconds) return `token expires more than the policy's maximum of ${max} s from now`;
     return undefined;
   }
 

@@ -42,6 +42,7 @@ export class Duration {
   /** Human form, e.g. `2h`, `90s`, `500ms`. */
   toString(): string {
     const s = this.totalSeconds;
+    if (!Number.isFinite(s)) return `${s} seconds`;
     if (s >= 3600 && s % 3600 === 0) return `${s / 3600}h`;
     if (s >= 60 && s % 60 === 0) return `${s / 60}m`;
     if (s < 1 && s > 0) return `${Math.round(s * 1000)}ms`;

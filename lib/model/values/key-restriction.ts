@@ -41,8 +41,20 @@ export interface TokenRestrictionOptions {
   readonly keys?: VerificationKey[];
   /** Claims that must be present; a non-null value must match exactly. @default - none */
   readonly requiredClaims?: Record<string, string | number | boolean | null>;
-  /** Tolerated clock difference for `exp`/`nbf`. @default Duration.seconds(30) */
+  /** Tolerated clock difference for `exp`/`nbf`, 0 s - 5 min. @default Duration.seconds(30) */
   readonly clockSkew?: Duration;
+  /**
+   * Refuse tokens without an `exp` claim: a token that never expires can be replayed forever once it
+   * leaks. Most identity providers issue `exp`; turn this off only for one that does not.
+   * @default true
+   */
+  readonly requireExpiry?: boolean;
+  /**
+   * Longest a token may be valid, 1 min - 365 days: its `exp` may be at most this long after its `iat`,
+   * and at most this long (plus the clock skew) after the moment it is presented.
+   * @default Duration.hours(24)
+   */
+  readonly maxLifetime?: Duration;
 }
 
 /** Who may fetch content keys under a key policy. */
