@@ -133,7 +133,7 @@ export const locatorProps = z.strictObject({
   deliveryPolicy: z.custom<object>((v) => typeof v === 'object' && v !== null && 'policyName' in v && 'protocols' in v, { error: 'a DeliveryPolicy construct' }).optional(),
   start: isoOrDate.optional(),
   end: isoOrDate.optional(),
-  locatorId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a lower-case UUID').optional(),
+  locatorId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a lower-case random (version 4) UUID, e.g. from crypto.randomUUID()').optional(),
 });
 
 /** A browser origin as `Origin` headers carry it: scheme, host and optional port, lower case. */
