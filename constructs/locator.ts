@@ -19,10 +19,12 @@ export interface LocatorProps {
   /** Not served after this time (410 Gone). @default - served until removed */
   readonly end?: Date | string;
   /**
-   * The UUID that starts every playback URL. Set it when URLs must not be derivable from your code:
-   * the default is derived from the construct path (stable across synths, but anyone who can read
-   * the app can compute it).
-   * @default - a UUID derived from the construct path
+   * The UUID that starts every playback URL. By default livestack derives it at run time from a random
+   * key kept in the account's storage, so nobody who reads the app can compute it; it stays the same
+   * across synths and applies of one deployment, and differs between deployments. `livestack status`
+   * and `livestack up` show it. Set it only to keep a URL across deployments: it is then exactly as
+   * secret as your source code.
+   * @default - derived from the account's locator id key (see the README, Security)
    */
   readonly locatorId?: string;
 }
@@ -33,8 +35,8 @@ export class Locator extends Construct {
   readonly endpoint: EndpointRef;
   readonly deliveryPolicy: DeliveryPolicyRef;
   readonly locatorName: string;
-  /** The locator id: the first segment of its URLs. */
-  readonly locatorId: string;
+  /** The locator id when the app set it; undefined when it is derived at run time (see LocatorProps.locatorId). */
+  readonly locatorId?: string;
   private readonly start?: string;
   private readonly end?: string;
 
@@ -47,7 +49,7 @@ export class Locator extends Construct {
     const account = accountOf(this);
     this.deliveryPolicy = props.deliveryPolicy ?? account.defaultDeliveryPolicy();
     this.locatorName = resolved.name ?? defaultLocatorName(program, id);
-    this.locatorId = resolved.locatorId ?? derivedUuid(`livestack locator:${this.node.path}`);
+    this.locatorId = resolved.locatorId;
     this.start = resolved.start === undefined ? undefined : new Date(resolved.start).toISOString();
     this.end = resolved.end === undefined ? undefined : new Date(resolved.end).toISOString();
     const issues: ValidationIssue[] = [];
@@ -63,17 +65,17 @@ export class Locator extends Construct {
     if (issues.length) throw new LivestackValidationError(issues);
   }
 
-  /** HLS master playlist URL. */
-  get hlsUrl(): string { return `${this.endpoint.url}/${this.locatorId}/${this.program.manifestName}.m3u8`; }
+  /** HLS master playlist URL; undefined when the id is derived at run time (`livestack status` shows it). */
+  get hlsUrl(): string | undefined { return this.locatorId && `${this.endpoint.url}/${this.locatorId}/${this.program.manifestName}.m3u8`; }
 
-  /** DASH MPD URL. */
-  get dashUrl(): string { return `${this.endpoint.url}/${this.locatorId}/${this.program.manifestName}.mpd`; }
+  /** DASH MPD URL; undefined when the id is derived at run time (`livestack status` shows it). */
+  get dashUrl(): string | undefined { return this.locatorId && `${this.endpoint.url}/${this.locatorId}/${this.program.manifestName}.mpd`; }
 
   toManifest(): LocatorManifest {
     return {
       name: this.locatorName,
       path: this.node.path,
-      id: this.locatorId,
+      ...(this.locatorId !== undefined ? { id: this.locatorId } : {}),
       channel: this.program.channel.channelName,
       program: this.program.programName,
       endpoint: this.endpoint.endpointName,

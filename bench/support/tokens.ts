@@ -18,8 +18,8 @@ export interface MintOptions {
   readonly audience?: string;
   readonly kid?: string;
   readonly claims?: Record<string, unknown>;
-  /** Seconds from now (negative: in the past). @default 600 */
-  readonly expiresIn?: number;
+  /** Seconds from now (negative: in the past); null: no `exp` at all. @default 600 */
+  readonly expiresIn?: number | null;
   /** Seconds from now, when the token carries `nbf`. */
   readonly notBefore?: number;
 }
@@ -27,7 +27,8 @@ export interface MintOptions {
 export function mintToken(options: MintOptions): string {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: options.alg, typ: 'JWT', ...(options.kid ? { kid: options.kid } : {}) };
-  const payload: Record<string, unknown> = { ...options.claims, iat: now, exp: now + (options.expiresIn ?? 600) };
+  const payload: Record<string, unknown> = { ...options.claims, iat: now };
+  if (options.expiresIn !== null) payload.exp = now + (options.expiresIn ?? 600);
   if (options.issuer) payload.iss = options.issuer;
   if (options.audience) payload.aud = options.audience;
   if (options.notBefore !== undefined) payload.nbf = now + options.notBefore;

@@ -33,7 +33,8 @@ export const originConfig = z.object({
 export type OriginConfig = z.infer<typeof originConfig>;
 
 export const servedLocator = z.object({
-  id: z.string(),
+  /** The app's explicit locator id; absent: derived from the account's key (contract/locator-ids.ts). */
+  id: z.string().optional(),
   name: z.string(),
   channel: z.string(),
   program: z.string(),
@@ -43,7 +44,7 @@ export const servedLocator = z.object({
   protocols: z.array(z.enum(['hls', 'dash'])),
   encryption: z.discriminatedUnion('type', [
     z.object({ type: z.literal('none') }),
-    z.object({ type: z.literal('envelope'), keyPolicy: z.string(), keyId: z.string().regex(/^[0-9a-f]{32}$/) }),
+    z.object({ type: z.literal('envelope'), keyPolicy: z.string() }),
   ]),
   start: z.string().optional(),
   end: z.string().optional(),
@@ -65,8 +66,8 @@ export const keyServiceConfig = z.object({
   /** Origins allowed to call the key service from a browser (union of the endpoints' CORS origins). */
   corsAllowedOrigins: z.array(z.string()),
   policies: z.array(keyPolicy),
-  /** Content keys the service hands out, each under one policy. */
-  keys: z.array(z.object({ keyId: z.string().regex(/^[0-9a-f]{32}$/), keyPolicy: z.string() })),
+  /** Content keys the service hands out, one per envelope-encrypted locator, each under one policy (ids derived at run time). */
+  keys: z.array(z.object({ locator: z.string(), id: z.string().optional(), keyPolicy: z.string() })),
 });
 export type KeyServiceConfig = z.infer<typeof keyServiceConfig>;
 

@@ -210,8 +210,11 @@ export type DeliveryPolicyManifest = z.infer<typeof deliveryPolicy>;
 export const locator = z.object({
   name: dnsLabel,
   path: z.string(),
-  /** The unguessable first path segment of every playback URL (a UUID). */
-  id: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+  /**
+   * The first path segment of every playback URL, when the app set it (a UUID). Absent: derived at run
+   * time from the account's locator id key (lib/contract/locator-ids.ts), never from the app's source.
+   */
+  id: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/).optional(),
   channel: dnsLabel,
   program: dnsLabel,
   endpoint: dnsLabel,

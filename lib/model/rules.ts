@@ -39,7 +39,7 @@ export const RULES: readonly Rule[] = [
       ...unique(account.keyPolicies, (k) => k.name, 'key policy name', 'name'),
       ...unique(account.deliveryPolicies, (d) => d.name, 'delivery policy name', 'name'),
       ...unique(account.locators, (l) => l.name, 'locator name', 'name'),
-      ...unique(account.locators, (l) => l.id, 'locator id', 'locatorId'),
+      ...unique(account.locators.filter((l) => l.id !== undefined), (l) => l.id!, 'locator id', 'locatorId'),
       ...unique(account.channels.flatMap((c) => c.programs), (p) => p.assetName, 'asset name', 'assetName'),
       ...account.channels.flatMap((c) => unique(c.programs, (p) => p.name, `program name in channel ${c.name}`, 'name')),
     ],

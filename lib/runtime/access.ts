@@ -2,9 +2,14 @@
  * Where a running app is reached: each channel's ingest URL and where its stream key is (a 0600 file
  * path, a variable name — never the key itself), and each locator's playback URLs.
  */
+import { locatorId, readLocatorIdKey } from '../contract/locator-ids';
 import { storagePaths } from '../contract/storage-layout';
+import { AccountManifest, LocatorManifest } from '../model/manifest';
 import { endpointBaseUrl } from '../model/public-urls';
 import { DesiredState } from './desired-state';
+
+/** Stands for a locator id in URLs written where ids must not be (status files). */
+export const LOCATOR_ID_PLACEHOLDER = '<locator-id>';
 
 export type StreamKeySource =
   | { readonly kind: 'file'; readonly path: string }
@@ -62,20 +67,44 @@ export function describeAccess(desired: DesiredState, storageDir: (account: stri
         previews.push({ account: account.name, channel: channel.name, url: `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/preview/${channel.name}`, allowList: channel.previewAllowList });
       }
     }
+    // The workloads generate the key on their first start (in a container, as their own user): read it, never create it here.
+    const idKey = readLocatorIdKey(storageDir(account.name));
     for (const locator of account.locators) {
-      const base = specs.flatMap((s) => s.urls).find((url) => url.includes(`/${locator.id}/`));
-      const program = account.channels.find((c) => c.name === locator.channel)?.programs.find((p) => p.name === locator.program);
-      const policy = account.deliveryPolicies.find((d) => d.name === locator.deliveryPolicy);
-      if (!base || !program || !policy) continue;
+      const served = specs.some((s) => s.owner === account.endpoints.find((e) => e.name === locator.endpoint)?.path);
+      const urls = playbackUrlTemplates(account, locator);
+      if (!served || !urls) continue;
+      const fill = (url: string | undefined) => url && withLocatorId(url, idKey, { account: account.name, name: locator.name, id: locator.id });
       playback.push({
         account: account.name,
         locator: locator.name,
         channel: locator.channel,
         program: locator.program,
-        ...(policy.protocols.includes('hls') ? { hls: `${base}${program.manifestName}.m3u8` } : {}),
-        ...(policy.protocols.includes('dash') ? { dash: `${base}${program.manifestName}.mpd` } : {}),
+        ...(urls.hls ? { hls: fill(urls.hls) } : {}),
+        ...(urls.dash ? { dash: fill(urls.dash) } : {}),
       });
     }
   }
   return { ingest, playback, previews };
+}
+
+/**
+ * A locator's HLS and DASH URLs with LOCATOR_ID_PLACEHOLDER for its id (the id is derived from a key
+ * in the account's storage: see contract/locator-ids.ts); undefined when its references are broken.
+ */
+export function playbackUrlTemplates(account: AccountManifest, locator: LocatorManifest): { hls?: string; dash?: string } | undefined {
+  const endpoint = account.endpoints.find((e) => e.name === locator.endpoint);
+  const program = account.channels.find((c) => c.name === locator.channel)?.programs.find((p) => p.name === locator.program);
+  const policy = account.deliveryPolicies.find((d) => d.name === locator.deliveryPolicy);
+  if (!endpoint || !program || !policy) return undefined;
+  const base = `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/${LOCATOR_ID_PLACEHOLDER}/${program.manifestName}`;
+  return {
+    ...(policy.protocols.includes('hls') ? { hls: `${base}.m3u8` } : {}),
+    ...(policy.protocols.includes('dash') ? { dash: `${base}.mpd` } : {}),
+  };
+}
+
+/** `template` with the locator's id, when the account's key exists (or the app set the id). */
+export function withLocatorId(template: string, idKey: string | undefined, identity: { account: string; name: string; id?: string }): string {
+  if (idKey === undefined && identity.id === undefined) return template;
+  return template.replace(LOCATOR_ID_PLACEHOLDER, locatorId(idKey ?? '', identity));
 }

@@ -159,8 +159,9 @@ function replaceDisruption(spec: WorkloadSpec, previous: WorkloadSpec | undefine
 function withdrawnLocators(previous: WorkloadSpec | undefined, next: WorkloadSpec | undefined, now: number): string[] {
   const before = servedLocators(previous).filter((l) => isLive(l, now));
   if (before.length === 0) return [];
-  const after = new Map(servedLocators(next).map((l) => [l.id, l]));
-  return before.filter((l) => !after.has(l.id) || !isLive(after.get(l.id)!, now)).map((l) => l.name);
+  // Names are unique in an account and fix the derived id (contract/locator-ids.ts); an explicit id may change under one.
+  const after = new Map(servedLocators(next).map((l) => [l.name, l]));
+  return before.filter((l) => !after.has(l.name) || after.get(l.name)!.id !== l.id || !isLive(after.get(l.name)!, now)).map((l) => l.name);
 }
 
 function servedLocators(spec: WorkloadSpec | undefined): ServedLocator[] {

@@ -2,7 +2,8 @@
  * Status per workload, with conditions in the Kubernetes manner (Ready, Degraded; reason; message;
  * lastTransitionTime; observedGeneration), grouped per account and persisted atomically in
  * `<stateDir>/accounts/<account>/status.json`. Computing it is pure; reading health files and
- * writing the result are the controller's job. Status never holds a secret or a locator id.
+ * writing the result are the controller's job. Status never holds a secret or a derived locator id
+ * (its URLs say `<locator-id>`; `livestack status` fills the ids in from the account's key when shown).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { writeFileAtomic } from '../util/files';
 import { programPhase, ProgramPhase } from '../model/program-schedule';
 import { ObservedWorkload, WorkloadPhase } from './drivers/driver';
 import { DesiredState } from './desired-state';
+import { playbackUrlTemplates } from './access';
 
 export type ConditionType = 'Ready' | 'Degraded';
 
@@ -60,6 +62,10 @@ export interface LocatorStatus {
   readonly endpoint: string;
   /** `scheduled` before its start, `live` within its window, `expired` after its end. */
   readonly state: 'scheduled' | 'live' | 'expired';
+  /** Playback URLs with `<locator-id>` for the id: `livestack status` fills it in from the account's key. */
+  readonly urls?: string[];
+  /** The id the app set itself (derived ids are never written here). */
+  readonly id?: string;
   readonly start?: string;
   readonly end?: string;
 }
@@ -221,6 +227,8 @@ function locatorStatus(desired: DesiredState, accountName: string, now: number):
     program: l.program,
     endpoint: l.endpoint,
     state: l.start && Date.parse(l.start) > now ? 'scheduled' : l.end && Date.parse(l.end) <= now ? 'expired' : 'live',
+    urls: Object.values(playbackUrlTemplates(account!, l) ?? {}),
+    ...(l.id !== undefined ? { id: l.id } : {}),
     ...(l.start ? { start: l.start } : {}),
     ...(l.end ? { end: l.end } : {}),
   }));

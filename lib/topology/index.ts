@@ -11,7 +11,6 @@ import { Disruption, KubernetesWorkloadSpec, ResourceSpec, STORAGE_MOUNT, Worklo
 import { ENV } from '../contract/workload-env';
 import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
-import { contentKeyId } from '../contract/content-keys';
 import { endpointBaseUrl, rtmpIngestUrl } from '../model/public-urls';
 import { secretEnvName } from '../contract/workload-env';
 import { workloadName } from '../contract/workload-names';
@@ -52,7 +51,7 @@ function keyService(account: AccountManifest): WorkloadSpec {
     allowList: account.keyDelivery.allowList,
     corsAllowedOrigins: [...new Set(account.endpoints.flatMap((e) => e.corsAllowedOrigins))].sort(),
     policies,
-    keys: envelopeLocators(account).map(({ locatorId, keyPolicy }) => ({ keyId: contentKeyId(locatorId), keyPolicy })),
+    keys: envelopeLocators(account),
   };
   const keyPort = account.keyDelivery.port;
   const name = workloadName(account.name, 'keys');
@@ -101,9 +100,8 @@ function ingest(account: AccountManifest, channel: ChannelManifest, ports: Inter
 
 function origin(account: AccountManifest, endpoint: EndpointManifest, ports: InternalPortAllocator): WorkloadSpec[] {
   const replicas = Math.max(1, endpoint.scaleUnits);
-  const urls = account.locators
-    .filter((l) => l.endpoint === endpoint.name)
-    .map((l) => `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/${l.id}/`);
+  // The endpoint's base only: locator ids are derived at run time (contract/locator-ids.ts), never known here.
+  const urls = account.locators.some((l) => l.endpoint === endpoint.name) ? [`${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/`] : [];
   const liveConfig = originLive(account, endpoint);
   const balanced = replicas > 1;
   const specs: WorkloadSpec[] = [];
@@ -185,7 +183,8 @@ function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, e
     internalPorts: [],
     healthPort: endpoint.port,
     disruption: 'playback',
-    urls: account.locators.filter((l) => l.endpoint === endpoint.name).map((l) => `http://${host}:${endpoint.port}/${l.id}/`),
+    // The endpoint's base only: locator ids are derived at run time (contract/locator-ids.ts).
+    urls: account.locators.some((l) => l.endpoint === endpoint.name) ? [`http://${host}:${endpoint.port}/`] : [],
     replicas: Math.max(1, endpoint.scaleUnits),
     kubernetes: platform.originAutoscaling ? { ...settings, autoscaling: platform.originAutoscaling } : settings,
   });
@@ -233,7 +232,7 @@ function servedLocators(account: AccountManifest, endpointName: string): ServedL
         throw new Error(`topology: locator ${l.path} refers to a channel, program or delivery policy that does not exist (validate the manifest first)`);
       }
       return {
-        id: l.id,
+        ...(l.id !== undefined ? { id: l.id } : {}),
         name: l.name,
         channel: channel.name,
         program: program.name,
@@ -242,7 +241,7 @@ function servedLocators(account: AccountManifest, endpointName: string): ServedL
         archiveWindowSeconds: program.archiveWindowSeconds,
         protocols: policy.protocols,
         encryption: policy.encryption.type === 'envelope'
-          ? { type: 'envelope' as const, keyPolicy: policy.encryption.keyPolicy, keyId: contentKeyId(l.id) }
+          ? { type: 'envelope' as const, keyPolicy: policy.encryption.keyPolicy }
           : { type: 'none' as const },
         start: l.start,
         end: l.end,
@@ -250,10 +249,10 @@ function servedLocators(account: AccountManifest, endpointName: string): ServedL
     });
 }
 
-function envelopeLocators(account: AccountManifest): { locatorId: string; keyPolicy: string }[] {
+function envelopeLocators(account: AccountManifest): KeyServiceConfig['keys'] {
   return account.locators.flatMap((l) => {
     const policy = account.deliveryPolicies.find((d) => d.name === l.deliveryPolicy);
-    return policy?.encryption.type === 'envelope' ? [{ locatorId: l.id, keyPolicy: policy.encryption.keyPolicy }] : [];
+    return policy?.encryption.type === 'envelope' ? [{ locator: l.name, ...(l.id !== undefined ? { id: l.id } : {}), keyPolicy: policy.encryption.keyPolicy }] : [];
   });
 }
 

@@ -3,6 +3,8 @@ import {
   DeliveryEncryption, Duration, Encoding, EncodingPreset, KeyRestriction, MediaAccount, VerificationKey,
 } from '../../constructs';
 import { Manifest } from '../../lib/model/manifest';
+import { locatorId } from '../../lib/contract/locator-ids';
+import { createHash, randomBytes } from 'node:crypto';
 import { LivestackStackSynthesis } from '../../lib/synth/stack-synthesis';
 
 function render(build: (stack: TerraformStack) => void): Manifest {
@@ -106,7 +108,7 @@ describe('custom props and verbs', () => {
     });
   });
 
-  test('default locator ids are UUIDs, stable across synths and distinct per locator', () => {
+  test('default locator ids are in no synthesized file: derived at run time from a per-deployment key, stable for one key, distinct per locator and per key', () => {
     const build = (stack: TerraformStack) => {
       const a = new MediaAccount(stack, 'demo');
       const e = a.addStreamingEndpoint('main');
@@ -114,10 +116,19 @@ describe('custom props and verbs', () => {
       c.addProgram('live').publish(e);
       c.addProgram('late').publish(e);
     };
-    const first = render(build).accounts[0].locators.map((l) => l.id);
-    expect(render(build).accounts[0].locators.map((l) => l.id)).toEqual(first);
-    expect(new Set(first).size).toBe(2);
-    for (const id of first) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const account = render(build).accounts[0];
+    // The manifest names locators only: nothing in it (or in the app) determines an id.
+    expect(account.locators.map((l) => l.id)).toEqual([undefined, undefined]);
+    const ids = (key: string) => account.locators.map((l) => locatorId(key, { account: account.name, name: l.name }));
+    const deployment = randomBytes(24).toString('base64url');
+    const other = randomBytes(24).toString('base64url');
+    expect(ids(deployment)).toEqual(ids(deployment));
+    expect(new Set(ids(deployment)).size).toBe(2);
+    expect(ids(other).filter((id) => ids(deployment).includes(id))).toEqual([]);
+    for (const id of [...ids(deployment), ...ids(other)]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The former derivation from the construct path (public in the app's repository) is not what is served.
+    const pathDerived = createHash('sha256').update('livestack locator:test/demo/news/live/Locator-main').digest('hex').slice(0, 8);
+    expect(ids(deployment)[0].startsWith(pathDerived)).toBe(false);
   });
 
   test('custom ladder, passthrough, durations as strings, time-bounded locator', () => {

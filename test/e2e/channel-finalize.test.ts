@@ -4,6 +4,7 @@
  * discontinuity; a channel declared stopped has them closed (EXT-X-ENDLIST, state stopped) by its
  * ingest before the ingest is deleted, and the origin then serves them as video on demand.
  */
+import { servedLocatorId } from '../support/locator-ids';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -106,7 +107,7 @@ describe('a channel\'s recordings when its ingest goes', () => {
     expect(readPlaylist(storage, ASSET, '90p')!.segments.length).toBeGreaterThan(count);
     // AND the origin serves the asset as video on demand
     const { endpoints, locators } = manifest.accounts[0];
-    const master = `http://127.0.0.1:${endpoints[0].port}/${locators[0].id}/index.m3u8`;
+    const master = `http://127.0.0.1:${endpoints[0].port}/${servedLocatorId(storage, manifest.accounts[0], locators[0])}/index.m3u8`;
     const masterText = await (await fetch(master, { signal: AbortSignal.timeout(5_000) })).text();
     const media = masterText.split('\n').find((line) => line !== '' && !line.startsWith('#'))!;
     const response = await fetch(new URL(media, master), { signal: AbortSignal.timeout(5_000) });

@@ -3,6 +3,7 @@
  * RTMP to real nginx-rtmp; the workload checks them, transcodes a small ladder with real ffmpeg and
  * records into a program's asset; ffprobe and the origin read what it stored.
  */
+import { servedLocatorId } from '../support/locator-ids';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -126,7 +127,7 @@ describe('ingest of a standard ladder', () => {
 
   it('is served by the origin through the program\'s locator, and ffmpeg decodes picture and sound from it', async () => {
     const account = manifest.accounts[0];
-    const url = `http://127.0.0.1:${account.endpoints[0].port}/${account.locators[0].id}/index.m3u8`;
+    const url = `http://127.0.0.1:${account.endpoints[0].port}/${servedLocatorId(storage, account, account.locators[0])}/index.m3u8`;
 
     const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', url], { timeout: 60_000 });
     await run('ffmpeg', ['-v', 'error', '-i', url, '-map', '0:v:0', '-map', '0:a:0', '-t', '2', '-f', 'null', '-'], { timeout: 60_000 });

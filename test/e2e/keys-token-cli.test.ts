@@ -4,6 +4,7 @@
  * and never prints the secret. The example's key service runs on the local driver, moved to free ports
  * (the example's own ports are for the suites that run the examples).
  */
+import { servedLocatorId } from '../support/locator-ids';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
@@ -60,9 +61,9 @@ function claimsOf(token: string): Record<string, unknown> {
 beforeAll(async () => {
   const manifest = await relocated((await loadApp(path.join(ROOT, APP))).manifest);
   const account = manifest.accounts[0];
-  keyUrl = `http://127.0.0.1:${account.keyDelivery.port}/keys/${contentKeyId(account.locators[0].id)}`;
   stack = await startLocalStack(manifest, { env: withSecret() });
   await stack.waitReady(30_000);
+  keyUrl = `http://127.0.0.1:${account.keyDelivery.port}/keys/${contentKeyId(servedLocatorId(stack.storageDir(account.name), account, account.locators[0]))}`;
 });
 
 afterAll(async () => {

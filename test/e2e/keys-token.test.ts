@@ -191,6 +191,14 @@ describe('refused with 401', () => {
     expectRefused(await requestKey(PARTNERS, partnerToken({ kid: 'partner-2019' })), 'unknown key id (kid)');
   });
 
+  test('refuses a token without exp, which would never expire (policies require exp by default)', async () => {
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ expiresIn: null })), 'missing required claim exp');
+  });
+
+  test('refuses a token valid for longer than the policy\'s maximum lifetime (24 h by default)', async () => {
+    expectRefused(await requestKey(FOR_VIEWERS, viewerToken({ expiresIn: 2 * 86_400 })), 'token lifetime (exp - iat) exceeds the policy\'s maximum of 86400 s');
+  });
+
   test('refuses a token whose signature was tampered with', async () => {
     const good = viewerToken();
     expect((await requestKey(FOR_VIEWERS, good)).status).toBe(200);

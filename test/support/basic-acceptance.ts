@@ -3,6 +3,7 @@
  * user does after `livestack apply` — find the generated stream key in the account storage, publish a
  * small test stream (video and audio) to the ingest URL, and play the locator's HLS with ffmpeg.
  */
+import { servedLocatorId } from './locator-ids';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -38,7 +39,8 @@ export async function publishAndPlay(account: AccountManifest, storageDir: strin
   let encoderErrors = '';
   encoder.stderr!.on('data', (chunk: Buffer) => { encoderErrors += chunk.toString(); });
   try {
-    const master = `http://127.0.0.1:${account.endpoints[0].port}/${locator.id}/${program.manifestName}.m3u8`;
+    const id = servedLocatorId(storageDir, account, locator);
+    const master = `http://127.0.0.1:${account.endpoints[0].port}/${id}/${program.manifestName}.m3u8`;
     await eventually('the master playlist with segments behind it', async () => {
       const response = await fetch(master, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
       if (!response?.ok) return undefined;
@@ -54,7 +56,7 @@ export async function publishAndPlay(account: AccountManifest, storageDir: strin
     return {
       videoFrames: frames.filter((l) => l.startsWith('0,')).length,
       audioFrames: frames.filter((l) => l.startsWith('1,')).length,
-      masked: master.replace(locator.id, '<locator>'),
+      masked: master.replace(id, '<locator>'),
     };
   } finally {
     encoder.kill('SIGKILL');

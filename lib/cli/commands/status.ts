@@ -4,6 +4,8 @@ import { programPhase } from '../../model/program-schedule';
 import { ObservedWorkload } from '../../runtime/drivers/driver';
 import { lockHolder } from '../../runtime/lock';
 import { AccountStatus, readStatuses } from '../../runtime/status';
+import { withLocatorId } from '../../runtime/access';
+import { readLocatorIdKey } from '../../contract/locator-ids';
 import { RuntimeOptions, addRuntimeOptions, openDriver, out } from './runtime-options';
 
 interface StatusOptions extends RuntimeOptions {
@@ -30,14 +32,15 @@ export function register(program: Command): void {
       }
       const holder = lockHolder(stateDir);
       out(holder ? `Controller: pid ${holder.owner.pid} (${holder.command})` : 'Controller: none running (workloads keep running; `livestack apply` or `up` reconciles)');
-      out(render(statuses, observed));
+      const idKeys = new Map(await Promise.all(statuses.map(async (s) => [s.account, readLocatorIdKey(await driver.storageDir(s.account))] as const)));
+      out(render(statuses, observed, idKeys));
     } finally {
       await driver.close();
     }
   });
 }
 
-function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string {
+function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys: ReadonlyMap<string, string | undefined>): string {
   const now = new Map(observed.map((w) => [w.name, w]));
   const rows: string[][] = [];
   const names = new Set<string>();
@@ -65,7 +68,11 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   const lines = [line(header), ...rows.map(line)];
-  const locators = statuses.flatMap((a) => a.locators.map((l) => `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`));
+  // Locator ids are derived from the account's key in its storage (contract/locator-ids.ts); shown here, never stored in status.
+  const locators = statuses.flatMap((a) => a.locators.flatMap((l) => [
+    `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`,
+    ...(l.urls ?? []).map((url) => `    ${withLocatorId(url, idKeys.get(a.account), { account: a.account, name: l.name, id: l.id })}`),
+  ]));
   if (locators.length > 0) lines.push('', 'Locators:', ...locators);
   // The ingest keeps schedules by its own clock, controller or not: a phase is shown as of now.
   const programs = statuses.flatMap((a) => (a.programs ?? []).map((p) => {

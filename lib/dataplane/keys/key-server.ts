@@ -7,7 +7,10 @@
  */
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { contentKeyId } from '../../contract/content-keys';
+import { locatorId, locatorIdKeyPath } from '../../contract/locator-ids';
 import { KeyServiceConfig } from '../../contract/workload-config';
+import { readOrCreateSecret } from '../secrets';
 import { CorsPolicy } from '../common/cors';
 import { HttpService, send, sendText as text } from '../common/http-kit';
 import { HttpMetrics } from '../common/http-metrics';
@@ -55,9 +58,12 @@ export class KeyServer extends HttpService {
     this.metrics = new HttpMetrics<RequestKind>('livestack_keys', { workload: options.workloadName });
     this.countDecision = this.metrics.labeledCounter('decisions_total', 'Key requests decided, by key policy and result (granted or refused)', ['policy', 'result']);
     const authorizers = new Map(config.policies.map((p) => [p.name, new KeyAuthorizer(p, options.storageDir, options.env)]));
-    for (const { keyId, keyPolicy } of config.keys) {
+    // Key ids follow from locator ids, which follow from the account's locator id key (contract/locator-ids.ts).
+    const idKey = readOrCreateSecret(locatorIdKeyPath(options.storageDir));
+    for (const { locator, id, keyPolicy } of config.keys) {
+      const keyId = contentKeyId(locatorId(idKey, { account: config.account, name: locator, id }));
       const authorizer = authorizers.get(keyPolicy);
-      if (!authorizer) throw new Error(`key service config: content key ${keyId} names key policy "${keyPolicy}", which the config does not define`);
+      if (!authorizer) throw new Error(`key service config: the content key of locator ${locator} names key policy "${keyPolicy}", which the config does not define`);
       this.keys.set(keyId, { key: readOrCreateContentKey(options.storageDir, keyId), authorizer });
     }
     this.allowList = new IpAllowList(config.allowList);

@@ -2,6 +2,8 @@
  * The locators an origin replica serves (its live config), indexed by their unguessable id, with
  * their publication window parsed once.
  */
+import { contentKeyId } from '../../contract/content-keys';
+import { locatorId } from '../../contract/locator-ids';
 import { OriginLiveConfig, ServedLocator } from '../../contract/workload-config';
 import { PackagingTarget } from './packager';
 
@@ -14,15 +16,17 @@ export interface LocatorEntry {
 
 export type WindowVerdict = { readonly open: true } | { readonly open: false; readonly status: 404 | 410; readonly reason: string };
 
-export function locatorTable(live: OriginLiveConfig): Map<string, LocatorEntry> {
+/** The table by locator id; ids the config does not give are derived from the account's `idKey`. */
+export function locatorTable(live: OriginLiveConfig, account: string, idKey: string): Map<string, LocatorEntry> {
   const table = new Map<string, LocatorEntry>();
   for (const locator of live.locators) {
-    table.set(locator.id, {
+    const id = locatorId(idKey, { account, name: locator.name, id: locator.id });
+    table.set(id, {
       locator,
       target: {
         assetName: locator.assetName,
         archiveWindowSeconds: locator.archiveWindowSeconds,
-        keyId: locator.encryption.type === 'envelope' ? locator.encryption.keyId : undefined,
+        keyId: locator.encryption.type === 'envelope' ? contentKeyId(id) : undefined,
       },
       startMs: locator.start ? Date.parse(locator.start) : undefined,
       endMs: locator.end ? Date.parse(locator.end) : undefined,

@@ -16,6 +16,8 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { OriginConfig, OriginLiveConfig } from '../../contract/workload-config';
+import { locatorIdKeyPath } from '../../contract/locator-ids';
+import { readOrCreateSecret } from '../secrets';
 import { AssetStore, NotFoundError } from './asset-store';
 import { CorsPolicy } from '../common/cors';
 import { IpAllowList } from '../common/ip-allow-list';
@@ -69,6 +71,8 @@ export class OriginServer extends HttpService {
   private readonly segmentCacheControl: string;
   private readonly vodPlaylistMaxAge: number;
   private locators = new Map<string, LocatorEntry>();
+  /** The account's locator id key (created here if this is the account's first workload to start). */
+  private readonly locatorIdKey: string;
 
   constructor(private readonly options: OriginServerOptions) {
     super();
@@ -84,6 +88,7 @@ export class OriginServer extends HttpService {
     };
     this.store = new AssetStore(options.storageDir, { cacheBytes: cacheBytes / 2, metadataTtlMs: 500, revalidateMs: 5000 });
     this.packager = new Packager(this.store, options.storageDir, { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500 }, (cache, hit) => this.cacheLookups.inc(cache, hit ? 'hit' : 'miss'));
+    this.locatorIdKey = readOrCreateSecret(locatorIdKeyPath(options.storageDir));
     this.allowList = new IpAllowList(config.endpoint.allowList);
     this.cors = new CorsPolicy(config.endpoint.corsAllowedOrigins);
     // Replicas behind the balancer see nginx's address; the client's is the last X-Forwarded-For hop.
@@ -94,7 +99,7 @@ export class OriginServer extends HttpService {
 
   /** Applies a new live config (locators) in place; requests in flight finish with the old one. */
   setLiveConfig(live: OriginLiveConfig): void {
-    this.locators = locatorTable(live);
+    this.locators = locatorTable(live, this.options.config.account, this.locatorIdKey);
     this.previews = new Map(live.previews.map((p) => [p.channel, new IpAllowList(p.allowList)]));
     this.hot.clear();
   }
