@@ -136,3 +136,66 @@ function decrypt(body: Buffer, key: Buffer, iv: Buffer): Buffer {
   const decipher = createDecipheriv('aes-128-cbc', key, iv);
   return Buffer.concat([decipher.update(body), decipher.final()]);
 }
+
+describe.each([['clear', CLEAR], ['encrypted', PROTECTED]])('byte ranges on %s segments', (_kind, locator) => {
+  /** Segment hits of the origin's fast path (hot-segments.ts), from its metrics. */
+  const hotHits = async () => {
+    const text = await (await fetch(stack.url('/metrics'))).text();
+    return Number(/livestack_origin_cache_requests_total\{[^}]*cache="segment"[^}]*result="hit"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+
+  test('answers 206 with the right bytes cold and hot, suffix ranges, 416 when unsatisfiable, and HEAD', async () => {
+    // GIVEN two segments of the locator, neither requested yet
+    const media = await (await fetch(stack.url(`/${locator}/r180/index.m3u8`))).text();
+    const [first, second] = media.split('\n').filter((line) => line !== '' && !line.startsWith('#') && line.endsWith('.m4s'));
+    const segment = (name: string) => stack.url(`/${locator}/r180/${name}`);
+
+    // WHEN the first request for a segment asks for a range (cold: nothing cached for this URL)
+    const cold = await fetch(segment(second), { headers: { Range: 'bytes=100-299' } });
+    const coldBytes = Buffer.from(await cold.arrayBuffer());
+    const whole = await fetch(segment(second));
+    const body = Buffer.from(await whole.arrayBuffer());
+    // AND the same range again at once (hot: answered by the fast path from the whole answer)
+    const hitsBefore = await hotHits();
+    const hot = await fetch(segment(second), { headers: { Range: 'bytes=100-299' } });
+    const hotBytes = Buffer.from(await hot.arrayBuffer());
+    const hitsAfter = await hotHits();
+
+    // THEN both are 206 with exactly those bytes of the whole body
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(body.length).toBeGreaterThan(300);
+    for (const [answer, bytes] of [[cold, coldBytes], [hot, hotBytes]] as const) {
+      expect(answer.status).toBe(206);
+      expect(answer.headers.get('content-range')).toBe(`bytes 100-299/${body.length}`);
+      expect(answer.headers.get('accept-ranges')).toBe('bytes');
+      expect(answer.headers.get('content-length')).toBe('200');
+      expect(bytes.equals(body.subarray(100, 300))).toBe(true);
+    }
+    expect(hitsAfter).toBeGreaterThan(hitsBefore);
+
+    // AND a suffix range is the end of the body, an open range runs to the end
+    const suffix = await fetch(segment(first), { headers: { Range: 'bytes=-100' } });
+    const firstBody = Buffer.from(await (await fetch(segment(first))).arrayBuffer());
+    expect(suffix.status).toBe(206);
+    expect(suffix.headers.get('content-range')).toBe(`bytes ${firstBody.length - 100}-${firstBody.length - 1}/${firstBody.length}`);
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(firstBody.subarray(firstBody.length - 100))).toBe(true);
+    const open = await fetch(segment(first), { headers: { Range: `bytes=${firstBody.length - 10}-` } });
+    expect(Buffer.from(await open.arrayBuffer()).equals(firstBody.subarray(firstBody.length - 10))).toBe(true);
+
+    // AND a range past the end is 416, naming the size, cold and hot alike
+    for (const name of [first, second]) {
+      const beyond = await fetch(segment(name), { headers: { Range: 'bytes=99999999-' } });
+      expect(beyond.status).toBe(416);
+      expect(beyond.headers.get('content-range')).toMatch(/^bytes \*\/\d+$/);
+      await beyond.arrayBuffer();
+    }
+
+    // AND HEAD answers the sizes without a body
+    const head = await fetch(segment(second), { method: 'HEAD' });
+    const headRange = await fetch(segment(second), { method: 'HEAD', headers: { Range: 'bytes=0-9' } });
+    expect([head.status, head.headers.get('content-length'), head.headers.get('accept-ranges')]).toEqual([200, String(body.length), 'bytes']);
+    expect([headRange.status, headRange.headers.get('content-length'), headRange.headers.get('content-range')]).toEqual([206, '10', `bytes 0-9/${body.length}`]);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+});

@@ -28,6 +28,7 @@ import { HttpMetrics, LabeledCounter } from '../common/http-metrics';
 import { HotSegment, HotSegments } from './hot-segments';
 import { PackagingTarget, Packager, Rendered } from './packager';
 import { hlsJs, previewPage } from './preview-page';
+import { answerRange, rangeStatus, sliceFor } from './byte-range';
 import { splitRequestPath } from './request-path';
 
 export interface OriginServerOptions {
@@ -55,6 +56,8 @@ const HOT_MAX_ENTRIES = 20_000;
 /** Share of the cache budget the fast path may hold on its own (its bodies are mostly the file caches'). */
 const HOT_BYTES_SHARE = 1 / 8;
 const PREVIEW = 'preview';
+/** Entries (names and values) of the range headers of a whole answer: Accept-Ranges and Content-Length. */
+const WHOLE_RANGE_HEADERS = rangeStatus({ kind: 'whole' }, 0).headers.length;
 const JWT_CHARS = /^[A-Za-z0-9._~+/=-]{1,8192}$/;
 
 export class OriginServer extends HttpService {
@@ -262,8 +265,13 @@ export class OriginServer extends HttpService {
   private serveHot(req: http.IncomingMessage, res: http.ServerResponse, hot: HotSegment, started: number): boolean {
     if (req.method !== 'GET' || req.headers.origin !== undefined) return false;
     if (!this.allowList.allows(this.clientAddress(req)) || !windowVerdict(hot.entry, Date.now()).open) return false;
-    res.writeHead(200, hot.headers as string[]);
-    res.end(hot.body);
+    if (req.headers.range === undefined) {
+      res.writeHead(200, hot.headers as string[]);
+      res.end(hot.body);
+    } else {
+      // The stored list ends with the whole answer's range headers (see sendSegment): replace them.
+      this.writeRanged(req, res, hot.body, hot.headers.slice(0, hot.headers.length - WHOLE_RANGE_HEADERS));
+    }
     this.hotRecord.segmentHit();
     if (hot.encrypted) this.hotRecord.encryptedHit();
     this.hotRecord.request(hot.body.length, (performance.now() - started) / 1000);
@@ -277,14 +285,25 @@ export class OriginServer extends HttpService {
     body: Buffer,
     cors: Record<string, string> | undefined,
   ): number {
-    const headers = ['Content-Type', 'video/mp4', 'Content-Length', String(body.length), 'Cache-Control', this.segmentCacheControl];
+    const headers = ['Content-Type', 'video/mp4', 'Cache-Control', this.segmentCacheControl];
     if (req && entry && req.method === 'GET' && !cors) {
-      this.hot.remember(req.url ?? '', { entry, body, headers, encrypted: entry.target.keyId !== undefined }, Date.now());
+      // The whole answer, ranged or not: the fast path cuts ranges from its body (its range headers come last).
+      const whole = [...headers, ...rangeStatus({ kind: 'whole' }, body.length).headers];
+      this.hot.remember(req.url ?? '', { entry, body, headers: whole, encrypted: entry.target.keyId !== undefined }, Date.now());
     }
     if (cors) for (const [name, value] of Object.entries(cors)) headers.push(name, value);
-    res.writeHead(200, headers);
-    res.end(body);
-    return body.length;
+    return this.writeRanged(req, res, body, headers);
+  }
+
+  /** Writes `body`, or the byte range the request asks for (206, or 416 when none of it exists): see byte-range.ts. */
+  private writeRanged(req: http.IncomingMessage | undefined, res: http.ServerResponse, body: Buffer, headers: string[]): number {
+    const ifRange = req?.headers['if-range'];
+    const answer = answerRange(req?.headers.range, body.length, typeof ifRange === 'string' ? ifRange : undefined);
+    const { status, headers: rangeHeaders } = rangeStatus(answer, body.length);
+    const sent = sliceFor(answer, body);
+    res.writeHead(status, [...headers, ...rangeHeaders]);
+    res.end(sent);
+    return sent.length;
   }
 
   private sendPlaylist(res: http.ServerResponse, rendered: Rendered, token: string | undefined, type: string, cors: Record<string, string> | undefined): number {
