@@ -26,8 +26,15 @@ export interface StreamingEndpointProps {
   readonly cors?: { readonly allowedOrigins: string[] };
   /** Addresses or CIDR blocks allowed to play. @default - all */
   readonly allowList?: string[];
-  /** Custom host names served (informational for URLs and TLS in front). @default - none */
+  /** Custom host names served: the first is the host of playback and key URLs (TLS is in front). @default - none */
   readonly hostNames?: string[];
+  /**
+   * Addresses or CIDR blocks of reverse proxies in front of this endpoint. Only requests from them have
+   * their X-Forwarded-For (client address for the allow list) and X-Forwarded-Host/-Proto (host of key
+   * URIs, when no `keyDelivery.publicBaseUrl` is set) believed; from anyone else those headers are ignored.
+   * @default [] - none: the socket's address is the client's, key URIs come from configuration
+   */
+  readonly trustedProxies?: string[];
   /** `Cache-Control: max-age` of immutable segments. @default Duration.days(1) */
   readonly maxCacheAge?: Duration;
   /** Declared run state: `stopped` removes the origin workloads (locators stay declared). @default 'running' */
@@ -66,6 +73,7 @@ export class StreamingEndpoint extends Construct implements EndpointRef {
       corsAllowedOrigins: this.resolved.cors?.allowedOrigins ?? ['*'],
       allowList: this.resolved.allowList ?? [],
       hostNames: this.resolved.hostNames ?? [],
+      trustedProxies: this.resolved.trustedProxies ?? [],
       maxCacheAgeSeconds: Math.round((this.resolved.maxCacheAge ?? Duration.days(1)).toSeconds()),
       state: this.resolved.state ?? 'running',
     };

@@ -34,7 +34,7 @@ function manifest(channels: number, bitrateKbps: number): Manifest {
       limits: { maxChannels: channels },
       endpoints: [{
         name: 'main', path: 'bench/bench/main', port: 8080, scaleUnits: 0, corsAllowedOrigins: ['*'], allowList: [],
-        hostNames: [], maxCacheAgeSeconds: 86400, state: 'running',
+        hostNames: [], trustedProxies: [], maxCacheAgeSeconds: 86400, state: 'running',
       }],
       channels: Array.from({ length: channels }, (_, i) => ({
         name: `ch${i}`,

@@ -28,7 +28,12 @@ export const originConfig = z.object({
   endpoint: endpoint.omit({ scaleUnits: true }),
   replica: z.number().int().min(0),
   listenPort: port,
-  keyDelivery: z.object({ port, publicBaseUrl: z.string().optional() }),
+  keyDelivery: z.object({
+    port,
+    publicBaseUrl: z.string().optional(),
+    /** What key URIs start with: publicBaseUrl, else the endpoint's host (model/public-urls.ts) on the key port. Never a request's Host. */
+    baseUrl: z.string(),
+  }),
 });
 export type OriginConfig = z.infer<typeof originConfig>;
 

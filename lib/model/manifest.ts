@@ -149,6 +149,8 @@ export const endpoint = z.object({
   corsAllowedOrigins: z.array(z.string()),
   allowList: z.array(cidr),
   hostNames: z.array(z.string()),
+  /** Proxies in front of the endpoint whose X-Forwarded-* headers are believed (absent in older manifests: none). */
+  trustedProxies: z.array(cidr).default([]),
   maxCacheAgeSeconds: z.number().int().min(0).max(31_536_000),
   state: runState,
 });

@@ -88,6 +88,7 @@ export const streamingEndpointProps = z.strictObject({
   cors: z.strictObject({ allowedOrigins: z.array(z.string().refine(isCorsOrigin, 'an origin such as https://player.example.com or http://127.0.0.1:3000 (scheme, host, optional port; nothing else), or "*"')) }).optional(),
   allowList: cidrList.optional(),
   hostNames: z.array(hostName).optional(),
+  trustedProxies: cidrList.optional(),
   maxCacheAge: durationUpTo(Duration.days(365)).optional(),
   state: runState.optional(),
 });

@@ -16,6 +16,11 @@ export function rtmpIngestUrl(bindAddress: string, port: number): string {
   return `rtmp://${publicHost(bindAddress)}:${port}/live`;
 }
 
+/** Base of the key URIs an endpoint writes into playlists: the configured public URL, else the endpoint's host on the key port. */
+export function keyDeliveryBaseUrl(bindAddress: string, keyPort: number, publicBaseUrl: string | undefined, hostNames: readonly string[] = []): string {
+  return (publicBaseUrl ?? endpointBaseUrl(bindAddress, keyPort, hostNames)).replace(/\/+$/, '');
+}
+
 /** `http://HOST:PORT`: an endpoint's playback base URL. */
 export function endpointBaseUrl(bindAddress: string, port: number, hostNames: readonly string[] = []): string {
   return `http://${publicHost(bindAddress, hostNames)}:${port}`;

@@ -11,7 +11,7 @@ import { Disruption, KubernetesWorkloadSpec, ResourceSpec, STORAGE_MOUNT, Worklo
 import { ENV } from '../contract/workload-env';
 import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
-import { endpointBaseUrl, rtmpIngestUrl } from '../model/public-urls';
+import { endpointBaseUrl, keyDeliveryBaseUrl, rtmpIngestUrl } from '../model/public-urls';
 import { secretEnvName } from '../contract/workload-env';
 import { workloadName } from '../contract/workload-names';
 import { ingestResources, keysResources, originResources } from './resource-requests';
@@ -114,7 +114,11 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
       endpoint: originEndpoint(endpoint),
       replica,
       listenPort,
-      keyDelivery: { port: account.keyDelivery.port, publicBaseUrl: account.keyDelivery.publicBaseUrl },
+      keyDelivery: {
+        port: account.keyDelivery.port,
+        publicBaseUrl: account.keyDelivery.publicBaseUrl,
+        baseUrl: keyDeliveryBaseUrl(account.bindAddress, account.keyDelivery.port, account.keyDelivery.publicBaseUrl, endpoint.hostNames),
+      },
     };
     specs.push(build(account, {
       name,

@@ -14,6 +14,7 @@ import { clearPolicy, envelopePolicy, viewersKeyPolicy } from '../../bench/suppo
 import { decodedFrameDigests, probe } from './support/media-probe';
 import { keyLeaks, OriginStack, startOriginStack } from '../../bench/support/origin-stack';
 import { viewerToken } from '../../bench/support/tokens';
+import { rawRequest } from './support/raw-http';
 
 jest.setTimeout(120_000);
 
@@ -136,6 +137,16 @@ function decrypt(body: Buffer, key: Buffer, iv: Buffer): Buffer {
   const decipher = createDecipheriv('aes-128-cbc', key, iv);
   return Buffer.concat([decipher.update(body), decipher.final()]);
 }
+
+test('writes key URIs from configuration, never from a forged Host header (a shared cache would pass it on)', async () => {
+  const port = Number(new URL(stack.url('/')).port);
+
+  const forged = await rawRequest(port, `/${PROTECTED}/r180/index.m3u8`, { headers: { Host: 'evil.example:8390' } });
+
+  expect(forged.status).toBe(200);
+  expect(forged.body.toString()).not.toContain('evil.example');
+  expect(forged.body.toString()).toContain(`URI="${stack.keyUrl(PROTECTED)}"`);
+});
 
 describe.each([['clear', CLEAR], ['encrypted', PROTECTED]])('byte ranges on %s segments', (_kind, locator) => {
   /** Segment hits of the origin's fast path (hot-segments.ts), from its metrics. */

@@ -8,6 +8,7 @@
  * Everything nginx writes (pid, temp folders, access log) lives in a private working folder, so it
  * runs unprivileged.
  */
+import { BALANCER_PROOF_HEADER } from '../../contract/forwarding';
 import * as path from 'node:path';
 import { foregroundPreamble, httpTempPaths, listenAddress } from '../common/nginx';
 
@@ -27,6 +28,8 @@ export interface BalancerNginxInput {
   /** Loopback port of the control server (/healthz, /metrics). */
   readonly controlPort: number;
   readonly upstreams: readonly UpstreamServer[];
+  /** Proof that a request came through this balancer (contract/forwarding.ts); replicas ignore X-Forwarded-For without it. */
+  readonly proofToken: string;
 }
 
 /** Where a replica is known nowhere yet: nginx needs a server in an upstream block; this one is never used. */
@@ -74,10 +77,11 @@ export function renderBalancerNginxConfig(input: BalancerNginxInput): string {
     '      proxy_pass http://origin_replicas;',
     '      proxy_http_version 1.1;',
     '      proxy_set_header Connection "";',
-    // Replicas build absolute URLs (key URIs) from the host players used, and apply the endpoint's allow
-    // list to the last X-Forwarded-For hop: the address nginx appends here.
+    // Replicas apply the endpoint's allow list to the last X-Forwarded-For hop (the address nginx appends
+    // here), and believe it only with the proof, which this line sets whatever a client sent.
     '      proxy_set_header Host $http_host;',
     '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    `      proxy_set_header ${BALANCER_PROOF_HEADER} ${input.proofToken};`,
     // Passive failover: a replica that refuses or does not connect in time costs the player nothing.
     // Connecting on loopback or a bridge takes well under a millisecond: half a second means it is gone.
     '      proxy_next_upstream error timeout;',

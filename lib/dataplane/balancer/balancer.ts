@@ -23,6 +23,8 @@ export interface BalancerOptions {
   readonly nginxBinary?: string;
   /** How often replicas are resolved and probed. @default 1000 */
   readonly probeIntervalMs?: number;
+  /** Sent to replicas with every request: their proof that it came through this balancer. */
+  readonly proofToken: string;
 }
 
 export class Balancer {
@@ -62,7 +64,7 @@ export class Balancer {
   /** Probe the replicas once, then start nginx on the endpoint's port; resolves when it listens. */
   async start(): Promise<void> {
     const controlPort = (await this.control.listen('127.0.0.1', 0)).port;
-    this.config = { workDir: this.workDir, listenHost: this.options.listenHost, port: this.options.port, controlPort };
+    this.config = { workDir: this.workDir, listenHost: this.options.listenHost, port: this.options.port, controlPort, proofToken: this.options.proofToken };
     // The first round decides the first config; later changes reload nginx (see reconfigure).
     await this.replicas.start();
     await this.nginx.start(renderBalancerNginxConfig({ ...this.config, upstreams: this.replicas.servers() }), this.options.listenHost, this.options.port);

@@ -4,6 +4,8 @@
  * Docker network; the local driver runs them on this machine and says so through
  * LIVESTACK_UPSTREAM_HOST (every upstream's host is then that address).
  */
+import { balancerTokenPath } from '../../contract/forwarding';
+import { readOrCreateSecret } from '../secrets';
 import { balancerConfig } from '../../contract/workload-config';
 import { UPSTREAM_HOST_ENV } from '../../contract/workload-env';
 import { createLogger } from '../common/log';
@@ -16,7 +18,8 @@ export async function run(): Promise<void> {
   const log = createLogger(env.workloadName);
   const hostOverride = process.env[UPSTREAM_HOST_ENV] || undefined;
   const replicas = env.config.upstreams.map((u) => ({ host: hostOverride ?? u.host, port: u.port }));
-  const balancer = new Balancer({ workloadName: env.workloadName, listenHost: env.listenHost, port: env.config.listenPort, replicas, log });
+  const proofToken = readOrCreateSecret(balancerTokenPath(env.storageDir));
+  const balancer = new Balancer({ workloadName: env.workloadName, listenHost: env.listenHost, port: env.config.listenPort, replicas, log, proofToken });
   await balancer.start();
   log.info(`balancer of endpoint ${env.config.endpoint} listening on http://${env.listenHost}:${env.config.listenPort}, ${replicas.length} origin replicas: ${replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);
   const stopped = stopOnSignals(log, () => balancer.stop()).then(() => undefined);

@@ -17,6 +17,8 @@ import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { OriginConfig, OriginLiveConfig } from '../../contract/workload-config';
 import { locatorIdKeyPath } from '../../contract/locator-ids';
+import { balancerTokenPath } from '../../contract/forwarding';
+import { Forwarding } from '../common/forwarding-trust';
 import { readOrCreateSecret } from '../secrets';
 import { AssetStore, NotFoundError } from './asset-store';
 import { CorsPolicy } from '../common/cors';
@@ -70,7 +72,7 @@ export class OriginServer extends HttpService {
   private readonly allowList: IpAllowList;
   private readonly cors: CorsPolicy;
   private previews = new Map<string, IpAllowList>();
-  private readonly behindBalancer: boolean;
+  private readonly forwarding: Forwarding;
   private readonly segmentCacheControl: string;
   private readonly vodPlaylistMaxAge: number;
   private locators = new Map<string, LocatorEntry>();
@@ -94,8 +96,12 @@ export class OriginServer extends HttpService {
     this.locatorIdKey = readOrCreateSecret(locatorIdKeyPath(options.storageDir));
     this.allowList = new IpAllowList(config.endpoint.allowList);
     this.cors = new CorsPolicy(config.endpoint.corsAllowedOrigins);
-    // Replicas behind the balancer see nginx's address; the client's is the last X-Forwarded-For hop.
-    this.behindBalancer = config.listenPort !== config.endpoint.port;
+    // Replicas behind the balancer see nginx's address; they believe its X-Forwarded-For only with its proof.
+    const behindBalancer = config.listenPort !== config.endpoint.port;
+    this.forwarding = new Forwarding({
+      trustedProxies: config.endpoint.trustedProxies,
+      balancerToken: behindBalancer ? readOrCreateSecret(balancerTokenPath(options.storageDir)) : undefined,
+    });
     this.segmentCacheControl = `public, max-age=${config.endpoint.maxCacheAgeSeconds}, immutable`;
     this.vodPlaylistMaxAge = Math.min(60, config.endpoint.maxCacheAgeSeconds);
   }
@@ -186,8 +192,8 @@ export class OriginServer extends HttpService {
     }
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
       this.requireProtocol(entry, 'hls');
-      const keyUri = target.keyId ? this.keyUri(req, target.keyId) : undefined;
-      return this.packager.media(target, segments[1], keyUri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors));
+      const key = target.keyId ? this.keyUri(req, target.keyId) : undefined;
+      return this.packager.media(target, segments[1], key?.uri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors, key?.forwarded));
     }
     throw new HttpRefusal(404, 'no such manifest or segment under this locator');
   }
@@ -237,24 +243,21 @@ export class OriginServer extends HttpService {
     return { assetName: assets[0].asset, archiveWindowSeconds: assets[0].archiveWindowSeconds };
   }
 
-  /** Key service URL of a content key: the configured public base, else the host the player used. */
-  private keyUri(req: http.IncomingMessage, keyId: string): string {
-    const { publicBaseUrl, port } = this.options.config.keyDelivery;
-    if (publicBaseUrl) return `${publicBaseUrl.replace(/\/+$/, '')}/keys/${keyId}`;
-    const host = hostnameOf(req.headers.host);
-    if (!host) throw new HttpRefusal(400, 'a valid Host header is needed to point players at the key service');
-    return `http://${host}:${port}/keys/${keyId}`;
+  /**
+   * Key service URL of a content key, from configuration (keyDelivery.publicBaseUrl, else the endpoint's
+   * host on the key port), never from the Host header: a cached playlist must not send players to
+   * whatever key server a forged Host named. Behind a declared proxy (without a public base URL), the
+   * host it forwards; such a playlist is that request's own (`forwarded`: not for shared caches).
+   */
+  private keyUri(req: http.IncomingMessage, keyId: string): { readonly uri: string; readonly forwarded: boolean } {
+    const { publicBaseUrl, port, baseUrl } = this.options.config.keyDelivery;
+    const proxied = publicBaseUrl === undefined && this.options.config.endpoint.trustedProxies.length > 0 ? this.forwarding.forwardedHost(req) : undefined;
+    if (proxied) return { uri: `${proxied.proto}://${proxied.host}:${port}/keys/${keyId}`, forwarded: true };
+    return { uri: `${baseUrl}/keys/${keyId}`, forwarded: false };
   }
 
   private clientAddress(req: http.IncomingMessage): string | undefined {
-    if (this.behindBalancer) {
-      const forwarded = req.headers['x-forwarded-for'];
-      if (typeof forwarded === 'string' && forwarded !== '') {
-        const hops = forwarded.split(',');
-        return hops[hops.length - 1].trim();
-      }
-    }
-    return req.socket.remoteAddress;
+    return this.forwarding.clientAddress(req);
   }
 
   /**
@@ -306,11 +309,12 @@ export class OriginServer extends HttpService {
     return sent.length;
   }
 
-  private sendPlaylist(res: http.ServerResponse, rendered: Rendered, token: string | undefined, type: string, cors: Record<string, string> | undefined): number {
+  private sendPlaylist(res: http.ServerResponse, rendered: Rendered, token: string | undefined, type: string, cors: Record<string, string> | undefined, perRequest = false): number {
     const text = rendered.parts.join(token ? `?token=${encodeURIComponent(token)}` : '');
-    // Live playlists change every segment; a playlist carrying a player's token is that player's alone.
+    // Live playlists change every segment; a playlist carrying a player's token (or a key URI built
+    // from its forwarded host) is that request's alone.
     const maxAge = rendered.live ? 1 : this.vodPlaylistMaxAge;
-    const headers = { 'Content-Type': type, 'Cache-Control': `${token ? 'private' : 'public'}, max-age=${maxAge}`, ...cors };
+    const headers = { 'Content-Type': type, 'Cache-Control': `${token || perRequest ? 'private' : 'public'}, max-age=${maxAge}`, ...cors };
     return send(res, 200, Buffer.from(text), headers);
   }
 
@@ -355,11 +359,4 @@ function playerToken(query: string): string | undefined {
   if (!query.includes('token=')) return undefined;
   const token = new URLSearchParams(query).get('token') ?? undefined;
   return token && JWT_CHARS.test(token) ? token : undefined;
-}
-
-/** Host name of a Host header (`name[:port]`, `[v6][:port]`), or undefined when malformed. */
-export function hostnameOf(host: string | undefined): string | undefined {
-  if (!host) return undefined;
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::\d{1,5})?$/.exec(host);
-  return match?.[1];
 }

@@ -82,6 +82,7 @@ describe('balancer', () => {
     for (const replica of replicas) await startReplica(replica);
     port = await freePort();
     balancer = new Balancer({
+      proofToken: 'test-proof-token',
       workloadName: 'test-balancer',
       listenHost: '127.0.0.1',
       port,
