@@ -34,6 +34,14 @@ let scratch: string;
 
 const ingestOf = (channel: string) => stack.specs.find((s) => s.role === 'ingest' && s.owner.endsWith(`/${channel}`))!.name;
 const segmentUris = (rendition = '180p') => readPlaylist(storage, ASSET, rendition)?.segments.map((s) => s.uri) ?? [];
+/** Every process's argv, as /proc/PID/cmdline shows it to any local user. */
+const commandLines = () => fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map((pid) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+});
 const allLogs = async () => (await Promise.all(stack.specs.map((s) => stack.driver.logs(s.name, 100_000)))).join('\n');
 
 beforeAll(async () => {
@@ -70,6 +78,10 @@ describe('ingest of a standard ladder', () => {
     expect(health.inputFrameRate).toBeGreaterThan(15);
     expect(health.inputFrameRate).toBeLessThan(35);
     expect(health.lastSegmentAgeSeconds).toBeLessThan(5);
+    // AND the transcoder's command line, which every local user can read, names no stream URL and no play token
+    const transcoders = commandLines().filter((args) => path.basename(args[0] ?? '') === 'ffmpeg' && args.some((a) => a.startsWith(storage)));
+    expect(transcoders.length).toBeGreaterThan(0);
+    for (const args of transcoders) expect(args.join(' ')).not.toMatch(/token|rtmp:/);
     const metrics = await (await fetch(stack.specs.find((s) => s.name === ingestOf('news'))!.healthCheck.httpUrl.replace('/healthz', '/metrics'))).text();
     expect(metrics).toMatch(/^livestack_ingest_publisher_connected\{[^}]*\} 1$/m);
 

@@ -35,8 +35,10 @@ export interface RenditionPlan {
 }
 
 export interface TranscodeJob {
-  /** What ffmpeg reads: the channel's internal RTMP URL, or a file (bench). */
+  /** What ffmpeg reads: a file (bench), or the private ffconcat file that names the channel's internal stream (see inputListing). */
   readonly input: string;
+  /** Input options before `-i`, e.g. `concatInputArgs()` for an ffconcat listing. @default - none */
+  readonly inputArgs?: readonly string[];
   readonly encoding: Encoding;
   readonly keyFrameIntervalSeconds: number;
   readonly segmentDurationSeconds: number;
@@ -65,6 +67,21 @@ export function renditionPlan(encoding: Encoding): RenditionPlan[] {
   return [...encoding.ladder.map((rung) => ({ name: rung.name, type: 'video' as const, nominalBitrate: rung.videoBitrateKbps * 1000 })), audio];
 }
 
+/**
+ * An ffconcat listing of one URL: how the transcoder names its input without putting it on its command
+ * line. The URL carries the play token, and /proc/PID/cmdline is readable by every local user; the
+ * listing is a 0600 file in a 0700 folder, readable by the workload's user only.
+ */
+export function inputListing(url: string): string {
+  if (/['\n\r\\]/.test(url)) throw new Error('transcoder input URL: quotes, backslashes and line breaks cannot be listed');
+  return `ffconcat version 1.0\nfile '${url}'\n`;
+}
+
+/** Input options that read an `inputListing` file: `-safe 0` admits the URL (concat refuses URLs by default). */
+export function concatInputArgs(): string[] {
+  return ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,rtmp,tcp'];
+}
+
 /** argv (without `ffmpeg`) of a transcoder run. */
 export function transcodeArgs(job: TranscodeJob): string[] {
   const renditions = renditionPlan(job.encoding);
@@ -73,6 +90,7 @@ export function transcodeArgs(job: TranscodeJob): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', job.logLevel ?? 'warning',
     ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
+    ...(job.inputArgs ?? []),
     '-i', job.input,
     ...(job.encoding.type === 'passthrough' ? passthroughCodecArgs() : standardCodecArgs(job, videoCount)),
     '-f', 'hls',

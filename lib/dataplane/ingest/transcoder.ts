@@ -7,13 +7,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Encoding } from '../../model/manifest';
 import { Logger } from '../common/log';
 import { RunKnowledge, RunState } from './retention';
 import { RunOutput, SegmentEvent } from './run-output';
-import { renditionPlan, transcodeArgs } from './transcode-args';
+import { concatInputArgs, inputListing, renditionPlan, transcodeArgs } from './transcode-args';
 
 export interface TranscoderOptions {
   /** `channels/<channel>/runs`. */
@@ -21,7 +22,7 @@ export interface TranscoderOptions {
   readonly encoding: Encoding;
   readonly keyFrameIntervalSeconds: number;
   readonly segmentDurationSeconds: number;
-  /** The internal stream URL, play token included. Never logged. */
+  /** The internal stream URL, play token included. Never logged, never on a command line (see inputListing). */
   readonly inputUrl: string;
   readonly log: Logger;
   readonly onSegment: (event: SegmentEvent) => void;
@@ -64,8 +65,15 @@ export class Transcoder {
   private frameRate?: number;
   private readonly renditions: string[];
 
+  /** The ffconcat file naming the input URL, in a folder only this user can enter. */
+  private readonly inputFile: string;
+
   constructor(private readonly options: TranscoderOptions) {
     this.renditions = renditionPlan(options.encoding).map((r) => r.name);
+    const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-transcoder-'));
+    this.inputFile = path.join(privateDir, 'input.ffconcat');
+    fs.writeFileSync(this.inputFile, inputListing(options.inputUrl), { mode: 0o600 });
+    process.once('exit', () => fs.rmSync(privateDir, { recursive: true, force: true }));
   }
 
   /** Times ffmpeg was started again after it died while the publisher was connected. */
@@ -131,7 +139,8 @@ export class Transcoder {
     const dir = path.join(this.options.runsDir, id);
     fs.mkdirSync(dir, { recursive: true });
     const args = transcodeArgs({
-      input: this.options.inputUrl,
+      input: this.inputFile,
+      inputArgs: concatInputArgs(),
       encoding: this.options.encoding,
       keyFrameIntervalSeconds: this.options.keyFrameIntervalSeconds,
       segmentDurationSeconds: this.options.segmentDurationSeconds,
