@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { STREAM_KEY, STREAM_KEY_RULE } from '../../model/manifest';
@@ -35,6 +36,7 @@ import { HealthMonitor } from './ingest-health';
 import { ProgramScheduler } from './program-scheduler';
 import { renderNginxConfig, RTMP_APPLICATION, RTMP_MODULE_PATH, statSocketPath } from './nginx-config';
 import { connectHost, NginxError, NginxProcess } from '../common/nginx';
+import { TcpFront } from '../common/tcp-front';
 import { INTERNAL_STREAM_NAME, PublishGate } from './publish-gate';
 import { applyRetention, collectRetentionView, planRetention } from './retention';
 import { renditionPlan } from './transcode-args';
@@ -144,6 +146,7 @@ export async function run(): Promise<void> {
   }, metrics);
 
   const nginx = new NginxProcess(workDir, log);
+  let front: TcpFront | undefined;
   const watcher = new LiveConfigWatcher(env.liveConfigFile ?? storagePaths.controlFile(env.storageDir, env.workloadName), ingestLiveConfig, (next) => {
     scheduler.set(next.programs);
     log.info(`reloaded live config: recording ${recorder.recordingAssets.join(', ') || 'nothing'}`);
@@ -157,6 +160,7 @@ export async function run(): Promise<void> {
       scheduler.stop();
       // Read the transcoder's last segments into the assets before nginx goes.
       await transcoder.stop();
+      await front?.close();
       await nginx.stop();
       nginxUp = false;
       await refreshHealth();
@@ -171,13 +175,16 @@ export async function run(): Promise<void> {
       throw new NginxError(`the nginx RTMP module is missing (${RTMP_MODULE_PATH}): install Debian's libnginx-mod-rtmp (apt-get install nginx libnginx-mod-rtmp)`);
     }
     await control.listen('127.0.0.1', env.config.controlPort);
+    // nginx-rtmp on a private loopback port; the front holds the public one (see common/tcp-front.ts).
+    const rtmpPort = await freeLoopbackPort();
     await nginx.start(renderNginxConfig({
       workDir,
-      listenHost: env.listenHost,
-      port: channel.port,
+      port: rtmpPort,
       controlPort: env.config.controlPort,
       playFrom: [rtmpHost],
-    }), env.listenHost, channel.port);
+    }), '127.0.0.1', rtmpPort);
+    front = new TcpFront({ label: `RTMP ingest of channel ${channel.name}`, upstreamHost: '127.0.0.1', upstreamPort: rtmpPort, log });
+    await front.listen(env.listenHost, channel.port);
   } catch (error) {
     await shutdown();
     throw error;
@@ -223,6 +230,18 @@ function describeEncoding(config: IngestConfig): string {
   const encoding = config.channel.encoding;
   const names = renditionPlan(encoding).map((r) => r.name).join(', ');
   return encoding.type === 'passthrough' ? `passthrough: ${names}` : `${encoding.preset} ladder (${encoding.speedPreset}): ${names}`;
+}
+
+/** A loopback port free now (the OS picks it; nginx binds it moments later). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 function urlHost(host: string): string {

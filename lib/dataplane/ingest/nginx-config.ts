@@ -26,8 +26,11 @@ export const CALLBACK_PATHS = {
 export interface NginxConfigInput {
   /** Private working folder (pid file, temp paths, stat socket). */
   readonly workDir: string;
-  /** Address the RTMP server listens on (`0.0.0.0` in containers). */
-  readonly listenHost: string;
+  /**
+   * Loopback port nginx-rtmp listens on, behind the workload's TCP front (common/tcp-front.ts), which
+   * holds the public port, bounds what each client address can hold, and names the client in a PROXY
+   * protocol header that nginx-rtmp reads (so callbacks and `allow play` see the real address).
+   */
   readonly port: number;
   /** Loopback port of the control server. */
   readonly controlPort: number;
@@ -48,13 +51,14 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     `load_module ${input.modulePath ?? RTMP_MODULE_PATH};`,
     // One worker: nginx-rtmp keeps each stream in the worker that accepted it.
     ...foregroundPreamble(input.workDir, 1),
-    'events { worker_connections 512; }',
+    // Room beyond the front's 512 connections for the publish and play callbacks (HTTP, one connection each).
+    'events { worker_connections 1024; }',
     '',
     'rtmp {',
     // The access log records stream names, which are stream keys.
     '  access_log off;',
     '  server {',
-    `    listen ${listenAddress(input.listenHost, input.port)};`,
+    `    listen ${listenAddress('127.0.0.1', input.port)} proxy_protocol;`,
     '    chunk_size 4096;',
     // Large enough for a 1080p key frame, small enough to bound what one client can make nginx buffer.
     '    max_message 8M;',
