@@ -51,6 +51,10 @@ export function register(program: Command): void {
     const restriction = policy.restriction as TokenRestriction;
     const ttl = Number(options.ttl);
     if (!Number.isInteger(ttl) || ttl <= 0) throw new TerminalError('--ttl', `expected a positive number of seconds, got ${JSON.stringify(options.ttl)}`);
+    // A token the key service would refuse is no test token: stay within the policy's maximum lifetime.
+    if (ttl > restriction.maxLifetimeSeconds) {
+      throw new TerminalError('--ttl', `${ttl} s is longer than key policy ${policy.name} allows (maxLifetime ${restriction.maxLifetimeSeconds} s)`);
+    }
     const signer = options.privateKey
       ? asymmetricSigner(restriction, policy.name, options)
       : symmetricSigner(restriction, policy.name, options.storageDir ?? localPaths.storageDir(path.resolve(options.stateDir), account.name), options);
