@@ -18,7 +18,7 @@ import { eventually } from '../../../runtime/support/eventually';
 interface Replica {
   readonly name: string;
   readonly port: number;
-  readonly seen: { path: string; forwardedFor?: string; host?: string }[];
+  readonly seen: { path: string; forwardedFor?: string; host?: string; proof?: string }[];
   server?: http.Server;
 }
 
@@ -26,7 +26,7 @@ interface Replica {
 function startReplica(replica: Replica): Promise<void> {
   const server = http.createServer((req, res) => {
     if (req.url === '/healthz') return void res.end('ok');
-    replica.seen.push({ path: req.url ?? '', forwardedFor: req.headers['x-forwarded-for'] as string | undefined, host: req.headers.host });
+    replica.seen.push({ path: req.url ?? '', forwardedFor: req.headers['x-forwarded-for'] as string | undefined, host: req.headers.host, proof: req.headers['x-livestack-balancer'] as string | undefined });
     if (req.method === 'POST') {
       const hash = createHash('sha256');
       req.on('data', (chunk: Buffer) => hash.update(chunk));
@@ -131,14 +131,16 @@ describe('balancer', () => {
       (await metrics()).includes(`livestack_balancer_upstream_up{upstream="${b}",workload="test-balancer"} 0`) ? true : undefined), 5_000);
   });
 
-  test('appends the client address to X-Forwarded-For and keeps the Host header', async () => {
-    // WHEN a client sends a request that already carries a forwarded-for hop
-    await get(port, '/who', { 'X-Forwarded-For': '198.51.100.7', Host: 'media.example.test:8080' });
+  test('appends the client address to X-Forwarded-For, keeps the Host header, and proves itself whatever proof the client forged', async () => {
+    // WHEN a client sends a request that already carries a forwarded-for hop (and a guessed balancer proof)
+    await get(port, '/who', { 'X-Forwarded-For': '198.51.100.7', Host: 'media.example.test:8080', 'X-Livestack-Balancer': 'a-guess' });
 
     // THEN the replica sees that hop followed by the client's real address, and the player's host
     const seen = replicas.flatMap((r) => r.seen).find((s) => s.path === '/who')!;
     expect(seen.forwardedFor).toBe('198.51.100.7, 127.0.0.1');
     expect(seen.host).toBe('media.example.test:8080');
+    // AND the balancer's proof, which replicas require before they believe X-Forwarded-For
+    expect(seen.proof).toBe('test-proof-token');
   });
 
   test('streams request and response bodies', async () => {
