@@ -158,7 +158,7 @@ describe('livestack runtime commands (local driver)', () => {
     const result = await run('apply', '--app', app);
 
     expectExit(result, 1);
-    expect(result.stderr).toMatch(/bad\/demo\/news: keyFrameInterval: received 30s; allowed: from 500ms to 20s/);
+    expect(result.stderr).toMatch(/bad\/demo\/news: keyFrameInterval: received 30s; allowed: from 0\.5s to 20s/);
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(await world(stateDir)).toEqual(before);
     fs.rmSync(appDir, { recursive: true, force: true });
