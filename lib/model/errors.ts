@@ -34,7 +34,11 @@ const SECRET_FIELD = /(streamKey|secret|password|token|key|pem|jwks?|privateKey)
 export function renderValue(value: unknown, field = ''): string {
   if (SECRET_FIELD.test(field) && typeof value === 'string') return '(a secret value, not shown)';
   if (value === undefined) return 'nothing (undefined)';
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string') {
+    // A password in a URL (`https://user:pw@host`) is a secret wherever it was typed.
+    const shown = value.replace(/(\/\/[^/:@\s]*:)[^@/\s]*@/g, '$1(not shown)@');
+    return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 77)}...` : shown);
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
   if (Array.isArray(value)) return `an array of ${value.length}`;

@@ -48,6 +48,7 @@ const ED25519_PUBLIC_PEM = generateKeyPairSync('ed25519').publicKey.export({ typ
 const OCT_JWK = { kty: 'oct', k: randomBytes(32).toString('base64url') };
 const CLEAR_STREAM_KEY = `sk-${randomBytes(12).toString('hex')}`;
 const JWT_SECRET_TEXT = `jwt-${randomBytes(16).toString('hex')}`;
+const URL_PASSWORD = `pw${randomBytes(8).toString('hex')}`;
 
 /**
  * Secret and private key material used below: no message and no written file may contain any of it
@@ -56,7 +57,7 @@ const JWT_SECRET_TEXT = `jwt-${randomBytes(16).toString('hex')}`;
 const SECRET_MATERIAL: readonly string[] = [
   ...RSA_PRIVATE_PEM.split('\n').filter((line) => line.length > 40),
   RSA_PRIVATE_JWK.d, RSA_PRIVATE_JWK.p, RSA_PRIVATE_JWK.q, RSA_PRIVATE_JWK.dp, RSA_PRIVATE_JWK.dq, RSA_PRIVATE_JWK.qi,
-  EC_PRIVATE_JWK.d, OCT_JWK.k, CLEAR_STREAM_KEY, JWT_SECRET_TEXT,
+  EC_PRIVATE_JWK.d, OCT_JWK.k, CLEAR_STREAM_KEY, JWT_SECRET_TEXT, URL_PASSWORD,
 ];
 
 /** A token restriction with what every case needs, and what the case changes. */
@@ -174,7 +175,7 @@ const cases: BadInput[] = [
   { name: 'JWK without a key type', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ algorithms: ['RS256'], keys: [VerificationKey.jwks({ keys: [{ n: RSA_PUBLIC_JWK.n, e: 'AQAB' }] })] }) }), path: 'test/demo/viewers', field: 'restriction.keys.0.jwks.keys.0', received: /kty null/, allowed: /kty "RSA"/ },
   { name: 'empty JWKS', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ algorithms: ['RS256'], keys: [VerificationKey.jwks({ keys: [] })] }) }), path: 'test/demo/viewers', field: 'restriction.keys.0.jwks', received: /without keys/, allowed: /at least one public key/ },
   { name: 'JWKS URL with a space', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ algorithms: ['RS256'], keys: [VerificationKey.jwksUrl('https://idp.example.com/jwks .json')] }) }), path: 'test/demo/viewers', field: 'restriction.keys.0.url', received: /"https:\/\/idp\.example\.com\/jwks \.json"/, allowed: /without credentials, spaces/ },
-  { name: 'JWKS URL with credentials', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ algorithms: ['RS256'], keys: [VerificationKey.jwksUrl('https://user:pw@idp.example.com/jwks.json')] }) }), path: 'test/demo/viewers', field: 'restriction.keys.0.url', received: /user:pw@/, allowed: /without credentials/ },
+  { name: 'JWKS URL with credentials', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ algorithms: ['RS256'], keys: [VerificationKey.jwksUrl(`https://user:${URL_PASSWORD}@idp.example.com/jwks.json`)] }) }), path: 'test/demo/viewers', field: 'restriction.keys.0.url', received: /"https:\/\/user:\(not shown\)@idp/, allowed: /without credentials/ },
   { name: 'JWKS URL of a file', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ algorithms: ['RS256'], keys: [VerificationKey.jwksUrl('file:///etc/passwd')] }) }), path: 'test/demo/viewers', field: 'restriction.keys.0.url', received: /"file:\/\/\/etc\/passwd"/, allowed: /http\(s\) URL/ },
   { name: 'required exp pinned to a value', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ requiredClaims: { exp: 1767225600 } }) }), path: 'test/demo/viewers', field: 'restriction.requiredClaims.exp', received: /1767225600/, allowed: /null \(present, any value\)/ },
   { name: 'required nbf pinned to a value', build: (c) => c.account.addKeyPolicy('viewers', { restriction: token({ requiredClaims: { nbf: 0 } }) }), path: 'test/demo/viewers', field: 'restriction.requiredClaims.nbf', received: /^0$/, allowed: /time claim/ },
@@ -196,7 +197,7 @@ const cases: BadInput[] = [
   { name: 'key URL with a javascript: scheme', build: (c) => new MediaAccount(c.stack, 'acct', { keyDelivery: { publicBaseUrl: 'javascript:alert(1)' } }), path: 'test/acct', field: 'keyDelivery.publicBaseUrl', received: /"javascript:alert\(1\)"/, allowed: /http\(s\) URL/ },
   { name: 'key URL with a query that would swallow the key path', build: (c) => new MediaAccount(c.stack, 'acct', { keyDelivery: { publicBaseUrl: 'https://keys.example.com/?next=' } }), path: 'test/acct', field: 'keyDelivery.publicBaseUrl', received: /\?next=/, allowed: /without credentials, query or fragment/ },
   { name: 'key URL with a quote that would end the EXT-X-KEY attribute', build: (c) => new MediaAccount(c.stack, 'acct', { keyDelivery: { publicBaseUrl: 'https://keys.example.com/",IV=0x00' } }), path: 'test/acct', field: 'keyDelivery.publicBaseUrl', received: /IV=0x00/, allowed: /http\(s\) URL/ },
-  { name: 'key URL with credentials', build: (c) => new MediaAccount(c.stack, 'acct', { keyDelivery: { publicBaseUrl: 'https://admin:pw@keys.example.com' } }), path: 'test/acct', field: 'keyDelivery.publicBaseUrl', received: /admin:pw/, allowed: /without credentials/ },
+  { name: 'key URL with credentials', build: (c) => new MediaAccount(c.stack, 'acct', { keyDelivery: { publicBaseUrl: `https://admin:${URL_PASSWORD}@keys.example.com` } }), path: 'test/acct', field: 'keyDelivery.publicBaseUrl', received: /admin:\(not shown\)@/, allowed: /without credentials/ },
   { name: 'CORS origin with spaces', build: (c) => c.account.addStreamingEndpoint('main', { cors: { allowedOrigins: ['https://a.example.com https://b.example.com'] } }), path: 'test/demo/main', field: 'cors.allowedOrigins.0', received: /a\.example\.com https/, allowed: /scheme, host, optional port/ },
   { name: 'CORS origin with a path', build: (c) => c.account.addStreamingEndpoint('main', { cors: { allowedOrigins: ['https://player.example.com/app'] } }), path: 'test/demo/main', field: 'cors.allowedOrigins.0', received: /\/app/, allowed: /nothing else/ },
   { name: 'CORS origin "null"', build: (c) => c.account.addStreamingEndpoint('main', { cors: { allowedOrigins: ['null'] } }), path: 'test/demo/main', field: 'cors.allowedOrigins.0', received: /"null"/, allowed: /an origin/ },
