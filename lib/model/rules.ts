@@ -183,6 +183,21 @@ export const RULES: readonly Rule[] = [
     }),
   },
   {
+    id: 'key-uris-reachable',
+    scope: 'account',
+    description: 'An endpoint serving envelope-encrypted locators on every interface (0.0.0.0, ::) names the host players use: key URIs come from configuration, never from the Host header.',
+    check: (account) => {
+      if (account.keyDelivery.publicBaseUrl !== undefined || (account.bindAddress !== '0.0.0.0' && account.bindAddress !== '::')) return [];
+      const envelope = new Set(account.deliveryPolicies.filter((d) => d.encryption.type === 'envelope').map((d) => d.name));
+      return account.endpoints
+        .filter((e) => e.hostNames.length === 0 && account.locators.some((l) => l.endpoint === e.name && envelope.has(l.deliveryPolicy)))
+        .map((e) => issue(
+          e.path, 'hostNames', `none, with bindAddress ${account.bindAddress} (key URIs would say localhost)`,
+          'the host name players reach this endpoint by (hostNames), or the account\'s keyDelivery.publicBaseUrl: key URIs are never taken from the Host header',
+        ));
+    },
+  },
+  {
     id: 'required-claims-can-hold',
     scope: 'account',
     description: 'Required claims of a token policy can be met: time claims are required present (null), never pinned to a value; iss and aud, when pinned, agree with issuer and audience.',
