@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { Access, describeAccess } from '../../runtime/access';
+import { Access, describeAccess, LOCATOR_ID_PLACEHOLDER } from '../../runtime/access';
 import { PassResult } from '../../runtime/controller';
 import { LocalDriver } from '../../runtime/drivers/local';
 import { localPaths } from '../../runtime/drivers/local-records';
@@ -78,6 +78,8 @@ function banner(access: Access, stateDir: string): string {
     lines.push(`  locator ${play.locator} (channel ${play.channel}, program ${play.program})`);
     if (play.hls) lines.push(`    HLS: ${play.hls}`);
     if (play.dash) lines.push(`    DASH: ${play.dash}`);
+    // Ids come from a key the first workload generates (contract/locator-ids.ts): none yet if nothing started.
+    if ([play.hls, play.dash].some((url) => url?.includes(LOCATOR_ID_PLACEHOLDER))) lines.push('    (the locator id appears once the origin has started: livestack status shows it)');
   }
   if (access.previews.length > 0) lines.push('', 'Preview pages (hls.js, in the clear, for the addresses listed):');
   for (const preview of access.previews) lines.push(`  channel ${preview.channel}: ${preview.url} (from ${preview.allowList.join(', ')})`);
