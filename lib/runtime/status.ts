@@ -2,8 +2,8 @@
  * Status per workload, with conditions in the Kubernetes manner (Ready, Degraded; reason; message;
  * lastTransitionTime; observedGeneration), grouped per account and persisted atomically in
  * `<stateDir>/accounts/<account>/status.json`. Computing it is pure; reading health files and
- * writing the result are the controller's job. Status never holds a secret or a derived locator id
- * (its URLs say `<locator-id>`; `livestack status` fills the ids in from the account's key when shown).
+ * writing the result are the controller's job. Status never holds a secret or a locator id (its URLs
+ * say `<locator-id>`; `livestack status` fills ids in when it shows them).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -62,10 +62,8 @@ export interface LocatorStatus {
   readonly endpoint: string;
   /** `scheduled` before its start, `live` within its window, `expired` after its end. */
   readonly state: 'scheduled' | 'live' | 'expired';
-  /** Playback URLs with `<locator-id>` for the id: `livestack status` fills it in from the account's key. */
+  /** Playback URLs with `<locator-id>` for the id: `livestack status` fills it in when it shows them. */
   readonly urls?: string[];
-  /** The id the app set itself (derived ids are never written here). */
-  readonly id?: string;
   readonly start?: string;
   readonly end?: string;
 }
@@ -228,7 +226,6 @@ function locatorStatus(desired: DesiredState, accountName: string, now: number):
     endpoint: l.endpoint,
     state: l.start && Date.parse(l.start) > now ? 'scheduled' : l.end && Date.parse(l.end) <= now ? 'expired' : 'live',
     urls: Object.values(playbackUrlTemplates(account!, l) ?? {}),
-    ...(l.id !== undefined ? { id: l.id } : {}),
     ...(l.start ? { start: l.start } : {}),
     ...(l.end ? { end: l.end } : {}),
   }));

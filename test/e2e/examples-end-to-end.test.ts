@@ -4,6 +4,7 @@
  * the origin and the key service. The apps are synthesized as `cdktf synth` would, and their manifests run
  * on the local driver. Uses the examples' fixed ports.
  */
+import { servedLocatorId } from '../support/locator-ids';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -69,7 +70,7 @@ describe('examples/basic end to end', () => {
     const key = fs.readFileSync(storagePaths.secret(stack.storageDir(account.name), account.channels[0].streamKey.id), 'utf8').trim();
     await publish(`rtmp://127.0.0.1:${account.channels[0].port}/live/${key}`, 12);
     await recorded(stack, account.name, 'news-live', [...LADDER, 'audio'], 2);
-    base = `http://127.0.0.1:${account.endpoints[0].port}/${account.locators[0].id}`;
+    base = `http://127.0.0.1:${account.endpoints[0].port}/${servedLocatorId(stack.storageDir(account.name), account, account.locators[0])}`;
   });
 
   afterAll(async () => {
@@ -113,7 +114,7 @@ describe('examples/protected end to end', () => {
     const account = manifest.accounts[0];
     await publish(`rtmp://127.0.0.1:${account.channels[0].port}/live/${env.TF_VAR_stream_key}`, 12);
     await recorded(stack, account.name, 'match-live', [...LADDER, 'audio'], 2);
-    base = `http://127.0.0.1:${account.endpoints[0].port}/${account.locators[0].id}`;
+    base = `http://127.0.0.1:${account.endpoints[0].port}/${servedLocatorId(stack.storageDir(account.name), account, account.locators[0])}`;
     const minted = await livestack(['token', '--app', 'examples/protected/main.ts', '--ttl', '600'], { env });
     if (minted.code !== 0) throw new Error(`livestack token failed: ${minted.stderr}`);
     token = minted.stdout.trim();

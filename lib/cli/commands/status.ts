@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import { originLiveConfig } from '../../contract/workload-config';
+import { readAppliedRecords } from '../../runtime/applied-records';
 import { Command } from 'commander';
 import { programPhase } from '../../model/program-schedule';
 import { ObservedWorkload } from '../../runtime/drivers/driver';
@@ -33,14 +35,24 @@ export function register(program: Command): void {
       const holder = lockHolder(stateDir);
       out(holder ? `Controller: pid ${holder.owner.pid} (${holder.command})` : 'Controller: none running (workloads keep running; `livestack apply` or `up` reconciles)');
       const idKeys = new Map(await Promise.all(statuses.map(async (s) => [s.account, readLocatorIdKey(await driver.storageDir(s.account))] as const)));
-      out(render(statuses, observed, idKeys));
+      out(render(statuses, observed, idKeys, explicitLocatorIds(stateDir)));
     } finally {
       await driver.close();
     }
   });
 }
 
-function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys: ReadonlyMap<string, string | undefined>): string {
+/** Ids the app set itself (`locatorId`), by `account/locator`, from what the controller last applied to origins. */
+function explicitLocatorIds(stateDir: string): Map<string, string> {
+  const ids = new Map<string, string>();
+  for (const spec of readAppliedRecords(stateDir).values()) {
+    const live = spec.role === 'origin' ? originLiveConfig.safeParse(spec.liveConfig) : undefined;
+    for (const locator of live?.success ? live.data.locators : []) if (locator.id) ids.set(`${spec.account}/${locator.name}`, locator.id);
+  }
+  return ids;
+}
+
+function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys: ReadonlyMap<string, string | undefined>, explicitIds: ReadonlyMap<string, string>): string {
   const now = new Map(observed.map((w) => [w.name, w]));
   const rows: string[][] = [];
   const names = new Set<string>();
@@ -71,7 +83,7 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys:
   // Locator ids are derived from the account's key in its storage (contract/locator-ids.ts); shown here, never stored in status.
   const locators = statuses.flatMap((a) => a.locators.flatMap((l) => [
     `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`,
-    ...(l.urls ?? []).map((url) => `    ${withLocatorId(url, idKeys.get(a.account), { account: a.account, name: l.name, id: l.id })}`),
+    ...(l.urls ?? []).map((url) => `    ${withLocatorId(url, idKeys.get(a.account), { account: a.account, name: l.name, id: explicitIds.get(`${a.account}/${l.name}`) })}`),
   ]));
   if (locators.length > 0) lines.push('', 'Locators:', ...locators);
   // The ingest keeps schedules by its own clock, controller or not: a phase is shown as of now.

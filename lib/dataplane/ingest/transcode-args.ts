@@ -77,9 +77,13 @@ export function inputListing(url: string): string {
   return `ffconcat version 1.0\nfile '${url}'\n`;
 }
 
-/** Input options that read an `inputListing` file: `-safe 0` admits the URL (concat refuses URLs by default). */
+/**
+ * Input options that read an `inputListing` file: `-safe 0` admits the URL (concat refuses URLs by
+ * default); `-auto_convert 0` keeps packets as the encoder sent them (concat would rewrite H.264 to
+ * Annex B, and passthrough stores packets bit for bit).
+ */
 export function concatInputArgs(): string[] {
-  return ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file,rtmp,tcp'];
+  return ['-f', 'concat', '-safe', '0', '-auto_convert', '0', '-protocol_whitelist', 'file,rtmp,tcp'];
 }
 
 /** argv (without `ffmpeg`) of a transcoder run. */

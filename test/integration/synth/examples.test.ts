@@ -128,10 +128,12 @@ describe('what each example renders', () => {
     const keys = specs.find((s) => s.role === 'keys')!;
     expect(keys.secretEnv).toEqual({ LIVESTACK_SECRET_PREMIUM_VIEWERS_JWT_KEY_0: 'jwt_secret' });
     expect(specs.find((s) => s.role === 'ingest')!.secretEnv).toEqual({ LIVESTACK_SECRET_PREMIUM_MATCH_STREAM_KEY: 'stream_key' });
-    const [locator] = (specs.find((s) => s.role === 'origin')!.liveConfig as { locators: { protocols: string[]; encryption: { type: string; keyId: string } }[] }).locators;
+    const [locator] = (specs.find((s) => s.role === 'origin')!.liveConfig as { locators: { name: string; id?: string; protocols: string[]; encryption: { type: string } }[] }).locators;
     expect(locator.protocols).toEqual(['hls']);
-    expect(locator.encryption).toEqual({ type: 'envelope', keyPolicy: 'viewers', keyId: expect.stringMatching(/^[0-9a-f]{32}$/) });
-    expect(config(keys).keys).toEqual([{ keyId: locator.encryption.keyId, keyPolicy: 'viewers' }]);
+    expect(locator.encryption).toEqual({ type: 'envelope', keyPolicy: 'viewers' });
+    // Neither the locator id nor its content key id is in any config: both derive from the account's key at run time.
+    expect(locator.id).toBeUndefined();
+    expect(config(keys).keys).toEqual([{ locator: locator.name, keyPolicy: 'viewers' }]);
     expect(config(keys).policies[0].restriction).toEqual(expect.objectContaining({ type: 'token', algorithms: ['HS256'], requiredClaims: { entitlement: 'premium' } }));
   });
 
