@@ -97,9 +97,7 @@ export const RULES: readonly Rule[] = [
     id: 'keys-match-algorithms',
     scope: 'account',
     description: 'Every verification key of a token policy is of a family its pinned algorithms use, and every pinned algorithm has a key (RFC 8725: no algorithm confusion).',
-    check: (account) => account.keyPolicies.flatMap((policy) => {
-      const r = policy.restriction;
-      if (r.type !== 'token') return [];
+    check: (account) => tokenPolicies(account).flatMap(({ policy, restriction: r }) => {
       const families = r.keys.map(verificationKeyFamily);
       return [
         ...families.flatMap((family, index) => {
@@ -201,9 +199,7 @@ export const RULES: readonly Rule[] = [
     id: 'required-claims-can-hold',
     scope: 'account',
     description: 'Required claims of a token policy can be met: time claims are required present (null), never pinned to a value; iss and aud, when pinned, agree with issuer and audience.',
-    check: (account) => account.keyPolicies.flatMap((policy) => {
-      const r = policy.restriction;
-      if (r.type !== 'token') return [];
+    check: (account) => tokenPolicies(account).flatMap(({ policy, restriction: r }) => {
       return Object.entries(r.requiredClaims).flatMap(([claim, value]) => {
         const field = `restriction.requiredClaims.${claim}`;
         if (value === null) return [];
@@ -223,6 +219,11 @@ export const RULES: readonly Rule[] = [
     check: distinctPorts,
   },
 ];
+
+/** The account's token key policies, each with its restriction narrowed to the token form. */
+function tokenPolicies(account: AccountManifest) {
+  return account.keyPolicies.flatMap((policy) => (policy.restriction.type === 'token' ? [{ policy, restriction: policy.restriction }] : []));
+}
 
 /** JWT time claims (RFC 7519 §4.1.4-6): their values move with time, so they cannot be pinned. */
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'];
