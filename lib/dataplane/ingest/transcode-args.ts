@@ -79,11 +79,12 @@ export function inputListing(url: string): string {
 
 /**
  * Input options that read an `inputListing` file: `-safe 0` admits the URL (concat refuses URLs by
- * default); `-auto_convert 0` keeps packets as the encoder sent them (concat would rewrite H.264 to
- * Annex B, and passthrough stores packets bit for bit).
+ * default). Passthrough stores the encoder's packets bit for bit, so concat must not rewrite H.264 to
+ * Annex B there (`-auto_convert 0`); a ladder decodes them, and keeps concat's default, the form its
+ * end-to-end suite was verified with.
  */
-export function concatInputArgs(): string[] {
-  return ['-f', 'concat', '-safe', '0', '-auto_convert', '0', '-protocol_whitelist', 'file,rtmp,tcp'];
+export function concatInputArgs(encoding: Encoding): string[] {
+  return ['-f', 'concat', '-safe', '0', ...(encoding.type === 'passthrough' ? ['-auto_convert', '0'] : []), '-protocol_whitelist', 'file,rtmp,tcp'];
 }
 
 /** argv (without `ffmpeg`) of a transcoder run. */

@@ -140,7 +140,7 @@ export class Transcoder {
     fs.mkdirSync(dir, { recursive: true });
     const args = transcodeArgs({
       input: this.inputFile,
-      inputArgs: concatInputArgs(),
+      inputArgs: concatInputArgs(this.options.encoding),
       encoding: this.options.encoding,
       keyFrameIntervalSeconds: this.options.keyFrameIntervalSeconds,
       segmentDurationSeconds: this.options.segmentDurationSeconds,
