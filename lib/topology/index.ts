@@ -173,7 +173,12 @@ function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, e
     // Replicas of a Deployment are interchangeable: each runs replica 0's config.
     replica: 0,
     listenPort: endpoint.port,
-    keyDelivery: { port: account.keyDelivery.port, publicBaseUrl: account.keyDelivery.publicBaseUrl },
+    keyDelivery: {
+      port: account.keyDelivery.port,
+      publicBaseUrl: account.keyDelivery.publicBaseUrl,
+      // The cluster's name for the endpoint stands where the bind address would (rule kubernetes-key-url asks for a public URL anyway).
+      baseUrl: keyDeliveryBaseUrl(account.bindAddress, account.keyDelivery.port, account.keyDelivery.publicBaseUrl, [host]),
+    },
   };
   const settings = clusterSettings(account.name, platform, originResources(platform.resources.origin), platform.services.endpoints[endpoint.name] ?? platform.services.endpoint);
   return build(account, {

@@ -25,7 +25,7 @@ describe('origin replica behind the balancer', () => {
       kind: 'origin',
       account: 'demo',
       endpoint: {
-        name: 'main', path: 'app/demo/main', port: port + 1, scaleUnits: 2, corsAllowedOrigins: ['*'], allowList: ['198.51.100.0/24'],
+        name: 'main', path: 'app/demo/main', port: port + 1, corsAllowedOrigins: ['*'], allowList: ['198.51.100.0/24'],
         hostNames: [], trustedProxies: [], maxCacheAgeSeconds: 60, state: 'running',
       },
       replica: 0,
