@@ -2,8 +2,8 @@
  * JWTs for key service tests: valid ones, and each kind of bad one RFC 8725 says a verifier must
  * refuse. Built here with node:crypto (RFC 7515 compact form) rather than jose, because the tests
  * must also write what no well-behaved library writes (`alg: none`, an HMAC keyed with a public key),
- * and jose, an ES module, does not load in jest's CommonJS registry. The key service verifies with
- * jose; a valid token from here being accepted is what shows these are well formed.
+ * and an implementation other than the verifier's shows the tokens it accepts are well formed (the key
+ * service verifies with jose).
  */
 import { createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import { VIEWERS } from './origin-manifest';
