@@ -4,11 +4,14 @@
  * itself on the program; this file only wires them together.
  */
 import { Command } from 'commander';
+import { version } from '../../package.json';
 import { registerCommands } from './commands';
+import { guardOutput, writeLine } from './output';
 
 export function buildProgram(): Command {
   const program = new Command('livestack')
     .description('Live streaming as code: synthesize, plan, apply and run livestack apps.')
+    .version(version, '-V, --version', 'print the livestack version')
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);
@@ -16,6 +19,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  guardOutput();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
@@ -24,7 +28,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = (error as { exitCode?: number }).exitCode ?? 1;
       return;
     }
-    process.stderr.write(`livestack: ${(error as Error).message}\n`);
+    writeLine('stderr', `livestack: ${(error as Error).message}`);
     process.exitCode = 1;
   }
 }

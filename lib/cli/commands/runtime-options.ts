@@ -9,6 +9,7 @@ import { DesiredState, loadApp, loadManifestFile } from '../../runtime/desired-s
 import { DRIVER_KINDS, DriverKind, createDriver } from '../../runtime/drivers';
 import { Driver } from '../../runtime/drivers/driver';
 import { TerminalError } from '../../runtime/errors';
+import { writeLine } from '../output';
 
 export interface RuntimeOptions {
   readonly app?: string;
@@ -47,7 +48,7 @@ export function openController(driver: Driver, options: RuntimeOptions, extra: P
   return new Controller({ driver, stateDir: path.resolve(options.stateDir), ...extra });
 }
 
-/** Print to stdout. */
+/** Print to stdout (dropped once its reader went away: see ../output.ts). */
 export function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  writeLine('stdout', text);
 }

@@ -6,6 +6,7 @@ import { LocalDriver } from '../../runtime/drivers/local';
 import { localPaths } from '../../runtime/drivers/local-records';
 import { errorMessage } from '../../runtime/errors';
 import { acquireLock } from '../../runtime/lock';
+import { onOutputClosed, outputOpen, writeLine } from '../output';
 import { progressPrinter } from './progress';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, out } from './runtime-options';
 
@@ -18,7 +19,7 @@ export function register(program: Command): void {
   addRuntimeOptions(
     program
       .command('up')
-      .description('Run the app on this machine in the foreground: prints the ingest and playback URLs, repairs what breaks, tears everything down on Ctrl-C.')
+      .description('Run the app on this machine in the foreground: prints the ingest and playback URLs, repairs what breaks, tears everything down when stopped (Ctrl-C, SIGTERM, its terminal or output pipe closing).')
       .option('--wait <seconds>', 'how long to wait for every workload to be ready before printing the URLs', '90'),
     { driver: false },
   ).action(async (options: UpOptions) => {
@@ -27,15 +28,18 @@ export function register(program: Command): void {
     const driver = new LocalDriver({ stateDir, env: process.env });
     const lock = acquireLock(stateDir, `livestack up (${desired.source})`);
     const stop = new AbortController();
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stop.signal.aborted) return;
-      out(`\nReceived ${signal}: tearing down...`);
+    const endings = watchEndings((reason) => {
+      if (stop.signal.aborted) {
+        say(`${reason}: still tearing down, please wait.`);
+        return;
+      }
+      say(`\n${reason}: tearing down every workload...`);
       stop.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    });
     const controller = openController(driver, options, { onAction: progressPrinter(out) });
     try {
+      const adopted = (await driver.observe()).filter((w) => w.phase !== 'exited');
+      if (adopted.length > 0) out(`Adopting ${adopted.length} workload${adopted.length === 1 ? '' : 's'} still running under ${stateDir} (left by an earlier run that did not tear down): ${adopted.map((w) => w.name).join(', ')}`);
       await controller.converge(desired, { signal: stop.signal });
       if (stop.signal.aborted) return;
       try {
@@ -50,11 +54,37 @@ export function register(program: Command): void {
     } finally {
       await controller.destroy();
       lock.release();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      out('Stopped: every workload is down.');
+      endings.dispose();
+      say('Stopped: every workload is down.');
     }
   });
+}
+
+/**
+ * Every way a foreground `up` is told to end while it can still act: Ctrl-C (SIGINT), `kill` (SIGTERM),
+ * its terminal closing (SIGHUP), or the reader of its output going away (a pipe's EPIPE, a hung-up
+ * terminal's EIO: noticed at the next line written). SIGKILL cannot be caught: the supervisors keep the
+ * workloads running and the next `up`, `apply` or `destroy` on the state directory takes them over.
+ */
+function watchEndings(onEnd: (reason: string) => void): { dispose(): void } {
+  const onSignal = (signal: NodeJS.Signals) => onEnd(`Received ${signal}`);
+  for (const signal of ENDING_SIGNALS) process.on(signal, onSignal);
+  const unsubscribe = onOutputClosed(({ stream, code }) => onEnd(`Its ${stream} closed (${code})`));
+  for (const stream of ['stdout', 'stderr'] as const) if (!outputOpen(stream)) onEnd(`Its ${stream} closed`);
+  return {
+    dispose: () => {
+      for (const signal of ENDING_SIGNALS) process.off(signal, onSignal);
+      unsubscribe();
+    },
+  };
+}
+
+const ENDING_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** A line on stdout, or on stderr when stdout's reader is gone (`up | tee` without `2>&1`). */
+function say(line: string): void {
+  if (outputOpen('stdout')) out(line);
+  else writeLine('stderr', line);
 }
 
 function banner(access: Access, stateDir: string): string {

@@ -1,15 +1,18 @@
-/** Resolves once SIGTERM or SIGINT arrived and `stop` finished: workloads exit cleanly when told to. */
+/**
+ * Resolves once SIGTERM, SIGINT or SIGHUP arrived and `stop` finished: workloads exit cleanly when
+ * told to, also when one run by hand (`livestack dataplane origin`) loses its terminal.
+ */
 import { Logger } from './log';
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
       log.info(`received ${signal}, stopping`);
       stop().finally(() => resolve());
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    for (const s of STOP_SIGNALS) process.on(s, onSignal);
   });
 }
