@@ -34,14 +34,44 @@ export async function synthesizeApp(appFile: string, outdir?: string): Promise<S
   const app = path.resolve(appFile);
   if (!fs.existsSync(app)) throw new AppSynthError(appFile, `no such file: ${app}`);
   const out = path.resolve(outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-synth-')));
-  const args = app.endsWith('.ts') ? ['-r', require.resolve('ts-node/register/transpile-only'), app] : [app];
+  const typescript = app.endsWith('.ts');
+  const args = typescript ? ['-r', tsNodeRegister(appFile, app), app] : [app];
   await new Promise<void>((resolve, reject) => {
     execFile(process.execPath, args, {
-      env: { ...process.env, CDKTF_OUTDIR: out, TS_NODE_PROJECT: process.env.TS_NODE_PROJECT ?? findTsconfig(app) },
+      env: { ...process.env, CDKTF_OUTDIR: out, ...(typescript ? tsNodeEnv(app) : {}) },
       maxBuffer: 64 * 1024 * 1024,
     }, (error, _stdout, stderr) => (error ? reject(new AppSynthError(appFile, conciseError(stderr || error.message))) : resolve()));
   });
   return readSynthesizedApp(out);
+}
+
+/**
+ * Compiler options for an app with no tsconfig.json of its own: what a cdktf TypeScript project
+ * declares. Without them ts-node falls back to its Node 16+ defaults (module NodeNext), which cannot
+ * load a CommonJS app and fail with a raw TS5109 error about moduleResolution.
+ */
+const DEFAULT_APP_COMPILER_OPTIONS = {
+  module: 'commonjs', moduleResolution: 'node', target: 'ES2022', lib: ['ES2022'], esModuleInterop: true, skipLibCheck: true,
+} as const;
+
+/** ts-node of the app's own project (its version, its TypeScript), else the one livestack was built with. */
+function tsNodeRegister(appFile: string, app: string): string {
+  for (const paths of [[path.dirname(app)], undefined]) {
+    try {
+      return require.resolve('ts-node/register/transpile-only', paths ? { paths } : undefined);
+    } catch {
+      // Not installed there: try the next place.
+    }
+  }
+  throw new AppSynthError(appFile, `${appFile} is TypeScript, which livestack runs through ts-node, and ts-node is not installed in its project: run \`npm install --save-dev ts-node typescript\` in ${path.dirname(app)} (or give livestack the compiled .js app)`);
+}
+
+/** The app's tsconfig.json (as ts-node would find it), or livestack's defaults when it has none. */
+function tsNodeEnv(app: string): NodeJS.ProcessEnv {
+  if (process.env.TS_NODE_PROJECT || process.env.TS_NODE_COMPILER_OPTIONS) return {};
+  const tsconfig = findTsconfig(app);
+  if (tsconfig) return { TS_NODE_PROJECT: tsconfig };
+  return { TS_NODE_SKIP_PROJECT: 'true', TS_NODE_COMPILER_OPTIONS: JSON.stringify(DEFAULT_APP_COMPILER_OPTIONS) };
 }
 
 /** Read the manifests of an already synthesized output directory (`cdktf synth` or `livestack synth`). */
