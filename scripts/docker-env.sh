@@ -139,7 +139,7 @@ fi
 inputs_hash=$(
   {
     docker image inspect -f '{{.Id}}' "$base_image"
-    find images bin dist -type f ! -name '.tsbuildinfo*' -print0 | sort -z | xargs -0 sha256sum
+    find images bin dist -type f ! -name '.tsbuildinfo*' ! -path images/package-lock.packed.json -print0 | sort -z | xargs -0 sha256sum
     sha256sum package.json package-lock.json .dockerignore
   } | sha256sum | cut -c1-16
 )

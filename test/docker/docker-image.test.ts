@@ -12,6 +12,7 @@ import { WorkloadSpec } from '../../lib/contract/workload-spec';
 import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { isTerminal } from '../../lib/runtime/errors';
 import { demuxLogs } from '../../lib/runtime/drivers/docker-logs';
+import { packLivestack, unpackLivestack } from '../support/packed-livestack';
 import { PREPARE_TIMEOUT_MS, dockerTestManifest, prepareDocker, removeAccounts } from './support/docker-env';
 
 jest.setTimeout(300_000);
@@ -104,6 +105,32 @@ describe('DockerDriver runtime image', () => {
     } finally {
       await driver.close();
       await docker.getImage(otherBase).remove().catch(() => undefined);
+    }
+  });
+
+  test('builds the image from an npm-packed livestack, as a project that installed the tarball does', async () => {
+    // GIVEN livestack packed and unpacked as npm installs it into node_modules/livestack (no root lockfile)
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-packed-image-'));
+    const packedTag = `livestack/runtime:packed-test-${randomBytes(4).toString('hex')}`;
+    const packedKeys = topology(await dockerTestManifest(packedTag, { channelState: 'stopped' })).find((s) => s.role === 'keys')!;
+    try {
+      const installed = unpackLivestack(packLivestack(scratch), scratch);
+      expect(fs.existsSync(path.join(installed, 'package-lock.json'))).toBe(false);
+      const driver = new DockerDriver({ stateDir }, { packageRoot: installed });
+
+      // WHEN a workload of a missing image is created from that package
+      await driver.create({ ...packedKeys, imageBuild: { baseImage: LOCAL_BASE } });
+      await driver.close();
+
+      // THEN the image holds the packed lockfile under its usual name, and the workload runs on it
+      expect(await listing(packedTag, '/opt/livestack')).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+      const container = await docker.getContainer(packedKeys.name).inspect();
+      expect(container.Image).toBe((await docker.getImage(packedTag).inspect()).Id);
+      expect(container.State.Running).toBe(true);
+    } finally {
+      await removeAccounts(docker, [packedKeys.account]);
+      await docker.getImage(packedTag).remove().catch(() => undefined);
+      fs.rmSync(scratch, { recursive: true, force: true });
     }
   });
 });

@@ -15,17 +15,28 @@ import { engineMessage, engineStatus } from './docker-client';
  * The build context: what images/Dockerfile copies, as .dockerignore lets it through for the docker
  * CLI (dockerode applies .dockerignore to absolute paths and so drops everything; the list is made here).
  */
-const CONTEXT_FILES = ['package.json', 'package-lock.json'];
 const CONTEXT_FOLDERS = ['bin', 'dist', 'images'];
 const SKIPPED_NAMES = new Set(['node_modules', '.git']);
+const LOCKFILE = 'package-lock.json';
+/**
+ * npm never packs a root package-lock.json, so `npm pack` ships a copy here (the prepack script); the
+ * Dockerfile installs from the root one when the context has it, else from this one.
+ */
+const PACKED_LOCKFILE = 'images/package-lock.packed.json';
 
-/** Relative paths of every file of the build context. */
+/** Relative paths of every file of the build context, with one lockfile (as .dockerignore keeps it). */
 export function buildContextFiles(packageRoot: string): string[] {
-  const files = [...CONTEXT_FILES];
+  const files = ['package.json'];
+  const rootLockfile = fs.existsSync(path.join(packageRoot, LOCKFILE));
+  if (rootLockfile) files.push(LOCKFILE);
+  else if (!fs.existsSync(path.join(packageRoot, PACKED_LOCKFILE))) {
+    throw new TerminalError('runtime image', `${packageRoot} has neither ${LOCKFILE} nor ${PACKED_LOCKFILE}, and the image installs its dependencies from one (a livestack package packed without its prepack script?)`);
+  }
   const walk = (relative: string) => {
     for (const entry of fs.readdirSync(path.join(packageRoot, relative), { withFileTypes: true })) {
       if (SKIPPED_NAMES.has(entry.name) || entry.name.startsWith('.tsbuildinfo')) continue;
       const child = path.join(relative, entry.name);
+      if (child === PACKED_LOCKFILE && rootLockfile) continue;
       if (entry.isDirectory()) walk(child);
       else if (entry.isFile()) files.push(child);
     }
@@ -96,7 +107,7 @@ export async function ensureImage(docker: Docker, image: string, build: { readon
   try {
     await buildImage(docker, image, build.baseImage, context);
   } catch (error) {
-    throw new TerminalError(`image ${image}`, `${why} and building it from images/Dockerfile on ${build.baseImage} failed: ${(error as Error).message}. ${await howToBuild(docker, image)}`);
+    throw new TerminalError(`image ${image}`, `${why} and building it from images/Dockerfile on ${build.baseImage} failed: ${(error as Error).message}. ${await howToBuild(docker, image, context.packageRoot)}`);
   }
   context.log?.(`Built image ${image} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -131,10 +142,10 @@ async function buildImage(docker: Docker, image: string, baseImage: string, cont
   if (!(await imageExists(docker, image))) throw new Error('the build ended without producing the image');
 }
 
-async function howToBuild(docker: Docker, image: string): Promise<string> {
+async function howToBuild(docker: Docker, image: string, packageRoot: string): Promise<string> {
   const localBase = await imageExists(docker, LOCAL_BASE_IMAGE).catch(() => false);
   const base = localBase
     ? `set LIVESTACK_BASE_IMAGE=${LOCAL_BASE_IMAGE} (it exists on this engine; it is read when the app is synthesized) or pass RuntimeImage.build({ baseImage }) in the app, and apply again, or `
     : 'where no registry is reachable, run `bash scripts/docker-env.sh` (builds a Debian + Node 20 base with debootstrap and this image), or ';
-  return `Build it yourself: ${base}run \`npm run build && docker build --build-arg BASE_IMAGE=<a Node 20 Debian image> -f images/Dockerfile -t ${image} .\` in the livestack package.`;
+  return `Build it yourself: ${base}run \`docker build --build-arg BASE_IMAGE=<a Node 20 Debian image> -f images/Dockerfile -t ${image} .\` in the livestack package (${packageRoot}; in a checkout, \`npm run build\` first).`;
 }
