@@ -48,6 +48,13 @@ describe('livestack runtime commands (local driver)', () => {
     }
   });
 
+  test('--version prints the package version', async () => {
+    const result = await livestack(['--version']);
+
+    expectExit(result, 0);
+    expect(result.stdout).toBe(`${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}\n`);
+  });
+
   test('plan on an empty machine lists what apply would create and exits 2', async () => {
     const result = await run('plan', '--manifest', manifestFile);
 
