@@ -2,15 +2,18 @@
  * `npm start` as a new user runs it: on a fresh clone (this checkout's HEAD plus its uncommitted changes),
  * the command installs what it needs, runs examples/basic on the local driver and prints where to push
  * and where to play. The printed ingest URL must accept an ffmpeg push, the printed playback URL must
- * play, and Ctrl-C must tear everything down. Uses the example's fixed ports (1935, 8080, 8090).
+ * play, and Ctrl-C must tear everything down. The set-up says what it does on the way (a line per step),
+ * and nothing once everything is in place. Closing the terminal of an `npm start 2>&1 | tee log` tears
+ * down too, and the next `npm start` works without any cleanup. Uses the example's fixed ports (1935,
+ * 8080, 8090).
  */
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../support/cli';
+import { portIsFree, processesOf } from '../support/process-table';
 import { eventually } from '../runtime/support/eventually';
 import { decodedFrameDigests, listStreams, LIVE_INPUT } from './support/media-probe';
 
@@ -22,14 +25,6 @@ async function httpText(url: string): Promise<{ status: number; body: string }> 
 }
 
 jest.setTimeout(600_000);
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 /** A clone of this checkout as its working tree is: uncommitted changes and new files included (none in CI). */
 function freshClone(): string {
@@ -45,6 +40,7 @@ function freshClone(): string {
 describe('npm start on a fresh clone', () => {
   let clone: string;
   let start: ChildProcess | undefined;
+  let piped: ChildProcess | undefined;
   let output = '';
 
   beforeAll(async () => {
@@ -55,7 +51,8 @@ describe('npm start on a fresh clone', () => {
   });
 
   afterAll(async () => {
-    if (start?.pid && start.exitCode === null && start.signalCode === null) process.kill(-start.pid, 'SIGKILL');
+    for (const job of [start, piped]) if (job?.pid && job.exitCode === null && job.signalCode === null) process.kill(-job.pid, 'SIGKILL');
+    if (!clone) return;
     // Whatever happened, leave no workload behind.
     if (fs.existsSync(path.join(clone, 'dist'))) {
       execFileSync(process.execPath, [path.join(clone, 'bin', 'livestack'), 'destroy', '--state-dir', path.join(clone, '.livestack')], { stdio: 'ignore' });
@@ -92,6 +89,16 @@ describe('npm start on a fresh clone', () => {
       '-t', '12', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', '-f', 'flv', `${ingestUrl}/${key}`,
     ], { timeout: 60_000, killSignal: 'SIGKILL' });
 
+    // (the set-up said what it did before the banner: npm ci and the first build, nothing about Debian
+    // packages that are all installed)
+    const setupLines = banner.slice(0, banner.indexOf('livestack is up')).split('\n').filter((l) => l.startsWith('setup: '));
+    expect(setupLines).toEqual([
+      'setup: installing npm packages with npm ci (node_modules is missing)',
+      expect.stringMatching(/^setup: npm packages installed \(added \d+ packages\) in \d+ s$/),
+      'setup: building dist/ (tsc; the first build takes about a minute)',
+      expect.stringMatching(/^setup: dist\/ built in \d+ s$/),
+    ]);
+
     // THEN the printed HLS URL plays every rendition of the ladder, video and audio
     await eventually('two segments of every rendition', async () => {
       const master = await httpText(hls);
@@ -112,6 +119,39 @@ describe('npm start on a fresh clone', () => {
 
     // THEN every workload is down and the ports are free again
     expect(output).toContain('Stopped: every workload is down.');
+    for (const port of [1935, 8080, 8090]) expect(await portIsFree(port)).toBe(true);
+  });
+
+  test('closing the terminal of `npm start 2>&1 | tee log` tears down; the next npm start works without cleanup', async () => {
+    // GIVEN npm start piped into tee, in its own process group as a terminal runs a job
+    const log = path.join(clone, 'start.log');
+    piped = spawn('sh', ['-c', 'npm start 2>&1 | tee start.log >/dev/null'], { cwd: clone, detached: true, stdio: 'ignore', env: { ...process.env, npm_config_loglevel: 'error' } });
+    const printed = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+    await eventually('the banner of the second npm start', () => (/Preview pages/.test(printed()) ? true : undefined), 120_000, 250)
+      .catch((error: Error) => { throw new Error(`${error.message}\n--- it printed:\n${printed()}`); });
+    // (everything was in place: the set-up said nothing)
+    expect(printed()).not.toContain('setup:');
+
+    // WHEN the terminal closes: SIGHUP to the whole job (npm, the shell, up, tee)
+    process.kill(-piped.pid!, 'SIGHUP');
+    await new Promise<void>((resolve) => (piped!.exitCode !== null || piped!.signalCode !== null ? resolve() : piped!.once('exit', () => resolve())));
+
+    // THEN nothing of the stack is left and its ports are free
+    const stateDir = path.join(clone, '.livestack');
+    await eventually('every process of the stack to exit', () => (processesOf(stateDir).length === 0 ? true : undefined), 30_000, 250)
+      .catch(() => { throw new Error(`still running: ${processesOf(stateDir).map((p) => p.command).join('\n')}`); });
+    for (const port of [1935, 8080, 8090]) expect(await portIsFree(port)).toBe(true);
+
+    // AND the next npm start comes up as the first did, and Ctrl-C ends it
+    let again = '';
+    start = spawn('npm', ['start'], { cwd: clone, detached: true, env: { ...process.env, npm_config_loglevel: 'error' } });
+    start.stdout!.on('data', (chunk: Buffer) => { again += chunk.toString(); });
+    start.stderr!.on('data', (chunk: Buffer) => { again += chunk.toString(); });
+    await eventually('the banner of the third npm start', () => (/Preview pages/.test(again) ? true : undefined), 120_000, 250)
+      .catch((error: Error) => { throw new Error(`${error.message}\n--- it printed:\n${again}`); });
+    process.kill(-start.pid!, 'SIGINT');
+    await new Promise<void>((resolve) => (start!.exitCode !== null || start!.signalCode !== null ? resolve() : start!.once('exit', () => resolve())));
+    expect(again).toContain('Stopped: every workload is down.');
     for (const port of [1935, 8080, 8090]) expect(await portIsFree(port)).toBe(true);
   });
 });
