@@ -28,11 +28,14 @@ export function register(program: Command): void {
     const driver = new LocalDriver({ stateDir, env: process.env });
     const lock = acquireLock(stateDir, `livestack up (${desired.source})`);
     const stop = new AbortController();
+    let endedAt = 0;
     const endings = watchEndings((reason) => {
       if (stop.signal.aborted) {
-        say(`${reason}: still tearing down, please wait.`);
+        // npm forwards the Ctrl-C its whole job got anyway: only a later, second request is news.
+        if (Date.now() - endedAt > REPEAT_QUIET_MS) say(`${reason}: still tearing down, please wait.`);
         return;
       }
+      endedAt = Date.now();
       say(`\n${reason}: tearing down every workload...`);
       stop.abort();
     });
@@ -80,6 +83,7 @@ function watchEndings(onEnd: (reason: string) => void): { dispose(): void } {
 }
 
 const ENDING_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const REPEAT_QUIET_MS = 1_000;
 
 /** A line on stdout, or on stderr when stdout's reader is gone (`up | tee` without `2>&1`). */
 function say(line: string): void {
