@@ -32,17 +32,19 @@ function integration() {
     testPathIgnorePatterns: ['/node_modules/', ...(docker.run ? [] : ['<rootDir>/test/docker/'])],
     // End-to-end suites spawn bin/livestack, which runs the compiled dist/.
     globalSetup: '<rootDir>/test/global-setup.ts',
-    testTimeout: 30000,
   };
 }
 
-const unit = { ...common, displayName: 'unit', testPathIgnorePatterns: ['/node_modules/', ...SLOW], testTimeout: 10000 };
+const unit = { ...common, displayName: 'unit', testPathIgnorePatterns: ['/node_modules/', ...SLOW] };
 
 /** LIVESTACK_TIER=unit|integration picks one tier (npm run test:unit, scripts/test.sh); unset: both. */
 const tier = process.env.LIVESTACK_TIER;
 if (tier !== undefined && tier !== 'unit' && tier !== 'integration') throw new Error(`LIVESTACK_TIER must be unit or integration, not ${tier}`);
 
 module.exports = {
+  // A global option: jest ignores testTimeout inside a project (suites there ran with jest's 5-s default).
+  // Integration suites spawn compilers and processes, so a test without its own bound gets 30 s.
+  testTimeout: tier === 'unit' ? 10000 : 30000,
   projects: [
     ...(tier === 'integration' ? [] : [unit]),
     // Only probed (Docker availability) when integration suites may run.
