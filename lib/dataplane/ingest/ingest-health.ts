@@ -46,7 +46,7 @@ export class HealthMonitor {
     });
     gauge('publisher_connected', '1 while an encoder publishes to the channel', () => (sources.publisher() ? 1 : 0));
     gauge('input_bitrate_kbps', 'Bitrate received from the publisher (kbit/s), measured', () => this.bitrateKbps);
-    gauge('input_frame_rate', 'Frames per second the transcoder reads, measured', () => sources.inputFrameRate());
+    gauge('input_frame_rate', 'Frames per second of media the encoder sends, measured over the last seconds the transcoder read', () => sources.inputFrameRate());
     gauge('last_segment_age_seconds', 'Seconds since the newest segment was written', () => this.lastSegmentAge());
     gauge('transcoder_restarts', 'Times the transcoder was started again while the publisher stayed connected', () => sources.transcoderRestarts());
   }

@@ -38,6 +38,8 @@ const BACKOFF = { initialMs: 500, maxMs: 10_000, resetAfterMs: 30_000 };
 /** After the publisher left, ffmpeg normally ends at once (nginx drops it); these bound a stuck one. */
 const END_GRACE_MS = 6_000;
 const KILL_GRACE_MS = 3_000;
+/** The input frame rate is measured over this much media time (several progress periods). */
+const FRAME_RATE_WINDOW_US = 5_000_000;
 
 interface Run {
   readonly id: string;
@@ -81,7 +83,7 @@ export class Transcoder {
     return this.restartCount;
   }
 
-  /** Frames per second ffmpeg has been reading, measured over its last progress period. */
+  /** Frames per second of media the encoder sends, measured over the last few seconds of media ffmpeg read. */
   get inputFrameRate(): number | undefined {
     return this.current?.up ? this.frameRate : undefined;
   }
@@ -210,15 +212,24 @@ export class Transcoder {
   private watchProgress(run: Run): void {
     if (!run.process.stdout) return;
     let frame: number | undefined;
-    let last: { frame: number; at: number } | undefined;
+    let mediaMicros: number | undefined;
+    // Frames per second of media time, not of wall time: ffmpeg buffers while it probes its input (longer
+    // on a busy host) and then reads the backlog at several times real time, so frames per wall-clock
+    // second showed 45-63 fps for a 25-fps encoder. Frames over the media time they cover is the rate the
+    // encoder sends, whatever the transcoder's pace; a few seconds of it smooth out one late packet.
+    const samples: { frame: number; micros: number }[] = [];
     readline.createInterface({ input: run.process.stdout }).on('line', (line) => {
       const [key, value] = line.split('=', 2);
       if (key === 'frame') frame = Number(value);
+      if (key === 'out_time_us') mediaMicros = Number(value);
       if (key !== 'progress' || frame === undefined || !Number.isFinite(frame)) return;
       run.up = true;
-      const now = Date.now();
-      if (last && now > last.at && frame >= last.frame) this.frameRate = Math.round(((frame - last.frame) * 1000 / (now - last.at)) * 100) / 100;
-      last = { frame, at: now };
+      if (mediaMicros === undefined || !Number.isFinite(mediaMicros) || mediaMicros <= 0) return;
+      samples.push({ frame, micros: mediaMicros });
+      while (samples.length > 2 && mediaMicros - samples[1].micros >= FRAME_RATE_WINDOW_US) samples.shift();
+      const oldest = samples[0];
+      const span = mediaMicros - oldest.micros;
+      if (span > 0 && frame >= oldest.frame) this.frameRate = Math.round(((frame - oldest.frame) * 1e6 / span) * 100) / 100;
     });
   }
 
