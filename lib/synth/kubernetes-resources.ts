@@ -29,6 +29,7 @@ import type { SecretV1Config } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import type { ServiceV1Config } from '@cdktf/provider-kubernetes/lib/service-v1';
 import { Container, Deployment, KubernetesObject, kubernetesObjects, liveConfigMapName, ObjectMeta, SecretSource } from '../render/kubernetes-objects';
 import { logicalId } from './docker-resources';
+import { resolvedBlock } from './resolved-block';
 
 /** The provider (unless the stack has one) and every Kubernetes account's objects and Secrets. */
 export function kubernetesStackResources(scope: Construct, accounts: readonly AccountManifest[], specs: readonly WorkloadSpec[]): void {
@@ -99,6 +100,29 @@ export class ProviderResource extends TerraformResource {
 
   protected synthesizeAttributes(): Record<string, unknown> {
     return this.attributes;
+  }
+
+  /**
+   * cdktf's fragment of this resource, with its block already resolved when it holds no token (see
+   * resolved-block.ts: cdktf's node-by-node resolution was most of a Kubernetes synth). A block the
+   * stack overrides (`stack.addOverride('resource.TYPE.ID...')`) stays plain: cdktf merges into it.
+   */
+  public toTerraform(): Record<string, unknown> {
+    const fragment = super.toTerraform() as { resource?: Record<string, Record<string, Record<string, unknown>>> };
+    const blocks = fragment.resource?.[this.terraformResourceType];
+    const block = blocks?.[this.friendlyUniqueId];
+    if (!blocks || !block || this.overriddenByStack()) return fragment;
+    blocks[this.friendlyUniqueId] = resolvedBlock(block) ?? block;
+    return fragment;
+  }
+
+  /** Whether the stack's own overrides reach into this resource (or cannot be read: then assume they do). */
+  private overriddenByStack(): boolean {
+    // TerraformStack keeps them in a private field; what addOverride writes there is its documented path.
+    const overrides = (this.cdktfStack as unknown as { rawOverrides?: unknown }).rawOverrides;
+    if (typeof overrides !== 'object' || overrides === null) return true;
+    const byType = (overrides as { resource?: Record<string, Record<string, unknown> | undefined> }).resource?.[this.terraformResourceType];
+    return byType?.[this.friendlyUniqueId] !== undefined;
   }
 }
 
