@@ -1,8 +1,9 @@
 /**
  * Dynamic packaging end to end: the origin (run by the local driver) builds HLS master and media
  * playlists and DASH MPDs from what is stored, for a stopped program (VOD) and for running ones (live,
- * windowed to the archive window), and real players read them: ffmpeg decodes every rendition to the
- * stored frames, and mpd-parser (the DASH parser of video.js) accepts the MPDs.
+ * windowed to the archive window), and readers check them: ffmpeg decodes every rendition to the
+ * stored frames, and mpd-parser (the DASH parser of video.js) reads the MPDs' segment templates into
+ * the URLs the origin serves. (Real players play them in dash-players.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -106,11 +107,23 @@ describe('VOD (a stopped program)', () => {
       ['r180', { width: 320, height: 180 }, 5],
       ['r90', { width: 160, height: 90 }, 5],
     ]);
-    expect(parsed.playlists[0].segments[1].resolvedUri).toBe(stack.url(`/${VOD}/r180/seg-00001.m4s`));
+    expect(mpd).toContain('<SegmentTemplate timescale="12800" presentationTimeOffset="0" startNumber="0" initialization="r180/init_0.mp4" media="r180/init_0/$Number$.m4s">');
+    expect(parsed.playlists[0].segments[1].resolvedUri).toBe(stack.url(`/${VOD}/r180/init_0/1.m4s`));
     expect(parsed.playlists[0].segments[0].map?.resolvedUri).toBe(stack.url(`/${VOD}/r180/init_0.mp4`));
     const audio = Object.values(parsed.mediaGroups.AUDIO.audio)[0];
     expect(audio.playlists[0].attributes.CODECS).toBe('mp4a.40.2');
-    expect(audio.playlists[0].segments.map((segment) => segment.uri)).toEqual(storedSegments('vod', 'audio').map((file) => `audio/${file}`));
+    expect(audio.playlists[0].segments.map((segment) => segment.uri)).toEqual(storedSegments('vod', 'audio').map((_file, n) => `audio/init_2/${n}.m4s`));
+  });
+
+  test('GIVEN a DASH segment URL WHEN it is asked for THEN the origin answers the stored segment of that number, and 404 for a number or run it does not hold', async () => {
+    const [dash, hls] = await Promise.all([fetch(stack.url(`/${VOD}/r90/init_1/3.m4s`)), fetch(stack.url(`/${VOD}/r90/seg-00003.m4s`))]);
+    const [wrongRun, beyond, notANumber] = await Promise.all([
+      fetch(stack.url(`/${VOD}/r90/init_0/3.m4s`)), fetch(stack.url(`/${VOD}/r90/init_1/5.m4s`)), fetch(stack.url(`/${VOD}/r90/init_1/x.m4s`)),
+    ]);
+
+    expect(dash.status).toBe(200);
+    expect(Buffer.from(await dash.arrayBuffer())).toEqual(Buffer.from(await hls.arrayBuffer()));
+    expect([wrongRun.status, beyond.status, notANumber.status]).toEqual([404, 404, 404]);
   });
 
   test('GIVEN the DASH MPD WHEN ffmpeg plays it THEN the video decodes to the stored frames and the audio to them up to the presentation end', async () => {
@@ -170,6 +183,6 @@ describe('live (a running program)', () => {
     expect(seconds).toBeLessThanOrEqual(ARCHIVE_WINDOW + 0.5);
     expect(seconds).toBeGreaterThan(ARCHIVE_WINDOW - 6);
     const mpdSegments = parseMpd(mpd, { manifestUri: stack.url(`/${LONG}/manifest.mpd`) }).playlists[0].segments;
-    expect(mpdSegments.map((s) => s.uri)).toEqual(segments.map((s) => `r90/${s}`));
+    expect(mpdSegments.map((s) => s.uri)).toEqual(segments.map((s) => `r90/init_0/${Number(s.slice(4, 9))}.m4s`));
   });
 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { AssetDescriptor, assetDescriptor, storagePaths } from '../../contract/storage-layout';
 import { ByteLru } from './byte-lru';
 import { isSafeFileName, parseMediaPlaylist, PlaylistError, StoredPlaylist } from '../media-playlist';
-import { FragmentTime, fragmentTime, initTimescale } from '../mp4/fragment-timing';
+import { FragmentTiming, fragmentTiming, InitTiming, initTiming } from '../mp4/fragment-timing';
 import { TtlCache } from './ttl-cache';
 import { parseJsonWith } from '../common/workload-env';
 
@@ -40,8 +40,8 @@ export class AssetStore {
   private readonly playlists: TtlCache<StoredPlaylist>;
   private readonly files: ByteLru<FileEntry>;
   private readonly fileLoads = new Map<string, Promise<FileEntry>>();
-  private readonly timings = new Map<string, FragmentTime | null>();
-  private readonly timescales = new Map<string, number | null>();
+  private readonly timings = new Map<string, FragmentTiming | null>();
+  private readonly initTimings = new Map<string, InitTiming | null>();
   private readonly assetList: TtlCache<AssetDescriptor[]>;
 
   constructor(private readonly storageDir: string, private readonly options: AssetStoreOptions) {
@@ -63,8 +63,11 @@ export class AssetStore {
     });
   }
 
-  playlist(asset: string, rendition: string): Promise<StoredPlaylist> {
-    return this.playlists.get(`${asset}/${rendition}`, this.options.metadataTtlMs, async () => {
+  /** @param maxAgeMs reload when the cached copy is older than this (a player asks for a segment it has not seen) */
+  playlist(asset: string, rendition: string, maxAgeMs?: number): Promise<StoredPlaylist> {
+    const key = `${asset}/${rendition}`;
+    if (maxAgeMs !== undefined) this.playlists.forgetOlderThan(key, maxAgeMs);
+    return this.playlists.get(key, this.options.metadataTtlMs, async () => {
       const file = storagePaths.renditionPlaylist(this.storageDir, asset, rendition);
       const text = await readText(file, `asset ${asset} has no playlist for rendition ${rendition} yet`);
       try {
@@ -102,22 +105,22 @@ export class AssetStore {
     return load;
   }
 
-  /** Timescale of an init section (undefined if it has none). */
-  async timescale(asset: string, rendition: string, initFile: string): Promise<number | undefined> {
+  /** Timescale and edit list of an init section (undefined if it has no media header). */
+  async initTiming(asset: string, rendition: string, initFile: string): Promise<InitTiming | undefined> {
     const full = this.filePath(asset, rendition, initFile);
-    if (!this.timescales.has(full)) {
+    if (!this.initTimings.has(full)) {
       const entry = await this.loadFile(asset, rendition, initFile);
-      this.remember(this.timescales, full, initTimescale(entry.body) ?? null);
+      this.remember(this.initTimings, full, initTiming(entry.body) ?? null);
     }
-    return this.timescales.get(full) ?? undefined;
+    return this.initTimings.get(full) ?? undefined;
   }
 
-  /** Start time of a stored fragment (undefined if it carries none). */
-  async fragmentTime(asset: string, rendition: string, file: string): Promise<FragmentTime | undefined> {
+  /** Decode time and first composition offset of a stored fragment (undefined if it carries none). */
+  async fragmentTiming(asset: string, rendition: string, file: string): Promise<FragmentTiming | undefined> {
     const full = this.filePath(asset, rendition, file);
     if (!this.timings.has(full)) {
       const head = await readHead(full, 64 * 1024);
-      this.remember(this.timings, full, fragmentTime(head) ?? null);
+      this.remember(this.timings, full, fragmentTiming(head) ?? null);
     }
     return this.timings.get(full) ?? undefined;
   }

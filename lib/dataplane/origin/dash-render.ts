@@ -1,130 +1,223 @@
 /**
- * Rendering a DASH MPD from the same stored CMAF segments as HLS: one Period per discontinuity group,
- * one AdaptationSet per media type, SegmentList + SegmentTimeline pointing at the stored files (so HLS
- * and DASH share URLs and caches). Live assets give a dynamic MPD whose timeShiftBufferDepth is the
- * archive window, anchored on wall-clock time (availabilityStartTime = epoch, Period@start = when media
- * time 0 was, from EXT-X-PROGRAM-DATE-TIME), so Periods stay put while the window slides. Stopped
- * assets give a static MPD starting at 0.
+ * Rendering a DASH MPD from the same stored CMAF segments as HLS, as the DASH-IF interoperability
+ * guidelines describe live services: one Period per transcoder run (one init section), one
+ * AdaptationSet per media type, and per Representation a `SegmentTemplate` with a `SegmentTimeline`
+ * whose `$Number$` is the segment's media sequence number in the stored playlist (the origin maps it
+ * back to the stored file: see Packager.dashSegment). `S@t` is each fragment's earliest presentation
+ * time (decode time + composition offset + edit list), as browsers place the samples.
+ *
+ * Timing of a live (dynamic) MPD. `availabilityStartTime` is the asset's start; each Period starts at
+ * the wall-clock time of its run's media time 0 (program date time - decode time, exact to the
+ * millisecond because ingest writes it so; see RunOutput), so every segment sits on the MPD timeline
+ * at the wall-clock time it was captured, and nothing already published moves as the window slides
+ * (Period@start, `presentationTimeOffset` and the AST never change between updates, as DASH-IF
+ * requires). An encoder reconnect starts a new Period at its own wall-clock start: the time the
+ * encoder was away is a hole between the previous run's media and the new Period, which players jump
+ * (see README, known limitations). `timeShiftBufferDepth` is the locator's archive window;
+ * `suggestedPresentationDelay` is three segments, as HLS players start three target durations behind.
+ *
+ * A stopped asset gives a static MPD: Periods laid end to end from 0 (the time the encoder was away
+ * is not part of the recording), `mediaPresentationDuration` their sum.
  */
 import { StoredRendition } from '../../contract/storage-layout';
 
-export interface TimedSegment {
-  readonly uri: string;
-  readonly mapUri?: string;
-  /** Earliest presentation time in the rendition's timescale. */
+export interface DashSegment {
+  /** Media sequence number in the stored playlist: the `$Number$` of the segment's URL. */
+  readonly sequence: number;
+  /** Earliest presentation time, in the run's timescale. */
   readonly time: number;
-  /** Duration in the rendition's timescale. */
+  /** Duration in the run's timescale. */
   readonly duration: number;
+  /** `baseMediaDecodeTime` of the fragment: with the program date time, it anchors the run on the wall clock. */
+  readonly decodeTime: number;
   readonly programDateTimeMs?: number;
-  readonly discontinuitySequence: number;
 }
 
-export interface TimedRendition {
-  readonly rendition: StoredRendition;
+/** The consecutive segments of one rendition that share an init section (one transcoder run). */
+export interface DashRun {
+  /** Init section file name in the rendition folder; also what names the run. */
+  readonly mapUri: string;
   readonly timescale: number;
-  readonly segments: readonly TimedSegment[];
+  readonly segments: readonly DashSegment[];
+}
+
+export interface DashRendition {
+  readonly rendition: StoredRendition;
+  readonly runs: readonly DashRun[];
 }
 
 export interface DashInput {
   readonly live: boolean;
+  /** Wall-clock start of the asset (epoch ms): the MPD's availabilityStartTime, whole seconds. */
+  readonly assetStartMs: number;
   readonly archiveWindowSeconds: number;
   readonly segmentDurationSeconds: number;
-  readonly renditions: readonly TimedRendition[];
+  readonly renditions: readonly DashRendition[];
   readonly nowMs: number;
 }
 
 interface PeriodPlan {
-  readonly id: number;
-  /** Seconds from availabilityStartTime (live) or from the start of the presentation (static). */
+  readonly id: string;
+  readonly mapUri: string;
+  /** Seconds from availabilityStartTime (live) or from 0 (static), millisecond precision. */
   readonly startSeconds: number;
-  readonly durationSeconds: number;
+  /** Explicit duration (static presentations only). */
+  readonly durationSeconds?: number;
+  /** Media time (seconds, on every member's timeline) that sits at the Period's start. */
+  readonly mediaStartSeconds: number;
+  readonly members: readonly { readonly rendition: StoredRendition; readonly run: DashRun }[];
+}
+
+/** URL of a DASH segment under the locator, relative to the MPD: `<rendition>/<init stem>/<number>.m4s`. */
+export function dashSegmentPath(rendition: string, mapUri: string, number: number | '$Number$'): string {
+  return `${rendition}/${initStem(mapUri)}/${number}.m4s`;
+}
+
+/** The init file name without its extension: the run's name in DASH segment URLs. */
+export function initStem(mapUri: string): string {
+  const dot = mapUri.lastIndexOf('.');
+  return dot > 0 ? mapUri.slice(0, dot) : mapUri;
 }
 
 /** The MPD document. */
 export function renderMpd(input: DashInput): string {
-  const periods = planPeriods(input);
-  const totalSeconds = periods.reduce((sum, p) => sum + p.durationSeconds, 0);
+  const availabilityStartMs = Math.floor(input.assetStartMs / 1000) * 1000;
+  const periods = input.live ? livePeriods(input, availabilityStartMs) : staticPeriods(input);
+  const segment = input.segmentDurationSeconds;
   const head = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-main:2011" minBufferTime="${duration(input.segmentDurationSeconds)}"`,
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" minBufferTime="${duration(segment)}"`,
   ];
   if (input.live) {
     head.push(
-      `     type="dynamic" availabilityStartTime="1970-01-01T00:00:00Z" publishTime="${isoSeconds(input.nowMs)}"`,
-      `     minimumUpdatePeriod="${duration(input.segmentDurationSeconds)}" timeShiftBufferDepth="${duration(input.archiveWindowSeconds)}"`,
-      `     suggestedPresentationDelay="${duration(input.segmentDurationSeconds * 3)}">`,
+      `     type="dynamic" availabilityStartTime="${isoSeconds(availabilityStartMs)}" publishTime="${isoSeconds(input.nowMs)}"`,
+      // New segments show up only in a new MPD (SegmentTimeline): players refresh twice a segment.
+      `     minimumUpdatePeriod="${duration(Math.max(1, segment / 2))}" timeShiftBufferDepth="${duration(input.archiveWindowSeconds)}"`,
+      `     suggestedPresentationDelay="${duration(segment * 3)}">`,
     );
   } else {
-    head.push(`     type="static" mediaPresentationDuration="${duration(totalSeconds)}">`);
+    const total = periods.reduce((sum, p) => sum + (p.durationSeconds ?? 0), 0);
+    head.push(`     type="static" mediaPresentationDuration="${duration(total)}">`);
   }
-  const body = periods.map((period) => renderPeriod(input, period));
-  const tail = input.live ? [`  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${isoSeconds(input.nowMs)}"/>`] : [];
+  const body = periods.map((period) => renderPeriod(period));
+  const tail = input.live ? [`  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${isoMillis(input.nowMs)}"/>`] : [];
   return `${[...head, ...body, ...tail, '</MPD>'].join('\n')}\n`;
 }
 
-function planPeriods(input: DashInput): PeriodPlan[] {
-  // The first video rendition (else the first rendition) decides Period boundaries.
-  const reference = input.renditions.find((r) => r.rendition.type === 'video' && r.segments.length > 0)
-    ?? input.renditions.find((r) => r.segments.length > 0);
+/**
+ * The runs every rendition has segments of, in order. A run some rendition has nothing of yet (its
+ * first segments are still being recorded) or any more (its last ones left the window) is left out:
+ * a Period's set of Representations must never change from one MPD update to the next.
+ */
+function completeRuns(input: DashInput): { mapUri: string; members: PeriodPlan['members'] }[] {
+  const reference = referenceOf(input.renditions);
   if (!reference) return [];
-  const groups = groupByPeriod(reference.segments);
-  const plans: PeriodPlan[] = [];
-  let cursor = 0;
-  for (const [id, segments] of groups) {
-    const durationSeconds = segments.reduce((sum, s) => sum + s.duration, 0) / reference.timescale;
-    let startSeconds = cursor;
-    const first = segments[0];
-    if (input.live && first.programDateTimeMs !== undefined) {
-      // Wall-clock time of media time 0 in this group: stable while the window slides.
-      startSeconds = Math.round(first.programDateTimeMs - (first.time * 1000) / reference.timescale) / 1000;
+  const runs: { mapUri: string; members: PeriodPlan['members'] }[] = [];
+  for (const { mapUri } of reference.runs) {
+    const members = input.renditions.map((r) => ({ rendition: r.rendition, run: r.runs.find((run) => run.mapUri === mapUri) }));
+    if (members.every((m) => m.run !== undefined && m.run.segments.length > 0)) {
+      runs.push({ mapUri, members: members as PeriodPlan['members'] });
     }
-    plans.push({ id, startSeconds, durationSeconds });
-    cursor = startSeconds + durationSeconds;
+  }
+  return runs;
+}
+
+/** The first video rendition (else the first one) decides where Periods start. */
+function referenceOf(renditions: readonly DashRendition[]): DashRendition | undefined {
+  return renditions.find((r) => r.rendition.type === 'video' && r.runs.length > 0) ?? renditions.find((r) => r.runs.length > 0);
+}
+
+function livePeriods(input: DashInput, availabilityStartMs: number): PeriodPlan[] {
+  const plans: PeriodPlan[] = [];
+  for (const { mapUri, members } of completeRuns(input)) {
+    const reference = members[0].rendition.type === 'video' ? members[0] : members.find((m) => m.rendition.type === 'video') ?? members[0];
+    const anchorMs = runAnchorMs(reference.run);
+    if (anchorMs === undefined) continue;
+    // Media time 0 of the run sits at anchorMs on the wall clock; a run that began before the asset
+    // (a program started while the encoder was already live) starts its Period at 0 instead.
+    const startMs = Math.max(0, anchorMs - availabilityStartMs);
+    const previous = plans[plans.length - 1];
+    if (previous && startMs <= previous.startSeconds * 1000) continue;
+    plans.push({ id: initStem(mapUri), mapUri, startSeconds: startMs / 1000, mediaStartSeconds: (startMs - (anchorMs - availabilityStartMs)) / 1000, members });
   }
   return plans;
 }
 
-function renderPeriod(input: DashInput, period: PeriodPlan): string {
-  const out = [`  <Period id="p${period.id}" start="${duration(period.startSeconds)}">`];
+/**
+ * Wall-clock time (epoch ms) of the run's media time 0: a segment's program date time minus its
+ * decode time, floored to the millisecond exactly as ingest added it, so every segment of the run
+ * gives the same answer and the Period stays put while the window slides.
+ */
+function runAnchorMs(run: DashRun): number | undefined {
+  const dated = run.segments.find((s) => s.programDateTimeMs !== undefined);
+  if (!dated) return undefined;
+  return dated.programDateTimeMs! - Math.floor((dated.decodeTime * 1000) / run.timescale);
+}
+
+function staticPeriods(input: DashInput): PeriodPlan[] {
+  const plans: PeriodPlan[] = [];
+  let cursor = 0;
+  for (const { mapUri, members } of completeRuns(input)) {
+    const reference = members.find((m) => m.rendition.type === 'video') ?? members[0];
+    const segments = reference.run.segments;
+    const first = segments[0].time / reference.run.timescale;
+    const last = segments[segments.length - 1];
+    const durationSeconds = roundMillis((last.time + last.duration) / reference.run.timescale - first);
+    if (durationSeconds <= 0) continue;
+    plans.push({ id: initStem(mapUri), mapUri, startSeconds: roundMillis(cursor), durationSeconds, mediaStartSeconds: first, members });
+    cursor += durationSeconds;
+  }
+  return plans;
+}
+
+function renderPeriod(period: PeriodPlan): string {
+  const durationAttribute = period.durationSeconds === undefined ? '' : ` duration="${duration(period.durationSeconds)}"`;
+  const out = [`  <Period id="${xml(period.id)}" start="${duration(period.startSeconds)}"${durationAttribute}>`];
   for (const type of ['video', 'audio'] as const) {
-    const members = input.renditions
-      .filter((r) => r.rendition.type === type)
-      .map((r) => ({ timed: r, segments: r.segments.filter((s) => s.discontinuitySequence === period.id) }))
-      .filter((m) => m.segments.length > 0);
+    const members = period.members.filter((m) => m.rendition.type === type);
     if (members.length === 0) continue;
     const mime = type === 'video' ? 'video/mp4' : 'audio/mp4';
     out.push(`    <AdaptationSet id="${type === 'video' ? 0 : 1}" contentType="${type}" mimeType="${mime}" segmentAlignment="true" startWithSAP="1">`);
-    for (const { timed, segments } of members) out.push(...renderRepresentation(input, timed, segments));
+    for (const member of members) out.push(...renderRepresentation(period, member.rendition, member.run));
     out.push('    </AdaptationSet>');
   }
   out.push('  </Period>');
   return out.join('\n');
 }
 
-function renderRepresentation(input: DashInput, timed: TimedRendition, segments: readonly TimedSegment[]): string[] {
-  const r = timed.rendition;
+function renderRepresentation(period: PeriodPlan, r: StoredRendition, run: DashRun): string[] {
   const attributes = [`id="${xml(r.name)}"`, `bandwidth="${r.bandwidth}"`, `codecs="${xml(r.codecs)}"`];
   if (r.width && r.height) attributes.push(`width="${r.width}"`, `height="${r.height}"`);
   if (r.frameRate) attributes.push(`frameRate="${frameRate(r.frameRate)}"`);
   if (r.sampleRate) attributes.push(`audioSamplingRate="${r.sampleRate}"`);
-  // Static presentations start at 0: the first fragment's media time is the offset. Live Periods start
-  // at media time 0 (see planPeriods).
-  const offset = input.live ? 0 : segments[0].time;
   const out = [`      <Representation ${attributes.join(' ')}>`];
   if (r.type === 'audio' && r.channels) {
     out.push(`        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${r.channels}"/>`);
   }
-  out.push(`        <SegmentList timescale="${timed.timescale}" presentationTimeOffset="${offset}">`);
-  const init = segments[0].mapUri;
-  if (init) out.push(`          <Initialization sourceURL="${xml(r.name)}/${xml(init)}"/>`);
-  out.push('          <SegmentTimeline>', ...timeline(segments), '          </SegmentTimeline>');
-  for (const segment of segments) out.push(`          <SegmentURL media="${xml(r.name)}/${xml(segment.uri)}"/>`);
-  out.push('        </SegmentList>', '      </Representation>');
+  const offset = Math.round(period.mediaStartSeconds * run.timescale);
+  const template = [
+    `timescale="${run.timescale}"`,
+    `presentationTimeOffset="${offset}"`,
+    `startNumber="${run.segments[0].sequence}"`,
+    `initialization="${xml(`${r.name}/${run.mapUri}`)}"`,
+    `media="${xml(dashSegmentPath(r.name, run.mapUri, '$Number$'))}"`,
+  ];
+  out.push(
+    `        <SegmentTemplate ${template.join(' ')}>`,
+    '          <SegmentTimeline>', ...timeline(run.segments), '          </SegmentTimeline>',
+    '        </SegmentTemplate>',
+    '      </Representation>',
+  );
   return out;
 }
 
-/** `<S>` elements, run-length coded: `t` only where the timeline does not simply continue. */
-function timeline(segments: readonly TimedSegment[]): string[] {
+/**
+ * `<S>` elements, run-length coded; `t` where the timeline does not simply continue (the first
+ * segment, and after a gap: a program stopped and started again while the encoder stayed on).
+ * `$Number$` counts every S (and repeat), so numbers must not skip: a break in the sequence numbers
+ * is a gap the stored playlist would never contain.
+ */
+function timeline(segments: readonly DashSegment[]): string[] {
   const out: string[] = [];
   let run: { t?: number; d: number; r: number } | undefined;
   let expected: number | undefined;
@@ -135,36 +228,37 @@ function timeline(segments: readonly TimedSegment[]): string[] {
     out.push(`            <S${t} d="${run.d}"${r}/>`);
   };
   for (const segment of segments) {
-    const continues = expected === segment.time;
-    if (run && continues && run.d === segment.duration) {
+    // S@t cannot be negative: AAC priming puts the first audio fragment of a run a few ms before 0.
+    const time = Math.max(0, segment.time);
+    const d = segment.duration - (time - segment.time);
+    const continues = expected === time;
+    if (run && continues && run.d === d) {
       run.r++;
     } else {
       flush();
-      run = { t: continues ? undefined : segment.time, d: segment.duration, r: 0 };
+      run = { t: continues ? undefined : time, d, r: 0 };
     }
-    expected = segment.time + segment.duration;
+    expected = time + d;
   }
   flush();
   return out;
 }
 
-function groupByPeriod(segments: readonly TimedSegment[]): Map<number, TimedSegment[]> {
-  const groups = new Map<number, TimedSegment[]>();
-  for (const segment of segments) {
-    const group = groups.get(segment.discontinuitySequence);
-    if (group) group.push(segment);
-    else groups.set(segment.discontinuitySequence, [segment]);
-  }
-  return groups;
-}
-
 /** xs:duration with millisecond precision, e.g. `PT12.345S`. */
 function duration(seconds: number): string {
-  return `PT${(Math.round(seconds * 1000) / 1000).toFixed(3)}S`;
+  return `PT${roundMillis(seconds).toFixed(3)}S`;
+}
+
+function roundMillis(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }
 
 function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function isoMillis(ms: number): string {
+  return new Date(Math.round(ms)).toISOString();
 }
 
 function frameRate(fps: number): string {

@@ -6,6 +6,7 @@
  * /healthz, /metrics
  * /<locator-id>/<manifest>.m3u8          HLS master          /<locator-id>/<manifest>.mpd   DASH
  * /<locator-id>/<rendition>/index.m3u8   HLS media playlist  /<locator-id>/<rendition>/<file>  segment
+ * /<locator-id>/<rendition>/<run>/<n>.m4s DASH segment (number n of the stored playlist, see dash-render.ts)
  * /preview/<channel>                     preview page (preview allow list), its HLS below it
  * ```
  *
@@ -154,7 +155,10 @@ export class OriginServer extends HttpService {
         if (!entry) throw new HttpRefusal(404, 'no such locator');
         const verdict = windowVerdict(entry, Date.now());
         if (!verdict.open) throw new HttpRefusal(verdict.status, verdict.reason);
-        if (kind === 'segment') {
+        if (kind === 'segment' && segments.length === 4) {
+          this.requireDash(entry);
+          work = this.packager.dashSegment(entry.target, segments[1], segments[2], segments[3]).then((body) => this.sendSegment(req, res, entry, body, cors));
+        } else if (kind === 'segment') {
           const cached = this.packager.peekSegment(entry.target, segments[1], segments[2], Date.now());
           if (cached) return void done(200, this.sendSegment(req, res, entry, cached, cors));
           work = this.packager.segment(entry.target, segments[1], segments[2]).then((body) => this.sendSegment(req, res, entry, body, cors));
@@ -186,8 +190,7 @@ export class OriginServer extends HttpService {
       return this.packager.master(target).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors));
     }
     if (segments.length === 2 && segments[1] === `${locator.manifestName}.mpd`) {
-      this.requireProtocol(entry, 'dash');
-      if (target.keyId) throw new HttpRefusal(403, 'DASH is not offered for envelope-encrypted locators (AES-128 envelope is an HLS method)');
+      this.requireDash(entry);
       return this.packager.mpd(target).then((r) => this.sendPlaylist(res, r, undefined, 'application/dash+xml', cors));
     }
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
@@ -196,6 +199,11 @@ export class OriginServer extends HttpService {
       return this.packager.media(target, segments[1], key?.uri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors, key?.forwarded));
     }
     throw new HttpRefusal(404, 'no such manifest or segment under this locator');
+  }
+
+  private requireDash(entry: LocatorEntry): void {
+    this.requireProtocol(entry, 'dash');
+    if (entry.target.keyId) throw new HttpRefusal(403, 'DASH is not offered for envelope-encrypted locators (AES-128 envelope is an HLS method)');
   }
 
   private requireProtocol(entry: LocatorEntry, protocol: 'hls' | 'dash'): void {
@@ -351,6 +359,8 @@ function requestKind(segments: readonly string[]): RequestKind {
     if (segments[1].endsWith('.mpd')) return 'mpd';
   }
   if (segments.length === 3) return segments[2] === MEDIA_PLAYLIST ? 'media' : 'segment';
+  // DASH: /<locator>/<rendition>/<run>/<number>.m4s (see dash-render.ts)
+  if (segments.length === 4) return 'segment';
   return 'other';
 }
 

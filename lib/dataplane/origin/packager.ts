@@ -8,7 +8,8 @@ import { AssetDescriptor } from '../../contract/storage-layout';
 import { readOrCreateContentKey } from '../keys/content-key-store';
 import { AssetStore, FileEntry, NotFoundError } from './asset-store';
 import { ByteLru } from './byte-lru';
-import { renderMpd, TimedRendition, TimedSegment } from './dash-render';
+import { DashRendition, DashRun, DashSegment, initStem, renderMpd } from './dash-render';
+import { InitTiming, presentationTime } from '../mp4/fragment-timing';
 import { renderMaster, renderMediaPlaylist, TOKEN_SLOT } from './hls-render';
 import { StoredPlaylist, windowed } from '../media-playlist';
 import { encryptSegment, ivAttribute, segmentIv } from './segment-crypto';
@@ -75,10 +76,11 @@ export class Packager {
       const live = asset.state === 'recording';
       const renditions = await Promise.all(asset.renditions.map(async (rendition) => {
         const stored = this.window(await this.store.playlist(target.assetName, rendition.name), asset, target);
-        return this.timed(target.assetName, rendition, stored);
+        return this.dashRendition(target.assetName, rendition, stored);
       }));
       const body = renderMpd({
         live,
+        assetStartMs: Date.parse(asset.startedAt),
         archiveWindowSeconds: target.archiveWindowSeconds,
         segmentDurationSeconds: asset.segmentDurationSeconds,
         renditions,
@@ -86,6 +88,26 @@ export class Packager {
       });
       return { parts: [body], live };
     });
+  }
+
+  /**
+   * A DASH segment: number `sequence` of the rendition's stored playlist, which must belong to the
+   * run `stem` names (see dash-render.ts). A number just past the cached playlist's end (a player that
+   * read a fresher MPD, maybe from another replica) reads the playlist again, at most every 100 ms.
+   */
+  async dashSegment(target: PackagingTarget, rendition: string, stem: string, file: string): Promise<Buffer> {
+    const match = /^(\d{1,15})\.m4s$/.exec(file);
+    if (!match) throw new NotFoundError(`${rendition}/${stem}/${file} is not a DASH segment name (<number>.m4s)`);
+    const sequence = Number(match[1]);
+    let stored = await this.store.playlist(target.assetName, rendition);
+    const last = stored.segments[stored.segments.length - 1];
+    if (last && sequence > last.sequence && sequence <= last.sequence + 2) stored = await this.store.playlist(target.assetName, rendition, 100);
+    const first = stored.segments[0];
+    const segment = first ? stored.segments[sequence - first.sequence] : undefined;
+    if (!segment || segment.sequence !== sequence || !segment.mapUri || initStem(segment.mapUri) !== stem) {
+      throw new NotFoundError(`asset ${target.assetName} has no segment ${sequence} of ${rendition}/${stem}`);
+    }
+    return this.segment(target, rendition, segment.uri);
   }
 
   /** A segment body already in memory (clear or encrypted as the target needs), or undefined. */
@@ -146,34 +168,32 @@ export class Packager {
     if (!asset.renditions.some((r) => r.name === rendition)) throw new NotFoundError(`asset ${asset.asset} has no rendition ${rendition}`);
   }
 
-  private async timed(assetName: string, rendition: AssetDescriptor['renditions'][number], stored: StoredPlaylist): Promise<TimedRendition> {
-    const init = stored.segments[0]?.mapUri;
-    const timescale = (init && await this.store.timescale(assetName, rendition.name, init)) || 1000;
-    const times = await Promise.all(stored.segments.map((s) => this.store.fragmentTime(assetName, rendition.name, s.uri).catch(() => undefined)));
-    const segments: TimedSegment[] = [];
-    let previousEnd = 0;
-    stored.segments.forEach((s, index) => {
-      const found = times[index];
-      const time = found ? Math.round(found.timescale && found.timescale !== timescale ? (found.time * timescale) / found.timescale : found.time) : previousEnd;
-      segments.push({
-        uri: s.uri,
-        mapUri: s.mapUri,
-        time,
-        duration: Math.max(1, Math.round(s.durationSeconds * timescale)),
-        programDateTimeMs: s.programDateTimeMs,
-        discontinuitySequence: s.discontinuitySequence,
-      });
-      previousEnd = time + Math.round(s.durationSeconds * timescale);
-    });
-    // Exact durations where the next fragment of the same group says where this one ends (unless a
-    // missing fragment leaves a gap: then the playlist's duration stands).
-    for (let i = 0; i + 1 < segments.length; i++) {
-      const next = segments[i + 1];
-      const gap = next.time - segments[i].time;
-      const plausible = gap > segments[i].duration / 2 && gap < segments[i].duration * 1.5;
-      if (next.discontinuitySequence === segments[i].discontinuitySequence && plausible) segments[i] = { ...segments[i], duration: gap };
+  /**
+   * A rendition's segments as DASH needs them, grouped by init section: each fragment's presentation
+   * time from its `tfdt`/`trun` and its run's edit list, each duration up to the next fragment of the
+   * run (the playlist's rounded duration for the last one, and before a gap).
+   */
+  private async dashRendition(assetName: string, rendition: AssetDescriptor['renditions'][number], stored: StoredPlaylist): Promise<DashRendition> {
+    const timings = await Promise.all(stored.segments.map((s) => this.store.fragmentTiming(assetName, rendition.name, s.uri).catch(() => undefined)));
+    const runs: DashRun[] = [];
+    let run: { mapUri: string; timescale: number; init: InitTiming; segments: DashSegment[] } | undefined;
+    for (const [index, s] of stored.segments.entries()) {
+      if (!s.mapUri) continue;
+      if (run?.mapUri !== s.mapUri) {
+        const init = await this.store.initTiming(assetName, rendition.name, s.mapUri).catch(() => undefined) ?? { timescale: 1000, presentationShift: 0 };
+        run = { mapUri: s.mapUri, timescale: init.timescale, init, segments: [] };
+        runs.push(run);
+      }
+      const last = run.segments[run.segments.length - 1];
+      const fragment = timings[index];
+      const nominal = Math.max(1, Math.round(s.durationSeconds * run.timescale));
+      const time = fragment ? presentationTime(fragment, run.init) : last ? last.time + last.duration : 0;
+      // The next fragment says where this one ends, unless a gap (a program restarted) lies between.
+      const gap = last ? time - last.time : 0;
+      if (last && gap > last.duration / 2 && gap < last.duration * 1.5) run.segments[run.segments.length - 1] = { ...last, duration: gap };
+      run.segments.push({ sequence: s.sequence, time, duration: nominal, decodeTime: fragment?.decodeTime ?? time, programDateTimeMs: s.programDateTimeMs });
     }
-    return { rendition, timescale, segments };
+    return { rendition, runs };
   }
 }
 

@@ -3,7 +3,7 @@
  * so a burst of players at the live edge reads and renders a playlist once. Bounded by entry count.
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  private readonly entries = new Map<string, { value: V; loadedAt: number; expiresAt: number }>();
   private readonly loading = new Map<string, Promise<V>>();
 
   constructor(private readonly maxEntries: number) {}
@@ -35,6 +35,13 @@ export class TtlCache<V> {
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    const now = Date.now();
+    this.entries.set(key, { value, loadedAt: now, expiresAt: now + ttlMs });
+  }
+
+  /** Forgets the value of `key` if it was loaded more than `ageMs` ago (the next get loads it again). */
+  forgetOlderThan(key: string, ageMs: number, now = Date.now()): void {
+    const entry = this.entries.get(key);
+    if (entry && now - entry.loadedAt > ageMs) this.entries.delete(key);
   }
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { boxes, findBox } from '../../../lib/dataplane/mp4/boxes';
 import { CmafError, fragmentSampleCount, initFacts } from '../../../lib/dataplane/mp4/cmaf-facts';
-import { fragmentTime, initTimescale } from '../../../lib/dataplane/mp4/fragment-timing';
+import { fragmentTiming, initTiming } from '../../../lib/dataplane/mp4/fragment-timing';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cmaf', name));
 const videoInit = fixture('video-init.mp4');
@@ -30,11 +30,11 @@ describe('CMAF facts', () => {
     expect(fragmentSampleCount(audioSegment)).toBe(47);
   });
 
-  test('timescale and start time of a fragment, for DASH timelines', () => {
-    expect(initTimescale(videoInit)).toBe(12800);
-    expect(initTimescale(audioInit)).toBe(48000);
-    expect(fragmentTime(videoSegment)).toEqual({ timescale: 12800, time: 0 });
-    expect(fragmentTime(audioSegment)).toEqual({ timescale: 48000, time: 0 });
+  test('timescale and decode time of a fragment, for DASH timelines', () => {
+    expect(initTiming(videoInit)?.timescale).toBe(12800);
+    expect(initTiming(audioInit)?.timescale).toBe(48000);
+    expect(fragmentTiming(videoSegment)).toEqual({ decodeTime: 0, compositionOffset: 0 });
+    expect(fragmentTiming(audioSegment)).toEqual({ decodeTime: 0, compositionOffset: 0 });
   });
 
   test('fails on a truncated init section, naming the file', () => {
@@ -57,7 +57,7 @@ describe('CMAF facts', () => {
     const cut64 = Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from('mdat'), Buffer.from([0, 0])]);
     expect(boxes(cut64)).toEqual([]);
     expect(fragmentSampleCount(Buffer.alloc(64))).toBe(0);
-    expect(fragmentTime(Buffer.alloc(3))).toBeUndefined();
+    expect(fragmentTiming(Buffer.alloc(3))).toBeUndefined();
   });
 
   test('boxes are views of the input with their offsets, and paths descend through them', () => {
