@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../common/log';
 import { parseMediaPlaylist, StoredPlaylist } from '../media-playlist';
+import { fragmentTiming, initTiming } from '../mp4/fragment-timing';
 import { RUN_FILES } from './transcode-args';
 
 /** A finished segment in the channel area. */
@@ -40,6 +41,7 @@ export class RunOutput {
    * input, which puts every segment seconds in the future.
    */
   private anchorMs?: number;
+  private readonly timescales = new Map<string, number>();
 
   /**
    * @param dir the run folder (`channels/<channel>/runs/<run>`)
@@ -97,14 +99,14 @@ export class RunOutput {
       if (bytes === undefined || !segment.mapUri) {
         this.log.error(`run ${this.run}: ${cursor.name}/${segment.uri} is listed by ffmpeg but ${bytes === undefined ? 'missing' : 'has no init section'}; skipped`);
       } else {
-        this.anchorMs ??= this.now() - (cursor.elapsedSeconds + segment.durationSeconds) * 1000;
+        const initPath = path.join(this.dir, cursor.name, segment.mapUri);
         this.handOn({
           run: this.run,
           rendition: cursor.name,
           segmentPath,
-          initPath: path.join(this.dir, cursor.name, segment.mapUri),
+          initPath,
           durationSeconds: segment.durationSeconds,
-          programDateTimeMs: Math.round(this.anchorMs + cursor.elapsedSeconds * 1000),
+          programDateTimeMs: this.programDateTime(cursor, segmentPath, initPath, segment.durationSeconds),
           bytes,
         });
         handed++;
@@ -113,6 +115,35 @@ export class RunOutput {
       cursor.lastSequence = segment.sequence;
     }
     return handed;
+  }
+
+  /**
+   * Wall-clock time of a segment's first sample: the run's anchor (wall-clock time of media time 0,
+   * fixed by the first segment seen) plus the fragment's decode time, floored to the millisecond.
+   * DASH derives each run's Period start as program date time minus decode time (dash-render.ts), so
+   * every segment must give back exactly the same anchor. Without a readable `tfdt`, the sum of the
+   * durations so far stands in for the decode time.
+   */
+  private programDateTime(cursor: RenditionCursor, segmentPath: string, initPath: string, durationSeconds: number): number {
+    const timing = this.decodeTime(segmentPath, initPath);
+    const mediaMs = timing ? Math.floor((timing.decodeTime * 1000) / timing.timescale) : Math.round(cursor.elapsedSeconds * 1000);
+    this.anchorMs ??= Math.round(this.now() - durationSeconds * 1000) - mediaMs;
+    return this.anchorMs + mediaMs;
+  }
+
+  private decodeTime(segmentPath: string, initPath: string): { decodeTime: number; timescale: number } | undefined {
+    try {
+      let timescale = this.timescales.get(initPath);
+      if (timescale === undefined) {
+        timescale = initTiming(fs.readFileSync(initPath))?.timescale;
+        if (timescale === undefined) return undefined;
+        this.timescales.set(initPath, timescale);
+      }
+      const fragment = fragmentTiming(readHead(segmentPath, 64 * 1024));
+      return fragment && { decodeTime: fragment.decodeTime, timescale };
+    } catch {
+      return undefined;
+    }
   }
 
   private read(file: string, cursor: RenditionCursor): StoredPlaylist | undefined {
@@ -142,5 +173,15 @@ function sizeOf(file: string): number | undefined {
     return fs.statSync(file).size;
   } catch {
     return undefined;
+  }
+}
+
+function readHead(file: string, bytes: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, bytes, 0));
+  } finally {
+    fs.closeSync(fd);
   }
 }
