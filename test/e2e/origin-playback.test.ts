@@ -162,6 +162,9 @@ describe('live (a running program)', () => {
 
     expect(mpd).toContain('type="dynamic"');
     expect(mpd).toContain(`timeShiftBufferDepth="PT${ARCHIVE_WINDOW}.000S"`);
+    // The clock players synchronise with is the time the MPD was sent, not when it was rendered.
+    const clock = Date.parse(/<UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="([^"]+)"\/>/.exec(mpd)![1]);
+    expect(Math.abs(clock - Date.now())).toBeLessThan(2000);
     expect(parsed.playlists.map((p) => [p.attributes.NAME, p.endList, p.segments.length])).toEqual([['r180', false, 5], ['r90', false, 5]]);
     expect(streams).toEqual([
       { codecType: 'video', width: 320, height: 180 },

@@ -3,20 +3,20 @@
  * edit list of an init section (`mdhd`, `elst`), and the decode time and first composition offset of
  * a fragment (`tfdt`, `trun`). Only box headers and a few fixed fields are read; nothing is decoded.
  *
- * Presentation times are as browsers place samples in Media Source buffers, which is also what
- * ffmpeg writes in its own `sidx` boxes: decode time + composition offset - the `media_time` of the
- * edit list's media edit (ISO/IEC 14496-12 8.6.6; CMAF allows an edit list only as this offset).
- * Empty edits (a start delay on the movie timeline, which ffmpeg adds when its input started late)
- * are not applied: Chromium's MP4 parser skips them, and so do DASH players' timelines. ffmpeg's fMP4
- * starts video at decode time 0 with a first composition offset of a frame or two (B-frames) and a
- * media edit skipping exactly that, so the first frame presents at 0.
+ * Presentation times follow ISO/IEC 14496-12 8.6.1 and 8.6.6, as the DASH-IF timing model places
+ * samples on a Representation's sample timeline ("formed after applying any edit lists"): a sample
+ * presents at its decode time plus its composition offset, shifted by the edit list (leading empty
+ * edits delay the track; the media edit's `media_time` is where presentation starts). ffmpeg's fMP4
+ * video starts at decode time 0 with a first composition offset of two frames (B-frames), an empty
+ * edit of that length and a media edit from that composition time: the first frame presents at two
+ * frames, which is also where Chromium puts it (it ignores edit lists of more than one entry).
  */
 import { findBox } from './boxes';
 
 export interface InitTiming {
   /** Media timescale of the first track (`mdhd`). */
   readonly timescale: number;
-  /** What the edit list adds to a composition time to give a presentation time (minus its media edit's start), in `timescale` units. */
+  /** What the edit list adds to a composition time to give a presentation time, in `timescale` units. */
   readonly presentationShift: number;
 }
 
@@ -35,7 +35,7 @@ export function initTiming(init: Buffer): InitTiming | undefined {
   const timescale = mdhd.readUInt32BE(mdhd[0] === 1 ? 20 : 12);
   if (timescale === 0) return undefined;
   const elst = findBox(trak, ['edts', 'elst']);
-  return { timescale, presentationShift: elst ? 0 - mediaEditStart(elst) : 0 };
+  return { timescale, presentationShift: elst ? editShift(elst, timescale, movieTimescaleOf(init) ?? timescale) : 0 };
 }
 
 /** Decode time and first composition offset of a media fragment, or undefined without `tfdt`. */
@@ -52,16 +52,28 @@ export function presentationTime(fragment: FragmentTiming, init: InitTiming): nu
   return fragment.decodeTime + fragment.compositionOffset + init.presentationShift;
 }
 
-/** `media_time` of the edit list's first media edit (empty edits, `media_time` -1, are skipped); 0 without one. */
-function mediaEditStart(elst: Buffer): number {
+function movieTimescaleOf(init: Buffer): number | undefined {
+  const mvhd = findBox(init, ['moov', 'mvhd']);
+  if (!mvhd || mvhd.length < 24) return undefined;
+  return mvhd.readUInt32BE(mvhd[0] === 1 ? 20 : 12) || undefined;
+}
+
+/**
+ * Leading empty edits (`media_time` -1, durations in the movie timescale) delay the track; the first
+ * media edit's `media_time` (media timescale) is skipped. Later edits do not move the start.
+ */
+function editShift(elst: Buffer, timescale: number, movieTimescale: number): number {
   const version = elst[0];
   const count = elst.length >= 8 ? elst.readUInt32BE(4) : 0;
   const entrySize = version === 1 ? 20 : 12;
+  let delay = 0;
   for (let i = 0, at = 8; i < count && at + entrySize <= elst.length; i++, at += entrySize) {
+    const duration = version === 1 ? Number(elst.readBigUInt64BE(at)) : elst.readUInt32BE(at);
     const mediaTime = version === 1 ? Number(elst.readBigInt64BE(at + 8)) : elst.readInt32BE(at + 4);
-    if (mediaTime >= 0) return mediaTime;
+    if (mediaTime !== -1) return delay - mediaTime;
+    delay += Math.round((duration * timescale) / movieTimescale);
   }
-  return 0;
+  return delay;
 }
 
 /** `sample_composition_time_offset` of a `trun`'s first sample (signed in version 1). */

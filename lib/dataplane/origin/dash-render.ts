@@ -10,14 +10,16 @@
  * the wall-clock time of its run's media time 0 (program date time - decode time, exact to the
  * millisecond because ingest writes it so; see RunOutput), so every segment sits on the MPD timeline
  * at the wall-clock time it was captured, and nothing already published moves as the window slides
- * (Period@start, `presentationTimeOffset` and the AST never change between updates, as DASH-IF
- * requires). An encoder reconnect starts a new Period at its own wall-clock start: the time the
- * encoder was away is a hole between the previous run's media and the new Period, which players jump
- * (see README, known limitations). `timeShiftBufferDepth` is the locator's archive window;
- * `suggestedPresentationDelay` is three segments, as HLS players start three target durations behind.
- *
- * A stopped asset gives a static MPD: Periods laid end to end from 0 (the time the encoder was away
- * is not part of the recording), `mediaPresentationDuration` their sum.
+ * (the AST, Period@start and `presentationTimeOffset` never change between updates, as DASH-IF
+ * requires). When the encoder reconnects, the previous Period gets a `duration` that ends with its
+ * media, and the new one starts at its own wall-clock start: the time the encoder was away belongs to
+ * no Period. Players keep the timeline's mapping to the wall clock across it (Shaka jumps the hole
+ * once the new media is as old as its presentation delay; dash.js jumps from the Period's end to the
+ * next one, see README). Laying the new Period where the old media ends instead would drift the
+ * timeline from the wall clock by every absence, for good: players that start from the wall clock
+ * (dash.js) would then aim past the newest segment, and the time shift buffer would slide off the
+ * media. `timeShiftBufferDepth` is the locator's archive window; `suggestedPresentationDelay`: see
+ * presentationDelaySeconds.
  */
 import { StoredRendition } from '../../contract/storage-layout';
 
@@ -68,6 +70,12 @@ interface PeriodPlan {
   readonly members: readonly { readonly rendition: StoredRendition; readonly run: DashRun }[];
 }
 
+/**
+ * Where the origin writes the time it sends the MPD (UTCTiming `direct`): rendered MPDs are reused for
+ * a fraction of a second, and a clock taken at render time would put players' clocks behind by that.
+ */
+export const SEND_TIME_SLOT = '{{livestack:send-time}}';
+
 /** URL of a DASH segment under the locator, relative to the MPD: `<rendition>/<init stem>/<number>.m4s`. */
 export function dashSegmentPath(rendition: string, mapUri: string, number: number | '$Number$'): string {
   return `${rendition}/${initStem(mapUri)}/${number}.m4s`;
@@ -89,19 +97,32 @@ export function renderMpd(input: DashInput): string {
     `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" minBufferTime="${duration(segment)}"`,
   ];
   if (input.live) {
+    // New segments show up only in a new MPD (SegmentTimeline): players refresh twice a segment.
+    const updatePeriod = Math.max(1, segment / 2);
     head.push(
       `     type="dynamic" availabilityStartTime="${isoSeconds(availabilityStartMs)}" publishTime="${isoSeconds(input.nowMs)}"`,
-      // New segments show up only in a new MPD (SegmentTimeline): players refresh twice a segment.
-      `     minimumUpdatePeriod="${duration(Math.max(1, segment / 2))}" timeShiftBufferDepth="${duration(input.archiveWindowSeconds)}"`,
-      `     suggestedPresentationDelay="${duration(segment * 3)}">`,
+      `     minimumUpdatePeriod="${duration(updatePeriod)}" timeShiftBufferDepth="${duration(input.archiveWindowSeconds)}"`,
+      `     suggestedPresentationDelay="${duration(presentationDelaySeconds(segment, updatePeriod))}">`,
     );
   } else {
     const total = periods.reduce((sum, p) => sum + (p.durationSeconds ?? 0), 0);
     head.push(`     type="static" mediaPresentationDuration="${duration(total)}">`);
   }
   const body = periods.map((period) => renderPeriod(period));
-  const tail = input.live ? [`  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${isoMillis(input.nowMs)}"/>`] : [];
+  const tail = input.live ? [`  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${SEND_TIME_SLOT}"/>`] : [];
   return `${[...head, ...body, ...tail, '</MPD>'].join('\n')}\n`;
+}
+
+/**
+ * How far behind the wall clock players should present: the segment being captured, one MPD refresh
+ * (a segment is listed only once it is whole) and a second for ingest and the origin to publish it.
+ * 7 s for 4-s segments: dash.js then sits about 8 s behind live, Shaka (which also keeps a segment's
+ * duration from the live edge) about 11 s, as hls.js does at three target durations from the
+ * playlist's end; and Shaka, which keeps that delay across an encoder's absence, plays the returning
+ * encoder's media within two segments of its arrival.
+ */
+function presentationDelaySeconds(segmentSeconds: number, updatePeriodSeconds: number): number {
+  return segmentSeconds + updatePeriodSeconds + 1;
 }
 
 /**
@@ -130,17 +151,36 @@ function referenceOf(renditions: readonly DashRendition[]): DashRendition | unde
 function livePeriods(input: DashInput, availabilityStartMs: number): PeriodPlan[] {
   const plans: PeriodPlan[] = [];
   for (const { mapUri, members } of completeRuns(input)) {
-    const reference = members[0].rendition.type === 'video' ? members[0] : members.find((m) => m.rendition.type === 'video') ?? members[0];
-    const anchorMs = runAnchorMs(reference.run);
+    const anchorMs = runAnchorMs(referenceMember(members).run);
     if (anchorMs === undefined) continue;
     // Media time 0 of the run sits at anchorMs on the wall clock; a run that began before the asset
     // (a program started while the encoder was already live) starts its Period at 0 instead.
     const startMs = Math.max(0, anchorMs - availabilityStartMs);
     const previous = plans[plans.length - 1];
     if (previous && startMs <= previous.startSeconds * 1000) continue;
+    if (previous) {
+      // The previous run ended (an encoder reconnect): its Period ends where its media does, and the
+      // time the encoder was away belongs to no Period.
+      const endSeconds = roundMillis(mediaEndSeconds(previous));
+      if (endSeconds > previous.startSeconds && endSeconds < startMs / 1000) {
+        plans[plans.length - 1] = { ...previous, durationSeconds: roundMillis(endSeconds - previous.startSeconds) };
+      }
+    }
     plans.push({ id: initStem(mapUri), mapUri, startSeconds: startMs / 1000, mediaStartSeconds: (startMs - (anchorMs - availabilityStartMs)) / 1000, members });
   }
   return plans;
+}
+
+/** The first video member (else the first member): the one whose media decides where a Period starts and ends. */
+function referenceMember(members: PeriodPlan['members']): PeriodPlan['members'][number] {
+  return members.find((m) => m.rendition.type === 'video') ?? members[0];
+}
+
+/** Where a Period's reference media ends on the MPD timeline (seconds). */
+function mediaEndSeconds(plan: PeriodPlan): number {
+  const { run } = referenceMember(plan.members);
+  const last = run.segments[run.segments.length - 1];
+  return plan.startSeconds + (last.time + last.duration) / run.timescale - plan.mediaStartSeconds;
 }
 
 /**
@@ -158,13 +198,12 @@ function staticPeriods(input: DashInput): PeriodPlan[] {
   const plans: PeriodPlan[] = [];
   let cursor = 0;
   for (const { mapUri, members } of completeRuns(input)) {
-    const reference = members.find((m) => m.rendition.type === 'video') ?? members[0];
-    const segments = reference.run.segments;
-    const first = segments[0].time / reference.run.timescale;
-    const last = segments[segments.length - 1];
-    const durationSeconds = roundMillis((last.time + last.duration) / reference.run.timescale - first);
+    const { run } = referenceMember(members);
+    const mediaStartSeconds = run.segments[0].time / run.timescale;
+    const plan: PeriodPlan = { id: initStem(mapUri), mapUri, startSeconds: roundMillis(cursor), mediaStartSeconds, members };
+    const durationSeconds = roundMillis(mediaEndSeconds(plan) - plan.startSeconds);
     if (durationSeconds <= 0) continue;
-    plans.push({ id: initStem(mapUri), mapUri, startSeconds: roundMillis(cursor), durationSeconds, mediaStartSeconds: first, members });
+    plans.push({ ...plan, durationSeconds });
     cursor += durationSeconds;
   }
   return plans;
@@ -255,10 +294,6 @@ function roundMillis(seconds: number): number {
 
 function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-function isoMillis(ms: number): string {
-  return new Date(Math.round(ms)).toISOString();
 }
 
 function frameRate(fps: number): string {

@@ -30,6 +30,7 @@ import { HttpService, send, sendText } from '../common/http-kit';
 import { HttpMetrics, LabeledCounter } from '../common/http-metrics';
 import { HotSegment, HotSegments } from './hot-segments';
 import { PackagingTarget, Packager, Rendered } from './packager';
+import { SEND_TIME_SLOT } from './dash-render';
 import { hlsJs, previewPage } from './preview-page';
 import { answerRange, rangeStatus, sliceFor } from './byte-range';
 import { splitRequestPath } from './request-path';
@@ -191,7 +192,10 @@ export class OriginServer extends HttpService {
     }
     if (segments.length === 2 && segments[1] === `${locator.manifestName}.mpd`) {
       this.requireDash(entry);
-      return this.packager.mpd(target).then((r) => this.sendPlaylist(res, r, undefined, 'application/dash+xml', cors));
+      return this.packager.mpd(target).then((r) => {
+        const sent = { ...r, parts: r.parts.map((part) => part.replace(SEND_TIME_SLOT, new Date().toISOString())) };
+        return this.sendPlaylist(res, sent, undefined, 'application/dash+xml', cors);
+      });
     }
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
       this.requireProtocol(entry, 'hls');

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { boxes, findBox } from '../../../lib/dataplane/mp4/boxes';
 import { CmafError, fragmentSampleCount, initFacts } from '../../../lib/dataplane/mp4/cmaf-facts';
-import { fragmentTiming, initTiming } from '../../../lib/dataplane/mp4/fragment-timing';
+import { fragmentTiming, initTiming, presentationTime } from '../../../lib/dataplane/mp4/fragment-timing';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', '..', 'fixtures', 'cmaf', name));
 const videoInit = fixture('video-init.mp4');
@@ -35,6 +35,11 @@ describe('CMAF facts', () => {
     expect(initTiming(audioInit)?.timescale).toBe(48000);
     expect(fragmentTiming(videoSegment)).toEqual({ decodeTime: 0, compositionOffset: 0 });
     expect(fragmentTiming(audioSegment)).toEqual({ decodeTime: 0, compositionOffset: 0 });
+  });
+
+  test('the first frame presents where ffprobe puts it: the edit list\'s empty edit delays the video (pts 269 of 1/12800)', () => {
+    expect(presentationTime(fragmentTiming(videoSegment)!, initTiming(videoInit)!)).toBe(269);
+    expect(presentationTime(fragmentTiming(audioSegment)!, initTiming(audioInit)!)).toBe(0);
   });
 
   test('fails on a truncated init section, naming the file', () => {

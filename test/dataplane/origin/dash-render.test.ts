@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { parse } from 'mpd-parser';
-import { DashInput, DashRendition, DashRun, DashSegment, renderMpd } from '../../../lib/dataplane/origin/dash-render';
+import { DashInput, DashRendition, DashRun, DashSegment, renderMpd, SEND_TIME_SLOT } from '../../../lib/dataplane/origin/dash-render';
 import { StoredRendition } from '../../../lib/contract/storage-layout';
 
 const VIDEO: StoredRendition = { name: '180p', type: 'video', bandwidth: 300_000, codecs: 'avc1.4d400d', width: 320, height: 180, frameRate: 25 };
@@ -49,8 +49,9 @@ describe('renderMpd, live', () => {
 
     expect(mpd).toContain('type="dynamic" availabilityStartTime="2026-12-01T12:00:00Z"');
     expect(mpd).toContain('timeShiftBufferDepth="PT300.000S"');
-    expect(mpd).toContain('suggestedPresentationDelay="PT12.000S"');
+    expect(mpd).toContain('suggestedPresentationDelay="PT7.000S"');
     expect(mpd).toContain('minimumUpdatePeriod="PT2.000S"');
+    expect(mpd).toContain(`<UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${SEND_TIME_SLOT}"/>`);
     expect(mpd).not.toContain('SegmentList');
     expect(attribute(mpd, 'Period', 'start')).toEqual(['PT10.000S']);
     expect(mpd).toContain('<SegmentTemplate timescale="15360" presentationTimeOffset="0" startNumber="0" initialization="180p/r1-init.mp4" media="180p/r1-init/$Number$.m4s">');
@@ -59,25 +60,30 @@ describe('renderMpd, live', () => {
     expect(mpd).toMatch(/<SegmentTemplate timescale="48000"[^>]*>\s*<SegmentTimeline>\s*<S t="0" d="190464"\/>\s*<S d="192512"\/>\s*<S d="191488"\/>/);
   });
 
-  test('keeps AST, Period ids, starts and presentationTimeOffsets while the window slides', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 30 }), (trimmed, count) => {
-      const before = renderMpd(input((type) => [run('r1-init.mp4', type, RUN1_ANCHOR, 100, 10)]));
-      const after = renderMpd(input((type) => [run('r1-init.mp4', type, RUN1_ANCHOR, 100, count, trimmed)]));
-      for (const [element, name] of [['MPD', 'availabilityStartTime'], ['Period', 'id'], ['Period', 'start'], ['SegmentTemplate', 'presentationTimeOffset'], ['SegmentTemplate', 'media']]) {
+  test('keeps AST, Period ids, starts, durations and presentationTimeOffsets while the window slides', () => {
+    // GIVEN run 1 (12 segments from number 100) and run 2, 30 s after run 1 ended
+    const run2 = (type: 'video' | 'audio', count: number) => run('r2-init.mp4', type, RUN1_ANCHOR + 78_000, 112, count);
+    const before = renderMpd(input((type) => [run('r1-init.mp4', type, RUN1_ANCHOR, 100, 12), run2(type, 2)]));
+    fc.assert(fc.property(fc.integer({ min: 0, max: 11 }), fc.integer({ min: 1, max: 20 }), (trimmed, newer) => {
+      // WHEN the window has slid by `trimmed` segments and run 2 has `newer` segments
+      const after = renderMpd(input((type) => [run('r1-init.mp4', type, RUN1_ANCHOR, 100, 12 - trimmed, trimmed), run2(type, newer)]));
+      // THEN nothing already published moved
+      for (const [element, name] of [['MPD', 'availabilityStartTime'], ['Period', 'id'], ['Period', 'start'], ['Period', 'duration'], ['SegmentTemplate', 'presentationTimeOffset'], ['SegmentTemplate', 'media']]) {
         expect(attribute(after, element, name)).toEqual(attribute(before, element, name));
       }
-      expect(attribute(after, 'SegmentTemplate', 'startNumber')).toEqual([`${100 + trimmed}`, `${100 + trimmed}`]);
+      expect(attribute(after, 'SegmentTemplate', 'startNumber')).toEqual([`${100 + trimmed}`, `${100 + trimmed}`, '112', '112']);
     }));
   });
 
-  test('starts the Period of an encoder\'s return at its own wall-clock start: the 22 s it was away lie between the runs\' media', () => {
+  test('ends a Period with its media when the encoder reconnects, and starts the next at its own wall-clock start', () => {
     // GIVEN run 1 (5 segments, 20 s) and run 2 starting 22 s after run 1's media ended
     const run2Anchor = RUN1_ANCHOR + 20_000 + 22_000;
     const mpd = renderMpd(input((type) => [run('r1-init.mp4', type, RUN1_ANCHOR, 0, 5), run('r2-init.mp4', type, run2Anchor, 5, 2)]));
 
     expect(attribute(mpd, 'Period', 'id')).toEqual(['r1-init', 'r2-init']);
     expect(attribute(mpd, 'Period', 'start')).toEqual(['PT10.000S', 'PT52.000S']);
-    expect(attribute(mpd, 'Period', 'duration')).toEqual([]);
+    // The first Period ends with its media (10 s + 20 s): the 22 s between belong to no Period.
+    expect(attribute(mpd, 'Period', 'duration')).toEqual(['PT20.000S']);
     expect(attribute(mpd, 'SegmentTemplate', 'startNumber')).toEqual(['0', '0', '5', '5']);
   });
 
