@@ -37,8 +37,21 @@ export interface ChannelOptions {
   readonly programs: Pick<ProgramManifest, 'name' | 'assetName' | 'state'>[];
 }
 
-/** One account with the given channels (1-s segments and key frames) and, optionally, an origin serving the first program. */
-export async function ingestManifest(channels: ChannelOptions[], options: { origin?: boolean } = {}): Promise<Manifest> {
+export interface IngestManifestOptions {
+  /** An origin (endpoint `web`) with a clear locator `watch` of the first channel's first program. */
+  readonly origin?: boolean;
+  /** What the locator serves. @default ['hls'] */
+  readonly protocols?: ('hls' | 'dash')[];
+  /** @default 1 */
+  readonly segmentDurationSeconds?: number;
+  /** @default 1 */
+  readonly keyFrameIntervalSeconds?: number;
+  /** Every program's archive window. @default 600 */
+  readonly archiveWindowSeconds?: number;
+}
+
+/** One account with the given channels (1-s segments and key frames unless told) and, optionally, an origin serving the first program. */
+export async function ingestManifest(channels: ChannelOptions[], options: IngestManifestOptions = {}): Promise<Manifest> {
   const account = `i${randomBytes(4).toString('hex')}`;
   const keyPort = await freePort();
   const originPort = await freePort();
@@ -56,16 +69,16 @@ export async function ingestManifest(channels: ChannelOptions[], options: { orig
         streamKey: c.streamKey,
         ingestAllowList: c.ingestAllowList ?? [],
         previewAllowList: [],
-        keyFrameIntervalSeconds: 1,
-        segmentDurationSeconds: 1,
+        keyFrameIntervalSeconds: options.keyFrameIntervalSeconds ?? 1,
+        segmentDurationSeconds: options.segmentDurationSeconds ?? 1,
         encoding: c.encoding,
         state: 'running' as const,
         programs: c.programs.map((p) => ({
-          ...p, path: `app/${account}/${c.name}/${p.name}`, manifestName: 'index', archiveWindowSeconds: 600,
+          ...p, path: `app/${account}/${c.name}/${p.name}`, manifestName: 'index', archiveWindowSeconds: options.archiveWindowSeconds ?? 600,
         })),
       }))),
       keyPolicies: [],
-      deliveryPolicies: options.origin ? [{ name: 'clear', path: `app/${account}/clear`, protocols: ['hls'], encryption: { type: 'none' } }] : [],
+      deliveryPolicies: options.origin ? [{ name: 'clear', path: `app/${account}/clear`, protocols: options.protocols ?? ['hls'], encryption: { type: 'none' } }] : [],
       locators: options.origin ? [{
         name: 'watch', path: `app/${account}/watch`, id: randomUUID(), channel: first.name, program: first.programs[0].name,
         endpoint: 'web', deliveryPolicy: 'clear',
