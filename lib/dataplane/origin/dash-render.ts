@@ -134,13 +134,43 @@ function completeRuns(input: DashInput): { mapUri: string; members: PeriodPlan['
   const reference = referenceOf(input.renditions);
   if (!reference) return [];
   const runs: { mapUri: string; members: PeriodPlan['members'] }[] = [];
-  for (const { mapUri } of reference.runs) {
-    const members = input.renditions.map((r) => ({ rendition: r.rendition, run: r.runs.find((run) => run.mapUri === mapUri) }));
+  for (const [index, run] of reference.runs.entries()) {
+    const members = input.renditions.map((r) => ({ rendition: r.rendition, run: r === reference ? run : matchingRun(r.runs, run, index, reference.runs.length) }));
     if (members.every((m) => m.run !== undefined && m.run.segments.length > 0)) {
-      runs.push({ mapUri, members: members as PeriodPlan['members'] });
+      runs.push({ mapUri: run.mapUri, members: members as PeriodPlan['members'] });
     }
   }
   return runs;
+}
+
+/**
+ * Another rendition's part of the reference's run: the run with the same init file name (ingest
+ * names them so), else the one that overlaps it most on the wall clock, else (no program date times)
+ * the one at the same place when both renditions hold as many runs.
+ */
+function matchingRun(runs: readonly DashRun[], reference: DashRun, index: number, count: number): DashRun | undefined {
+  const named = runs.find((r) => r.mapUri === reference.mapUri);
+  if (named) return named;
+  const span = wallClockSpan(reference);
+  if (span) {
+    let best: DashRun | undefined;
+    let bestOverlap = 0;
+    for (const run of runs) {
+      const other = wallClockSpan(run);
+      const overlap = other ? Math.min(other[1], span[1]) - Math.max(other[0], span[0]) : 0;
+      if (overlap > bestOverlap) [best, bestOverlap] = [run, overlap];
+    }
+    if (best) return best;
+  }
+  return runs.length === count ? runs[index] : undefined;
+}
+
+/** Where a run's listed media lies on the wall clock (epoch ms), from its program date times. */
+function wallClockSpan(run: DashRun): [number, number] | undefined {
+  const anchorMs = runAnchorMs(run);
+  if (anchorMs === undefined || run.segments.length === 0) return undefined;
+  const last = run.segments[run.segments.length - 1];
+  return [anchorMs + (run.segments[0].time * 1000) / run.timescale, anchorMs + ((last.time + last.duration) * 1000) / run.timescale];
 }
 
 /** The first video rendition (else the first one) decides where Periods start. */

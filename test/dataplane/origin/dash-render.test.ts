@@ -95,6 +95,17 @@ describe('renderMpd, live', () => {
     expect(attribute(oldest, 'Period', 'id')).toEqual(['r2-init']);
   });
 
+  test('pairs renditions whose init files are named apart (ffmpeg\'s init_0, init_1) by where their media lies on the wall clock', () => {
+    const run2Anchor = RUN1_ANCHOR + 42_000;
+    const mpd = renderMpd(input((type) => [
+      run(`${type}-a-init.mp4`, type, RUN1_ANCHOR, 0, 5),
+      run(`${type}-b-init.mp4`, type, run2Anchor, 5, 2),
+    ]));
+
+    expect(attribute(mpd, 'Period', 'start')).toEqual(['PT10.000S', 'PT52.000S']);
+    expect(attribute(mpd, 'SegmentTemplate', 'initialization')).toEqual(['180p/video-a-init.mp4', 'audio/audio-a-init.mp4', '180p/video-b-init.mp4', 'audio/audio-b-init.mp4']);
+  });
+
   test('starts a run that began before the asset (a program started while the encoder was live) at 0, its media time offset accordingly', () => {
     // GIVEN media time 0 of the run 30 s before the asset's start (whole seconds)
     const mpd = renderMpd(input((type) => [run('r1-init.mp4', type, ASSET_START - 30_500, 40, 3, 7)]));
