@@ -29,7 +29,7 @@ const DASH_PLAYERS: PlayerKind[] = ['dashjs', 'shaka'];
 /**
  * dash.js, set as the README recommends for livestack channels: with its defaults it preloads the
  * next Period into the same buffers and then waits out an encoder's absence in real time from the
- * moment it notices the return (dash.js #3467), ending up that much further behind live.
+ * moment it notices the return, ending up that much further behind live.
  */
 const DASHJS_CONFIG = { streaming: { buffer: { reuseExistingSourceBuffers: false } } };
 const configOf = (kind: PlayerKind) => (kind === 'dashjs' ? { config: DASHJS_CONFIG } : {});
@@ -91,13 +91,30 @@ beforeAll(async () => {
   await stack.waitReady(30_000);
   storage = stack.storageDir(account().name);
   browser = await launchChromium();
-  push();
-  const deadline = Date.now() + 60_000;
+  await pushUntilRecording(60_000);
+}, 120_000);
+
+/**
+ * Pushes until the live asset records three segments. An encoder that finds no ingest listening (the
+ * runtime restarting a workload that could not bind at its first start) exits at once: push again.
+ */
+async function pushUntilRecording(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const start = () => {
+    const attempt = { exited: false };
+    void push().done.then(() => { attempt.exited = true; });
+    return attempt;
+  };
+  let pushing = start();
   while (segmentsOf(LIVE_ASSET).length < 3 || !readDescriptor(storage, LIVE_ASSET)) {
-    if (Date.now() > deadline) throw new Error(`no recording after 60 s; ingest log: ${await stack.logs(stack.specs.find((s) => s.role === 'ingest')!.name)}`);
+    if (Date.now() > deadline) throw new Error(`no recording after ${timeoutMs / 1000} s; ingest log: ${await stack.logs(stack.specs.find((s) => s.role === 'ingest')!.name)}`);
+    if (pushing.exited) {
+      await sleep(1000);
+      pushing = start();
+    }
     await sleep(250);
   }
-}, 120_000);
+}
 
 afterAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
