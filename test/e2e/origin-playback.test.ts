@@ -107,7 +107,14 @@ describe('VOD (a stopped program)', () => {
       ['r180', { width: 320, height: 180 }, 5],
       ['r90', { width: 160, height: 90 }, 5],
     ]);
-    expect(mpd).toContain('<SegmentTemplate timescale="12800" presentationTimeOffset="0" startNumber="0" initialization="r180/init_0.mp4" media="r180/init_0/$Number$.m4s">');
+    // The Period starts at the first video frame: its presentation time (ffmpeg's edit list delays it by
+    // an empty edit) is every representation's presentationTimeOffset, each in its own timescale.
+    const video = /<SegmentTemplate timescale="12800" presentationTimeOffset="(\d+)" startNumber="0" initialization="r180\/init_0.mp4" media="r180\/init_0\/\$Number\$.m4s">\s*<SegmentTimeline>\s*<S t="(\d+)"/.exec(mpd);
+    expect(video).not.toBeNull();
+    const [videoOffset, firstFrame] = [Number(video![1]), Number(video![2])];
+    expect(videoOffset).toBe(firstFrame);
+    const audioOffset = Number(/<SegmentTemplate timescale="48000" presentationTimeOffset="(\d+)"/.exec(mpd)![1]);
+    expect(Math.abs(audioOffset / 48000 - videoOffset / 12800)).toBeLessThan(0.001);
     expect(parsed.playlists[0].segments[1].resolvedUri).toBe(stack.url(`/${VOD}/r180/init_0/1.m4s`));
     expect(parsed.playlists[0].segments[0].map?.resolvedUri).toBe(stack.url(`/${VOD}/r180/init_0.mp4`));
     const audio = Object.values(parsed.mediaGroups.AUDIO.audio)[0];
