@@ -139,8 +139,8 @@ fi
 inputs_hash=$(
   {
     docker image inspect -f '{{.Id}}' "$base_image"
-    find images bin dist -type f ! -name '.tsbuildinfo*' ! -path images/package-lock.packed.json -print0 | sort -z | xargs -0 sha256sum
-    sha256sum package.json package-lock.json .dockerignore
+    find images bin dist lib/dataplane/ingest/native -type f ! -name '.tsbuildinfo*' ! -path images/package-lock.packed.json -print0 | sort -z | xargs -0 sha256sum
+    sha256sum package.json package-lock.json .dockerignore scripts/build-native.sh
   } | sha256sum | cut -c1-16
 )
 current=$(docker image inspect -f '{{index .Config.Labels "livestack.inputs-hash"}}' "$runtime_image" 2>/dev/null || true)

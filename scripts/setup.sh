@@ -2,7 +2,8 @@
 # Idempotent set-up shared by `npm start`, `npm test` and the benchmarks:
 #   - npm packages: `npm ci` when node_modules is missing or older than package-lock.json;
 #   - Debian packages the chosen features need, when missing (as root or with sudo; else the exact command);
-#   - the compiled CLI in dist/ (tsc) when a source, a tsconfig or package.json changed since the last build.
+#   - the compiled CLI in dist/ (tsc) when a source, a tsconfig or package.json changed since the last build;
+#   - the native SRT listener in build/native/ (scripts/build-native.sh) when its source changed.
 # Every step that has work to do says so on one line before it starts (with the package names) and
 # on one line when it is done; npm's and apt's own output goes to a log file, whose path and last lines
 # are printed when a step fails. With --quiet nothing is printed when nothing needs doing.
@@ -68,7 +69,8 @@ fi
 # --- Debian packages ----------------------------------------------------------------------------
 need=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need+=("$1"); }
-case ",$features," in *,runtime,*) want ffmpeg; want nginx; want libnginx-mod-rtmp ;; esac
+# gcc, pkg-config and libsrt's headers build the SRT listener (ffmpeg already brings libsrt1.5-gnutls).
+case ",$features," in *,runtime,*) want ffmpeg; want nginx; want libnginx-mod-rtmp; want gcc; want libc6-dev; want pkg-config; want libsrt-gnutls-dev ;; esac
 case ",$features," in *,docker,*) want docker.io; want debootstrap ;; esac
 case ",$features," in *,browser,*) want chromium ;; esac
 case ",$features," in *,bench,*) want wrk; want hyperfine ;; esac
@@ -110,4 +112,14 @@ if needs_build; then
   say "dist/ built in $(seconds_since "$started") s"
 fi
 
-if [ "$worked" = 0 ] && [ "$quiet" = 0 ]; then say "everything is in place (npm packages, Debian packages, dist/)"; fi
+# --- native SRT listener -------------------------------------------------------------------------
+# The ingest's SRT front door is a small C program on Debian's libsrt (lib/dataplane/ingest/native).
+if ! bash scripts/build-native.sh --check; then
+  worked=1
+  say "building the SRT listener (build/native/livestack-srt-listener: gcc on libsrt)"
+  started=$(date +%s)
+  logged "scripts/build-native.sh" bash scripts/build-native.sh
+  say "SRT listener built in $(seconds_since "$started") s"
+fi
+
+if [ "$worked" = 0 ] && [ "$quiet" = 0 ]; then say "everything is in place (npm packages, Debian packages, dist/, the SRT listener)"; fi

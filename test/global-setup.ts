@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
 /**
- * End-to-end suites spawn `bin/livestack`, which runs the compiled dist/: rebuild it (incremental,
- * a no-op when nothing changed) so those processes never run stale code.
+ * End-to-end suites spawn `bin/livestack`, which runs the compiled dist/, and ingest workloads run the
+ * native SRT listener: rebuild both (each a no-op when nothing changed) so those processes never run
+ * stale code.
  */
 export default function globalSetup(): void {
   const root = path.join(__dirname, '..');
@@ -11,4 +12,5 @@ export default function globalSetup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  execFileSync('bash', [path.join(root, 'scripts', 'build-native.sh')], { cwd: root, stdio: 'inherit' });
 }

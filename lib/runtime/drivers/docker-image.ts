@@ -15,7 +15,9 @@ import { engineMessage, engineStatus } from './docker-client';
  * The build context: what images/Dockerfile copies, as .dockerignore lets it through for the docker
  * CLI (dockerode applies .dockerignore to absolute paths and so drops everything; the list is made here).
  */
-const CONTEXT_FOLDERS = ['bin', 'dist', 'images'];
+const CONTEXT_FOLDERS = ['bin', 'dist', 'images', 'lib/dataplane/ingest/native'];
+/** The native helper's build script, which the Dockerfile's build stage runs as a host does. */
+const CONTEXT_FILES = ['package.json', 'scripts/build-native.sh'];
 const SKIPPED_NAMES = new Set(['node_modules', '.git']);
 const LOCKFILE = 'package-lock.json';
 /**
@@ -26,7 +28,7 @@ const PACKED_LOCKFILE = 'images/package-lock.packed.json';
 
 /** Relative paths of every file of the build context, with one lockfile (as .dockerignore keeps it). */
 export function buildContextFiles(packageRoot: string): string[] {
-  const files = ['package.json'];
+  const files = [...CONTEXT_FILES];
   const rootLockfile = fs.existsSync(path.join(packageRoot, LOCKFILE));
   if (rootLockfile) files.push(LOCKFILE);
   else if (!fs.existsSync(path.join(packageRoot, PACKED_LOCKFILE))) {
