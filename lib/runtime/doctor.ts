@@ -1,15 +1,18 @@
 /**
  * Checks of what the runtime needs on this machine, each with how to fix it: ffmpeg (with libx264),
- * nginx with the RTMP module (really loaded, in a throw-away config), Docker (for --driver docker),
- * the compiled CLI the local driver runs, and the ports an app would publish.
+ * nginx with the RTMP module (really loaded, in a throw-away config), the SRT listener (built and
+ * linking), Docker (for --driver docker), the compiled CLI the local driver runs, and the ports (TCP
+ * and UDP) an app would publish.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkloadSpec } from '../contract/workload-spec';
 import { packageRoot } from '../util/package-root';
+import { srtListenerBinary } from '../util/native-binaries';
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
@@ -70,6 +73,17 @@ export async function checkDocker(): Promise<Check> {
   };
 }
 
+/** The SRT listener is built and its libraries load (without arguments it says what it requires, and exits). */
+export async function checkSrtListener(): Promise<Check> {
+  const binary = srtListenerBinary();
+  const fix = 'sudo apt-get install -y gcc libc6-dev pkg-config libsrt-gnutls-dev && bash scripts/build-native.sh';
+  if (!fs.existsSync(binary)) return { name: 'SRT listener', ok: false, detail: `${binary} is missing (ingests of channels with SRT run it)`, fix };
+  const probe = await run(binary, []);
+  return /required/.test(probe.output)
+    ? { name: 'SRT listener', ok: true, detail: binary }
+    : { name: 'SRT listener', ok: false, detail: `${binary} does not run: ${probe.output.split('\n')[0]}`, fix };
+}
+
 export function checkCompiledCli(): Check {
   const cli = path.join(packageRoot(), 'dist', 'lib', 'cli', 'main.js');
   return fs.existsSync(cli)
@@ -82,18 +96,27 @@ export async function checkPorts(specs: readonly WorkloadSpec[], owned: Readonly
   const checks: Check[] = [];
   for (const spec of specs) {
     for (const port of spec.ports) {
-      const name = `port ${port.hostIp}:${port.hostPort}`;
+      const name = `port ${port.hostIp}:${port.hostPort}${port.protocol === 'udp' ? '/udp' : ''}`;
       if (owned.has(spec.name)) {
         checks.push({ name, ok: true, detail: `in use by this app's own ${spec.name}` });
         continue;
       }
-      const error = await tryListen(port.hostPort, port.hostIp);
+      const error = port.protocol === 'udp' ? await tryBindUdp(port.hostPort, port.hostIp) : await tryListen(port.hostPort, port.hostIp);
+      const ss = port.protocol === 'udp' ? 'ss -lunp' : 'ss -ltnp';
       checks.push(error
-        ? { name, ok: false, detail: `${spec.name} needs it, but ${error}`, fix: `free it (find the holder: ss -ltnp 'sport = :${port.hostPort}') or change the port in the app` }
+        ? { name, ok: false, detail: `${spec.name} needs it, but ${error}`, fix: `free it (find the holder: ${ss} 'sport = :${port.hostPort}') or change the port in the app` }
         : { name, ok: true, detail: `free for ${spec.name}` });
     }
   }
   return checks;
+}
+
+function tryBindUdp(port: number, host: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE' ? 'it is in use' : `it cannot be bound (${error.code})`));
+    socket.bind(port, host, () => socket.close(() => resolve(undefined)));
+  });
 }
 
 function tryListen(port: number, host: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DesiredState } from '../../runtime/desired-state';
-import { Check, checkCompiledCli, checkDocker, checkFfmpeg, checkNginxRtmp, checkPorts } from '../../runtime/doctor';
+import { Check, checkCompiledCli, checkDocker, checkFfmpeg, checkNginxRtmp, checkPorts, checkSrtListener } from '../../runtime/doctor';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openDriver, out } from './runtime-options';
 
 /** `livestack doctor`: what this machine lacks to run livestack, each with how to fix it. Exit 1 when a required check fails. */
@@ -8,9 +8,9 @@ export function register(program: Command): void {
   addRuntimeOptions(
     program
       .command('doctor')
-      .description('Check ffmpeg, nginx with the RTMP module, Docker and the ports the app needs; print how to fix what fails.'),
+      .description('Check ffmpeg, nginx with the RTMP module, the SRT listener, Docker and the ports the app needs; print how to fix what fails.'),
   ).action(async (options: RuntimeOptions) => {
-    const checks: Check[] = await Promise.all([checkFfmpeg(), checkNginxRtmp(), checkDocker()]);
+    const checks: Check[] = await Promise.all([checkFfmpeg(), checkNginxRtmp(), checkSrtListener(), checkDocker()]);
     checks.push(checkCompiledCli());
     let desired: DesiredState | undefined;
     if (options.app || options.manifest) desired = await loadDesired(options);
