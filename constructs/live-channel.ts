@@ -1,12 +1,14 @@
 import { Construct } from 'constructs';
 import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
-import { ChannelManifest, encoding as encodingSchema, KEY_FRAME_SECONDS, RunState, SEGMENT_SECONDS } from '../lib/model/manifest';
+import {
+  ChannelManifest, encoding as encodingSchema, IngestProtocol, KEY_FRAME_SECONDS, RunState, SEGMENT_SECONDS, SRT_LATENCY_MS, SrtIngest,
+} from '../lib/model/manifest';
 import { liveChannelProps, toDuration } from '../lib/model/props';
 import { validateProps, zodIssues } from '../lib/model/validate';
 import { Duration } from '../lib/model/values/duration';
 import { Encoding } from '../lib/model/values/encoding';
 import { Secret } from '../lib/model/values/secret';
-import { rtmpIngestUrl } from '../lib/model/public-urls';
+import { rtmpIngestUrl, srtIngestUrl } from '../lib/model/public-urls';
 import { constructName } from './private/naming';
 import { accountOf, AccountScope, brand, ChannelScope, childrenOf } from './private/scopes';
 import { Program, ProgramProps } from './program';
@@ -19,16 +21,25 @@ export interface LiveChannelProps {
   /** Channel name (DNS label). @default - the construct id */
   readonly name?: string;
   /**
-   * RTMP port encoders push to. Every channel defaults to 1935, so an account with several channels sets
-   * this on all but one: a channel's URL never depends on its position among its siblings.
+   * Port encoders push to: RTMP's (TCP), and SRT's (UDP) unless `srt.port` says otherwise. Every channel
+   * defaults to 1935, so an account with several channels sets this on all but one: a channel's URL
+   * never depends on its position among its siblings.
    * @default 1935
    */
   readonly port?: number;
-  /** Ingest protocol. @default 'rtmp' */
-  readonly protocol?: 'rtmp';
+  /**
+   * Ingest protocols encoders may use: RTMP (`rtmp://HOST:PORT/live` + stream key), SRT
+   * (`srt://HOST:PORT?streamid=publish:<channel>&passphrase=<stream key>`), or both; one publisher at a
+   * time either way.
+   * @default ['rtmp']
+   */
+  readonly protocols?: IngestProtocol[];
+  /** SRT settings, for a channel whose `protocols` include `'srt'`. @default - see SrtIngestOptions */
+  readonly srt?: SrtIngestOptions;
   /**
    * Stream key encoders must present. A string is a clear key written in code (only its salted hash
-   * is kept) unless it is a token such as `variable.stringValue`.
+   * is kept) unless it is a token such as `variable.stringValue`. On a channel with SRT the key is also
+   * the SRT passphrase: 10 to 79 characters, and readable by the workload (generated or a variable).
    * @default Secret.generated() - created at run time; `livestack up` shows where to read it
    */
   readonly streamKey?: string | Secret;
@@ -52,16 +63,33 @@ export interface LiveChannelProps {
   readonly state?: RunState;
 }
 
-/** An ingest point: encoders push RTMP to it; its programs record it (AMS live event). */
+/** SRT settings of a channel. */
+export interface SrtIngestOptions {
+  /** UDP port SRT encoders call. @default - the channel's port (RTMP uses it over TCP) */
+  readonly port?: number;
+  /**
+   * Receiver latency, 20 ms - 8 s: how long SRT may take to recover a lost packet. SRT's guideline is
+   * 4 to 6 round trips to the encoder (more on lossier links); lower it on a LAN for lower latency.
+   * @default Duration.seconds(1) - 4 round trips of 250 ms, or 6 of 100 ms with a few % loss
+   */
+  readonly latency?: Duration | string;
+  /** Length of the encryption key derived from the passphrase: 16, 24 or 32 bytes (AES-128/192/256). @default 16 */
+  readonly keyLength?: 16 | 24 | 32;
+}
+
+/** An ingest point: encoders push RTMP or SRT to it; its programs record it (AMS live event). */
 export class LiveChannel extends Construct implements ChannelScope {
   readonly channelName: string;
   readonly account: AccountScope;
-  /** RTMP port of the channel. */
+  /** Ingest port of the channel: RTMP's (TCP), and SRT's (UDP) unless `srt.port` says otherwise. */
   readonly port: number;
+  /** Ingest protocols the channel takes. */
+  readonly protocols: readonly IngestProtocol[];
   readonly keyFrameInterval: Duration;
   readonly segmentDuration: Duration;
   private readonly resolved: ReturnType<typeof liveChannelProps.parse>;
   private readonly streamKey: Secret;
+  private readonly srt?: SrtIngest;
 
   constructor(account: AccountScope, id: string, props: LiveChannelProps = {}) {
     super(account, id);
@@ -80,14 +108,31 @@ export class LiveChannel extends Construct implements ChannelScope {
     if (!encodingCheck.success) {
       issues.push(...zodIssues(encodingCheck.error, encoding, this.node.path).map((i) => ({ ...i, field: `encoding.${i.field}` })));
     }
+    this.protocols = this.resolved.protocols ?? ['rtmp'];
+    if (new Set(this.protocols).size !== this.protocols.length) {
+      issues.push({ path: this.node.path, field: 'protocols', received: JSON.stringify(this.protocols), allowed: 'each protocol once' });
+    }
+    const takesSrt = this.protocols.includes('srt');
+    if (this.resolved.srt && !takesSrt) {
+      issues.push({ path: this.node.path, field: 'srt', received: `SRT settings on a channel with protocols ${JSON.stringify(this.protocols)}`, allowed: 'srt settings only with "srt" in protocols' });
+    }
+    const srtLatency = toDuration(this.resolved.srt?.latency, Duration.millis(SRT_LATENCY_MS.default));
+    if (!srtLatency) issues.push(this.unparsable('srt.latency', this.resolved.srt?.latency));
+    const latencyMs = srtLatency ? srtLatency.toSeconds() * 1000 : undefined;
+    if (latencyMs !== undefined && !(latencyMs >= SRT_LATENCY_MS.min && latencyMs <= SRT_LATENCY_MS.max)) {
+      issues.push({ path: this.node.path, field: 'srt.latency', received: srtLatency!.toString(), allowed: `from ${SRT_LATENCY_MS.min}ms to ${SRT_LATENCY_MS.max / 1000}s` });
+    }
     const key = this.resolved.streamKey ?? Secret.generated();
     this.streamKey = typeof key === 'string' ? Secret.fromString(key) : key;
-    const secretProblem = this.streamKey.problem(this, 'stream-key');
+    const secretProblem = this.streamKey.problem(this, takesSrt ? 'srt-stream-key' : 'stream-key');
     if (secretProblem) issues.push({ path: this.node.path, field: 'streamKey', ...secretProblem });
     if (issues.length) throw new LivestackValidationError(issues);
     this.keyFrameInterval = keyFrameInterval!;
     this.segmentDuration = segmentDuration!;
     this.port = this.resolved.port ?? DEFAULT_PORT;
+    this.srt = takesSrt
+      ? { port: this.resolved.srt?.port ?? this.port, latencyMs: Math.round(srtLatency!.toSeconds() * 1000), keyLength: this.resolved.srt?.keyLength ?? 16 }
+      : undefined;
   }
 
   /** Adds a program that records this channel into an asset. */
@@ -98,17 +143,26 @@ export class LiveChannel extends Construct implements ChannelScope {
   /** The programs of this channel, in creation order. */
   get allPrograms(): readonly Program[] { return childrenOf(this, (x): x is Program => x instanceof Program); }
 
-  /** The URL encoders push to (append the stream key), e.g. `rtmp://127.0.0.1:1935/live`. */
+  /** The URL encoders push RTMP to (append the stream key), e.g. `rtmp://127.0.0.1:1935/live`. */
   get ingestUrl(): string {
     return rtmpIngestUrl(this.account.bindAddress, this.port);
+  }
+
+  /**
+   * The URL SRT encoders call, without the passphrase (add `&passphrase=<stream key>`), e.g.
+   * `srt://127.0.0.1:1935?streamid=publish:news`; undefined when the channel takes no SRT.
+   */
+  get srtIngestUrl(): string | undefined {
+    return this.srt ? srtIngestUrl(this.account.bindAddress, this.srt.port, this.channelName) : undefined;
   }
 
   toManifest(): ChannelManifest {
     return {
       name: this.channelName,
       path: this.node.path,
-      protocol: 'rtmp',
+      protocols: [...this.protocols],
       port: this.port,
+      ...(this.srt ? { srt: this.srt } : {}),
       streamKey: this.streamKey.toRef(this, `${this.account.accountName}-${this.channelName}-stream-key`),
       ingestAllowList: this.resolved.ingestAllowList ?? [],
       previewAllowList: this.resolved.previewAllowList ?? [],

@@ -39,7 +39,7 @@ function manifest(channels: number, bitrateKbps: number): Manifest {
       channels: Array.from({ length: channels }, (_, i) => ({
         name: `ch${i}`,
         path: `bench/bench/ch${i}`,
-        protocol: 'rtmp' as const,
+        protocols: ['rtmp' as const],
         port: 10_000 + i,
         streamKey: { kind: 'generated' as const, id: `bench-ch${i}-stream-key` },
         ingestAllowList: [],

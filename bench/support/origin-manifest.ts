@@ -75,7 +75,7 @@ export function testManifest(stack: TestStack): unknown {
       channels: [{
         name: 'news',
         path: 'app/acme/news',
-        protocol: 'rtmp',
+        protocols: ['rtmp'],
         port: stack.channelPort,
         streamKey: { kind: 'generated', id: 'news-stream-key' },
         ingestAllowList: [],

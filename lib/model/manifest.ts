@@ -84,6 +84,35 @@ export const KEY_FRAME_SECONDS = { min: 0.5, max: 20 } as const;
 /** Segment duration bounds, in seconds. */
 export const SEGMENT_SECONDS = { min: 1, max: 60 } as const;
 
+/**
+ * On a channel that takes SRT the stream key is also the SRT passphrase, which SRT bounds to 10-79
+ * characters (SRTO_PASSPHRASE); the key never crosses the network, it derives the encryption key.
+ */
+export const SRT_STREAM_KEY = /^[A-Za-z0-9._~-]{10,79}$/;
+export const SRT_STREAM_KEY_RULE = '10 to 79 of A-Z, a-z, 0-9, ".", "_", "~" and "-" (on a channel with SRT the stream key is the SRT passphrase, which SRT bounds to 10-79 characters)';
+
+/** Ingest protocols a channel can take. */
+export const ingestProtocol = z.enum(['rtmp', 'srt']);
+export type IngestProtocol = z.infer<typeof ingestProtocol>;
+
+/**
+ * SRT receiver latency: below 20 ms nothing can be sent again; 8 s is beyond any contribution link. The
+ * default covers 4 round trips of 250 ms (intercontinental), or 6 of 100 ms on a link losing a few %
+ * (Haivision's guideline): players are seconds behind the live edge anyway.
+ */
+export const SRT_LATENCY_MS = { min: 20, max: 8000, default: 1000 } as const;
+
+/** The SRT side of a channel (present exactly when `protocols` includes `srt`). */
+export const srtIngest = z.object({
+  /** UDP port encoders call. */
+  port,
+  /** Receiver latency (SRTO_RCVLATENCY): how long a lost packet may take to arrive again. */
+  latencyMs: z.number().int().min(SRT_LATENCY_MS.min).max(SRT_LATENCY_MS.max),
+  /** Length of the AES key derived from the passphrase, in bytes: 16, 24 or 32 (AES-128/192/256). */
+  keyLength: z.union([z.literal(16), z.literal(24), z.literal(32)]),
+});
+export type SrtIngest = z.infer<typeof srtIngest>;
+
 export const rendition = z.object({
   /** Rendition name, also its folder name: e.g. `720p`. */
   name: dnsLabel,
@@ -128,8 +157,11 @@ export type ProgramManifest = z.infer<typeof program>;
 export const channel = z.object({
   name: dnsLabel,
   path: z.string(),
-  protocol: z.literal('rtmp'),
+  /** Ingest protocols, each once. */
+  protocols: z.array(ingestProtocol).min(1),
+  /** The RTMP port (TCP); also SRT's (UDP) unless `srt.port` says otherwise. */
   port,
+  srt: srtIngest.optional(),
   streamKey: secretRef,
   ingestAllowList: z.array(cidr),
   previewAllowList: z.array(cidr),

@@ -5,7 +5,7 @@
  */
 import { Token } from 'cdktf';
 import { z } from 'zod';
-import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, ipAddress, port, publicHttpUrl, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, TOKEN_LIFETIME_SECONDS, toleration } from './manifest';
+import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, ingestProtocol, ipAddress, port, publicHttpUrl, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, TOKEN_LIFETIME_SECONDS, toleration } from './manifest';
 import { DeliveryEncryption } from './values/delivery-encryption';
 import { Duration } from './values/duration';
 import { Encoding } from './values/encoding';
@@ -96,7 +96,12 @@ export const streamingEndpointProps = z.strictObject({
 export const liveChannelProps = z.strictObject({
   name: name.optional(),
   port: port.optional(),
-  protocol: z.literal('rtmp', { error: '"rtmp" (SRT is planned)' }).optional(),
+  protocols: z.array(ingestProtocol, { error: 'a list of ingest protocols: ["rtmp"], ["srt"] or ["rtmp", "srt"]' }).min(1).optional(),
+  srt: z.strictObject({
+    port: port.optional(),
+    latency: durationLike.optional(),
+    keyLength: z.union([z.literal(16), z.literal(24), z.literal(32)], { error: '16, 24 or 32 (bytes: AES-128, AES-192, AES-256)' }).optional(),
+  }).optional(),
   streamKey: streamKeyLike.optional(),
   ingestAllowList: cidrList.optional(),
   previewAllowList: cidrList.optional(),

@@ -25,3 +25,16 @@ export function keyDeliveryBaseUrl(bindAddress: string, keyPort: number, publicB
 export function endpointBaseUrl(bindAddress: string, port: number, hostNames: readonly string[] = []): string {
   return `http://${publicHost(bindAddress, hostNames)}:${port}`;
 }
+
+/**
+ * The stream id livestack prints for SRT encoders: MediaMTX's form, which needs no escaping in a URL.
+ * The listener takes the SRT access control form `#!::r=<channel>,m=publish` as well.
+ */
+export function srtStreamId(channel: string): string {
+  return `publish:${channel}`;
+}
+
+/** `srt://HOST:PORT?streamid=publish:<channel>`: what OBS and ffmpeg call; encoders add `&passphrase=<stream key>`. */
+export function srtIngestUrl(bindAddress: string, port: number, channel: string): string {
+  return `srt://${publicHost(bindAddress)}:${port}?streamid=${srtStreamId(channel)}`;
+}

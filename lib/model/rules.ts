@@ -213,9 +213,15 @@ export const RULES: readonly Rule[] = [
     }),
   },
   {
+    id: 'srt-settings',
+    scope: 'account',
+    description: 'A channel takes each ingest protocol once; it has SRT settings exactly when it takes SRT; and its stream key, the SRT passphrase, is one the listener can read (not kept only as a hash).',
+    check: (account) => account.channels.flatMap(srtSettings),
+  },
+  {
     id: 'distinct-ports',
     scope: 'manifest',
-    description: 'Published ports do not collide on one address (0.0.0.0 collides with every address), across accounts too.',
+    description: 'Published ports do not collide on one address and protocol (0.0.0.0 collides with every address), across accounts too.',
     check: distinctPorts,
   },
 ];
@@ -284,24 +290,51 @@ function locatorReferences(account: AccountManifest, locator: LocatorManifest): 
   return issues;
 }
 
-function distinctPorts(manifest: Manifest): ValidationIssue[] {
-  const seen = new Map<number, { address: string; path: string; what: string }[]>();
+function srtSettings(channel: ChannelManifest): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const claim = (address: string, port: number, path: string, what: string, field: string) => {
-    const holders = seen.get(port) ?? [];
+  const takesSrt = channel.protocols.includes('srt');
+  if (new Set(channel.protocols).size !== channel.protocols.length) {
+    issues.push(issue(channel.path, 'protocols', JSON.stringify(channel.protocols), 'each protocol once'));
+  }
+  if (takesSrt !== (channel.srt !== undefined)) {
+    issues.push(issue(
+      channel.path, 'srt', channel.srt ? 'SRT settings without "srt" in protocols' : 'no SRT settings with "srt" in protocols',
+      'srt settings exactly when protocols include "srt"',
+    ));
+  }
+  if (takesSrt && channel.streamKey.kind === 'hash') {
+    issues.push(issue(
+      channel.path, 'streamKey', 'a stream key kept only as a hash (given in plain text)',
+      'a generated or variable stream key on a channel with SRT: the key is the SRT passphrase, which the listener needs in clear',
+    ));
+  }
+  return issues;
+}
+
+function distinctPorts(manifest: Manifest): ValidationIssue[] {
+  const seen = new Map<string, { address: string; path: string; what: string }[]>();
+  const issues: ValidationIssue[] = [];
+  const claim = (address: string, port: number, protocol: 'tcp' | 'udp', path: string, what: string, field: string) => {
+    const key = `${port}/${protocol}`;
+    const holders = seen.get(key) ?? [];
     const clash = holders.find((h) => h.address === address || h.address === '0.0.0.0' || address === '0.0.0.0');
     if (clash) {
       // Defaults are the same for every sibling (a port never depends on a position): say what to set.
-      const hint = clash.what === what ? ` (every ${what === 'channel ingest' ? 'channel' : what} defaults to the same port: set \`${field}\` on all but one)` : '';
-      issues.push(issue(path, field, `${port} (${what})`, `a port not already used on ${address}: ${clash.path} (${clash.what}) uses ${port}${hint}`));
+      const hint = clash.what === what ? ` (every ${what.startsWith('channel') ? 'channel' : what} defaults to the same port: set \`${field}\` on all but one)` : '';
+      const on = protocol === 'udp' ? `${address} (UDP)` : address;
+      issues.push(issue(path, field, `${port} (${what})`, `a port not already used on ${on}: ${clash.path} (${clash.what}) uses ${port}${hint}`));
     }
     holders.push({ address, path, what });
-    seen.set(port, holders);
+    seen.set(key, holders);
   };
   for (const account of manifest.accounts) {
-    claim(account.bindAddress, account.keyDelivery.port, account.path, 'key delivery', 'keyDelivery.port');
-    for (const endpoint of account.endpoints) claim(account.bindAddress, endpoint.port, endpoint.path, 'streaming endpoint', 'port');
-    for (const channel of account.channels) claim(account.bindAddress, channel.port, channel.path, 'channel ingest', 'port');
+    claim(account.bindAddress, account.keyDelivery.port, 'tcp', account.path, 'key delivery', 'keyDelivery.port');
+    for (const endpoint of account.endpoints) claim(account.bindAddress, endpoint.port, 'tcp', endpoint.path, 'streaming endpoint', 'port');
+    for (const channel of account.channels) {
+      if (channel.protocols.includes('rtmp')) claim(account.bindAddress, channel.port, 'tcp', channel.path, 'channel ingest', 'port');
+      // SRT takes the channel's port number over UDP by default: RTMP's TCP port does not clash with it.
+      if (channel.srt) claim(account.bindAddress, channel.srt.port, 'udp', channel.path, 'channel SRT ingest', channel.srt.port === channel.port ? 'port' : 'srt.port');
+    }
   }
   return issues;
 }

@@ -22,13 +22,29 @@ describe('defaults', () => {
     // THEN
     const channel = manifest.accounts[0].channels[0];
     expect(channel).toEqual(expect.objectContaining({
-      name: 'news', protocol: 'rtmp', port: 1935, state: 'running',
+      name: 'news', protocols: ['rtmp'], port: 1935, state: 'running',
       streamKey: { kind: 'generated', id: 'demo-news-stream-key' },
       keyFrameIntervalSeconds: 2, segmentDurationSeconds: 4,
       ingestAllowList: [], previewAllowList: [],
     }));
     expect(channel.encoding).toEqual(expect.objectContaining({ type: 'standard', preset: 'Default720p', audioBitrateKbps: 128, speedPreset: 'veryfast' }));
     expect(channel.encoding.type === 'standard' && channel.encoding.ladder.map((r) => r.name)).toEqual(['720p', '540p', '360p']);
+  });
+
+  test('a channel with SRT takes it on its own port over UDP, 1 s latency, AES-128, and says where encoders go', () => {
+    let urls: (string | undefined)[] = [];
+    const manifest = render((stack) => {
+      const account = new MediaAccount(stack, 'demo');
+      const both = account.addLiveChannel('news', { protocols: ['rtmp', 'srt'] });
+      const tuned = account.addLiveChannel('sport', { protocols: ['srt'], srt: { port: 9000, latency: '2500ms', keyLength: 32 } });
+      urls = [both.ingestUrl, both.srtIngestUrl, tuned.srtIngestUrl, account.addLiveChannel('talk').srtIngestUrl];
+    });
+
+    const [news, sport, talk] = manifest.accounts[0].channels;
+    expect(news).toEqual(expect.objectContaining({ protocols: ['rtmp', 'srt'], port: 1935, srt: { port: 1935, latencyMs: 1000, keyLength: 16 } }));
+    expect(sport).toEqual(expect.objectContaining({ protocols: ['srt'], port: 1936, srt: { port: 9000, latencyMs: 2500, keyLength: 32 } }));
+    expect(talk.srt).toBeUndefined();
+    expect(urls).toEqual(['rtmp://127.0.0.1:1935/live', 'srt://127.0.0.1:1935?streamid=publish:news', 'srt://127.0.0.1:9000?streamid=publish:sport', undefined]);
   });
 
   test('an account binds to loopback, allows 5 channels and delivers keys on 8090', () => {

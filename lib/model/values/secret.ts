@@ -7,8 +7,11 @@ import { SecretRef, STREAM_KEY, STREAM_KEY_RULE } from '../manifest';
 /** scrypt cost for stream keys given in clear: ~50 ms per check, paid once per publish attempt. */
 const SCRYPT_COST = 16384;
 
-/** What a secret is for: the rules differ (see Secret.problem). */
-export type SecretUse = 'stream-key' | 'jwt-key';
+/**
+ * What a secret is for: the rules differ (see Secret.problem). A stream key of a channel that takes SRT
+ * is also its SRT passphrase, which the listener needs in clear.
+ */
+export type SecretUse = 'stream-key' | 'srt-stream-key' | 'jwt-key';
 
 type SecretSource =
   | { readonly kind: 'generated' }
@@ -53,6 +56,12 @@ export class Secret {
     }
     if (this.source.kind === 'plain' && this.source.value.length === 0) {
       return { received: 'an empty string', allowed: 'a non-empty secret' };
+    }
+    if (this.source.kind === 'plain' && use === 'srt-stream-key') {
+      return {
+        received: 'a plain-text stream key (livestack keeps only its hash)',
+        allowed: 'Secret.generated() or Secret.fromVariable(sensitiveVariable) on a channel with SRT: the key is the SRT passphrase, which the listener needs in clear',
+      };
     }
     if (this.source.kind === 'plain' && use === 'stream-key' && !STREAM_KEY.test(this.source.value)) {
       return { received: `a stream key of ${this.source.value.length} characters (not shown)`, allowed: STREAM_KEY_RULE };
