@@ -71,6 +71,17 @@ export const ingestHealth = z.object({
   publisherConnected: z.boolean(),
   /** Remote address of the current publisher, if any. */
   publisher: z.string().optional(),
+  /** How the current publisher contributes. */
+  publisherProtocol: z.enum(['rtmp', 'srt']).optional(),
+  /** The current SRT publisher's link, from libsrt's counters (totals since it connected). */
+  srt: z.object({
+    rttMs: z.number(),
+    latencyMs: z.number(),
+    packetsLost: z.number().int(),
+    packetsRetransmitted: z.number().int(),
+    /** Lost for good: not recovered within the latency. */
+    packetsDropped: z.number().int(),
+  }).optional(),
   inputBitrateKbps: z.number().optional(),
   inputFrameRate: z.number().optional(),
   /** Seconds since the newest segment was written; absent before the first. */

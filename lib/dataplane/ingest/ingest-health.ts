@@ -7,9 +7,9 @@ import { Gauge, Registry } from 'prom-client';
 import { Logger } from '../common/log';
 import { IngestHealth, storagePaths } from '../../contract/storage-layout';
 import { writeFileAtomic } from '../../util/files';
-import { RTMP_APPLICATION } from './nginx-config';
-import { INTERNAL_STREAM_NAME, Publisher } from './publish-gate';
-import { fetchRtmpStat, streamStat } from './rtmp-stat';
+import { Publisher } from './publish-gate';
+
+export type SrtLinkHealth = NonNullable<IngestHealth['srt']>;
 
 export interface HealthSources {
   publisher(): Publisher | undefined;
@@ -17,8 +17,10 @@ export interface HealthSources {
   /** Frames per second the transcoder reads, measured. */
   inputFrameRate(): number | undefined;
   lastSegmentAtMs(): number | undefined;
-  /** nginx-rtmp's statistics socket. */
-  readonly statSocket: string;
+  /** Bytes received from the current publisher so far (nginx-rtmp's counters, or the SRT session's). */
+  inputBytes(): Promise<number | undefined>;
+  /** The current SRT publisher's link. */
+  srtLink(): SrtLinkHealth | undefined;
 }
 
 export class HealthMonitor {
@@ -63,10 +65,12 @@ export class HealthMonitor {
     const publisher = this.sources.publisher();
     const lastAt = this.sources.lastSegmentAtMs();
     const frameRate = publisher ? this.sources.inputFrameRate() : undefined;
+    const srt = publisher?.protocol === 'srt' ? this.sources.srtLink() : undefined;
     return {
       channel: this.channel,
       publisherConnected: publisher !== undefined,
-      ...(publisher ? { publisher: publisher.address } : {}),
+      ...(publisher ? { publisher: publisher.address, publisherProtocol: publisher.protocol } : {}),
+      ...(srt ? { srt } : {}),
       ...(publisher && this.bitrateKbps !== undefined ? { inputBitrateKbps: this.bitrateKbps } : {}),
       ...(frameRate !== undefined ? { inputFrameRate: frameRate } : {}),
       ...(lastAt !== undefined ? { lastSegmentAgeSeconds: this.lastSegmentAge(), lastSegmentAt: new Date(lastAt).toISOString() } : {}),
@@ -86,23 +90,23 @@ export class HealthMonitor {
       this.lastSample = undefined;
       return;
     }
-    let stat;
+    let bytesIn;
     try {
-      stat = streamStat(await fetchRtmpStat(this.sources.statSocket), RTMP_APPLICATION, INTERNAL_STREAM_NAME);
+      bytesIn = await this.sources.inputBytes();
     } catch (error) {
-      if (!this.warnedStat) this.log.error(`cannot read nginx-rtmp statistics: ${(error as Error).message}; input bitrate unknown`);
+      if (!this.warnedStat) this.log.error(`cannot read the input counters: ${(error as Error).message}; input bitrate unknown`);
       this.warnedStat = true;
       return;
     }
     const atMs = this.now();
-    if (!stat) {
+    if (bytesIn === undefined) {
       this.lastSample = undefined;
       return;
     }
     const previous = this.lastSample;
-    if (previous && atMs > previous.atMs && stat.bytesIn >= previous.bytesIn) {
-      this.bitrateKbps = Math.round(((stat.bytesIn - previous.bytesIn) * 8) / (atMs - previous.atMs));
+    if (previous && atMs > previous.atMs && bytesIn >= previous.bytesIn) {
+      this.bitrateKbps = Math.round(((bytesIn - previous.bytesIn) * 8) / (atMs - previous.atMs));
     }
-    this.lastSample = { bytesIn: stat.bytesIn, atMs };
+    this.lastSample = { bytesIn, atMs };
   }
 }

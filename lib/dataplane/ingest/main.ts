@@ -4,8 +4,12 @@
  *   encoder --RTMP--> nginx-rtmp --(on_publish: key, allow list, one publisher)--> control server
  *                         |                                                           |
  *                         +--(internal stream, token)--> ffmpeg --> channels/<c>/runs/<run>/
- *                                                                        |
+ *                                                          ^             |
+ *   encoder --SRT--> livestack-srt-listener --(MPEG-TS)----+             |
+ *          (stream id, passphrase, allow list, one publisher)            |
  *                                  programs (live config) --hard links--> assets/<asset>/
+ *
+ * A channel takes RTMP, SRT or both (`protocols`); either way one publisher at a time (the gate).
  *
  * Health goes to `channels/<channel>/health.json` and `/metrics`; retention keeps the channel area
  * and the running programs' windows tidy; program schedules (start, end) are kept by the workload's
@@ -20,7 +24,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { STREAM_KEY, STREAM_KEY_RULE } from '../../model/manifest';
+import { ChannelManifest, SRT_STREAM_KEY, SRT_STREAM_KEY_RULE, STREAM_KEY, STREAM_KEY_RULE } from '../../model/manifest';
 import { ENV } from '../../contract/workload-env';
 import { IngestConfig, ingestConfig, ingestLiveConfig } from '../../contract/workload-config';
 import { HttpMetrics } from '../common/http-metrics';
@@ -39,6 +43,8 @@ import { connectHost, NginxError, NginxProcess } from '../common/nginx';
 import { TcpFront } from '../common/tcp-front';
 import { INTERNAL_STREAM_NAME, PublishGate } from './publish-gate';
 import { applyRetention, collectRetentionView, planRetention } from './retention';
+import { rtmpInputBytes } from './rtmp-stat';
+import { SrtIngest } from './srt-ingest';
 import { renditionPlan } from './transcode-args';
 import { Transcoder } from './transcoder';
 
@@ -52,12 +58,8 @@ export async function run(): Promise<void> {
   const { channel } = env.config;
   const programs = env.liveConfigJson ? parseJsonWith(ingestLiveConfig, env.liveConfigJson, ENV.liveConfig).programs : [];
   const windowCap = testOnlyWindowCap(process.env, log);
-  // Fail at start, with the variable's name, rather than at the first publish (or never: a key nginx-rtmp
-  // cannot carry would refuse every encoder).
-  if (channel.streamKey.kind !== 'hash' && !STREAM_KEY.test(resolveSecret(channel.streamKey, env.storageDir))) {
-    const from = channel.streamKey.kind === 'variable' ? `Terraform variable ${channel.streamKey.name}` : `secret ${channel.streamKey.id}`;
-    throw new WorkloadEnvError(`the stream key of channel ${channel.name} (${from}) is not usable: it must be ${STREAM_KEY_RULE}`);
-  }
+  const passphrase = usableStreamKey(channel, env.storageDir);
+  const takesRtmp = channel.protocols.includes('rtmp');
 
   const channelDir = storagePaths.channelDir(env.storageDir, channel.name);
   const runsDir = path.join(channelDir, 'runs');
@@ -112,17 +114,36 @@ export async function run(): Promise<void> {
     transcoderRestarts: () => transcoder.restarts,
     inputFrameRate: () => transcoder.inputFrameRate,
     lastSegmentAtMs: () => lastSegmentAt,
-    statSocket: statSocketPath(workDir),
+    inputBytes: async () => {
+      const protocol = gate.publisher?.protocol;
+      if (protocol === 'srt') return srt?.bytesReceived;
+      return protocol === 'rtmp' ? rtmpInputBytes(statSocketPath(workDir)) : undefined;
+    },
+    srtLink: () => srt?.link,
   }, log, metrics.registry);
   const refreshHealth = () => health.update().catch((error: Error) => log.error(`could not write health: ${error.message}`));
+  const srt = channel.srt && passphrase !== undefined ? new SrtIngest({
+    channel: channel.name,
+    settings: channel.srt,
+    listenHost: env.listenHost,
+    allowList: channel.ingestAllowList,
+    passphrase,
+    gate,
+    transcoder,
+    log,
+    countRefusal,
+    publisherChanged: () => void refreshHealth(),
+  }) : undefined;
 
   let nginxUp = false;
+  let srtUp = false;
   const control = new ControlServer({
     publish: (call) => {
       const verdict = gate.publish(call);
       if (verdict.accepted) {
         log.info(`accepted publisher ${call.addr} (client ${call.clientid})`);
-        transcoder.publisherArrived();
+        srt?.setBusy(true);
+        transcoder.publisherArrived('pull');
         void refreshHealth();
       } else {
         countRefusal(verdict.reason);
@@ -134,6 +155,7 @@ export async function run(): Promise<void> {
       const left = gate.publishDone(call.clientid);
       if (!left) return;
       log.info(`publisher ${left.address} (client ${left.clientId}) left after ${Math.round((Date.now() - left.since.getTime()) / 1000)} s`);
+      srt?.setBusy(false);
       transcoder.publisherLeft();
       void refreshHealth();
     },
@@ -142,7 +164,7 @@ export async function run(): Promise<void> {
       if (!verdict.accepted) log.info(`refused ${verdict.detail}`);
       return verdict;
     },
-    health: () => ({ healthy: nginxUp, body: health.snapshot() }),
+    health: () => ({ healthy: (!takesRtmp || nginxUp) && (!srt || srtUp), body: health.snapshot() }),
   }, metrics);
 
   const nginx = new NginxProcess(workDir, log);
@@ -161,8 +183,9 @@ export async function run(): Promise<void> {
       // Read the transcoder's last segments into the assets before nginx goes.
       await transcoder.stop();
       await front?.close();
-      await nginx.stop();
+      await Promise.all([nginx.stop(), srt?.stop()]);
       nginxUp = false;
+      srtUp = false;
       await refreshHealth();
       await control.close();
       removeWorkDir();
@@ -171,25 +194,31 @@ export async function run(): Promise<void> {
   };
 
   try {
-    if (!fs.existsSync(RTMP_MODULE_PATH)) {
+    if (takesRtmp && !fs.existsSync(RTMP_MODULE_PATH)) {
       throw new NginxError(`the nginx RTMP module is missing (${RTMP_MODULE_PATH}): install Debian's libnginx-mod-rtmp (apt-get install nginx libnginx-mod-rtmp)`);
     }
     await control.listen('127.0.0.1', env.config.controlPort);
-    // nginx-rtmp on a private loopback port; the front holds the public one (see common/tcp-front.ts).
-    const rtmpPort = await freeLoopbackPort();
-    await nginx.start(renderNginxConfig({
-      workDir,
-      port: rtmpPort,
-      controlPort: env.config.controlPort,
-      playFrom: [rtmpHost],
-    }), '127.0.0.1', rtmpPort);
-    front = new TcpFront({ label: `RTMP ingest of channel ${channel.name}`, upstreamHost: '127.0.0.1', upstreamPort: rtmpPort, log });
-    await front.listen(env.listenHost, channel.port);
+    if (takesRtmp) {
+      // nginx-rtmp on a private loopback port; the front holds the public one (see common/tcp-front.ts).
+      const rtmpPort = await freeLoopbackPort();
+      await nginx.start(renderNginxConfig({
+        workDir,
+        port: rtmpPort,
+        controlPort: env.config.controlPort,
+        playFrom: [rtmpHost],
+      }), '127.0.0.1', rtmpPort);
+      front = new TcpFront({ label: `RTMP ingest of channel ${channel.name}`, upstreamHost: '127.0.0.1', upstreamPort: rtmpPort, log });
+      await front.listen(env.listenHost, channel.port);
+      nginxUp = true;
+    }
+    if (srt) {
+      await srt.start();
+      srtUp = true;
+    }
   } catch (error) {
     await shutdown();
     throw error;
   }
-  nginxUp = true;
   watcher.start(env.liveConfigJson);
   const graceMs = Math.max(10_000, 3_000 * channel.segmentDurationSeconds);
   const sweep = () => {
@@ -203,15 +232,41 @@ export async function run(): Promise<void> {
   };
   timers.push(setInterval(() => void refreshHealth(), HEALTH_EVERY_MS), setInterval(sweep, Math.max(1_000, channel.segmentDurationSeconds * 1_000)));
   await refreshHealth();
-  log.info(`ingest of channel ${channel.name} listening on rtmp://${urlHost(rtmpHost)}:${channel.port}/${RTMP_APPLICATION} `
+  const doors = [
+    ...(takesRtmp ? [`rtmp://${urlHost(rtmpHost)}:${channel.port}/${RTMP_APPLICATION}`] : []),
+    ...(channel.srt ? [`srt://${urlHost(rtmpHost)}:${channel.srt.port} (UDP; latency ${channel.srt.latencyMs} ms, AES-${channel.srt.keyLength * 8})`] : []),
+  ];
+  log.info(`ingest of channel ${channel.name} listening on ${doors.join(' and ')} `
     + `(${describeEncoding(env.config)}; recording ${recorder.recordingAssets.join(', ') || 'nothing'})`);
 
-  const died = nginx.died().then(async (why) => {
+  const frontDoorDied = Promise.race([...(takesRtmp ? [nginx.died()] : []), ...(srt ? [srt.died()] : [])]);
+  const died = frontDoorDied.then(async (why) => {
     log.error(`${why}; the ingest workload stops (its supervisor starts it again)`);
     await shutdown();
     throw new Error(`ingest of channel ${channel.name}: ${why}`);
   });
   await Promise.race([stopOnSignals(log, shutdown), died]);
+}
+
+/**
+ * The stream key, checked at start against what the channel's protocols can carry, so a bad key fails
+ * here, naming its variable, rather than refusing every encoder later (a key nginx-rtmp cannot carry, or
+ * an SRT passphrase out of SRT's bounds). Returns the clear key when SRT needs it as its passphrase.
+ */
+function usableStreamKey(channel: Omit<ChannelManifest, 'programs'>, storageDir: string): string | undefined {
+  const ref = channel.streamKey;
+  const from = ref.kind === 'variable' ? `Terraform variable ${ref.name}` : `secret ${ref.id}`;
+  if (ref.kind === 'hash') {
+    if (channel.srt) throw new WorkloadEnvError(`the stream key of channel ${channel.name} (${from}) is kept only as a hash: SRT needs the key itself as its passphrase`);
+    return undefined;
+  }
+  const key = resolveSecret(ref, storageDir);
+  const [pattern, rule] = channel.srt ? [SRT_STREAM_KEY, SRT_STREAM_KEY_RULE] : [STREAM_KEY, STREAM_KEY_RULE];
+  // SRT's rule is the narrower one (10-79 characters of the same set).
+  if (!pattern.test(key)) {
+    throw new WorkloadEnvError(`the stream key of channel ${channel.name} (${from}) is not usable: it must be ${rule}`);
+  }
+  return channel.srt ? key : undefined;
 }
 
 /** Reads the test-only window cap; anything but a positive number is refused with the variable's name. */

@@ -5,6 +5,9 @@
  * allow list, the key must match (constant time), and only one publisher at a time is accepted. An
  * accepted stream is renamed to an internal name, so the key never reaches the transcoder's argv
  * or any log. Playing: only the transcoder, which presents a token made when the workload started.
+ *
+ * SRT publishers are checked by the SRT listener (stream id, allow list, passphrase) before they
+ * reach this gate, which then holds one publisher at a time across both protocols.
  */
 import { IpAllowList } from '../common/ip-allow-list';
 import { constantTimeEqual } from '../secrets';
@@ -29,9 +32,12 @@ export interface RtmpCall {
   readonly token?: string;
 }
 
+export type IngestProtocol = 'rtmp' | 'srt';
+
 export interface Publisher {
   readonly clientId: string;
   readonly address: string;
+  readonly protocol: IngestProtocol;
   readonly since: Date;
 }
 
@@ -84,7 +90,21 @@ export class PublishGate {
     if (this.current) {
       return refuse('already-publishing', `${who}: the channel already has a publisher (${this.current.address}, client ${this.current.clientId})`);
     }
-    this.current = { clientId: call.clientid, address: call.addr, since: now };
+    this.current = { clientId: call.clientid, address: call.addr, protocol: 'rtmp', since: now };
+    return { accepted: true };
+  }
+
+  /**
+   * An SRT caller the SRT listener let in (right stream id, passphrase and address). The allow list
+   * is checked again here, where it is also checked for RTMP, and the channel takes one publisher.
+   */
+  admitSrt(session: { readonly clientId: string; readonly address: string }, now = new Date()): GateVerdict {
+    const who = `SRT publisher ${session.address} (session ${session.clientId})`;
+    if (!this.allowList.allows(session.address)) return refuse('address-not-allowed', `${who}: address not in the channel's ingest allow list`);
+    if (this.current) {
+      return refuse('already-publishing', `${who}: the channel already has a publisher (${this.current.address}, ${this.current.protocol} client ${this.current.clientId})`);
+    }
+    this.current = { clientId: session.clientId, address: session.address, protocol: 'srt', since: now };
     return { accepted: true };
   }
 

@@ -4,6 +4,8 @@
  * the input bitrate it measured itself between two reads.
  */
 import * as http from 'node:http';
+import { RTMP_APPLICATION } from './nginx-config';
+import { INTERNAL_STREAM_NAME } from './publish-gate';
 
 export interface StreamStat {
   /** Bytes received from the publisher on this stream so far. */
@@ -64,4 +66,9 @@ function elements(xml: string, tag: string): string[] {
 function text(xml: string, tag: string): string | undefined {
   const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
   return match?.[1];
+}
+
+/** Bytes received on the channel's internal stream so far, or undefined when nobody publishes over RTMP. */
+export async function rtmpInputBytes(socketPath: string): Promise<number | undefined> {
+  return streamStat(await fetchRtmpStat(socketPath), RTMP_APPLICATION, INTERNAL_STREAM_NAME)?.bytesIn;
 }

@@ -35,9 +35,12 @@ export interface RenditionPlan {
 }
 
 export interface TranscodeJob {
-  /** What ffmpeg reads: a file (bench), or the private ffconcat file that names the channel's internal stream (see inputListing). */
+  /**
+   * What ffmpeg reads: a file (bench), the private ffconcat file that names the channel's internal
+   * stream (see inputListing), or `pipe:0` (an SRT publisher's MPEG-TS).
+   */
   readonly input: string;
-  /** Input options before `-i`, e.g. `concatInputArgs()` for an ffconcat listing. @default - none */
+  /** Input options before `-i`, e.g. `concatInputArgs()` for an ffconcat listing, `-f mpegts` on a pipe. @default - none */
   readonly inputArgs?: readonly string[];
   readonly encoding: Encoding;
   readonly keyFrameIntervalSeconds: number;
@@ -139,7 +142,8 @@ function standardCodecArgs(job: TranscodeJob, videoCount: number): string[] {
     // Same forced key frame times in every rendition and no scene-cut key frames: players switch cleanly.
     '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
     '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
-    // RTMP timestamps are whole milliseconds: resampling to them keeps AAC frames evenly spaced.
+    // RTMP timestamps are whole milliseconds (and an SRT feed may lose packets): resampling keeps AAC
+    // frames evenly spaced.
     '-af', 'aresample=async=1',
     '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
   ];

@@ -1,6 +1,7 @@
 /**
- * The channel's transcoder: ffmpeg pulling the published stream from nginx-rtmp and writing CMAF
- * segments, one *run* (one ffmpeg process, one folder `runs/<run>/`) at a time. Runs start when a
+ * The channel's transcoder: ffmpeg reading the published stream and writing CMAF segments, one *run*
+ * (one ffmpeg process, one folder `runs/<run>/`) at a time. A run reads an RTMP publisher by pulling
+ * it from nginx-rtmp, and an SRT publisher's MPEG-TS from its stdin (`feed`). Runs start when a
  * publisher is accepted and end when its stream ends. A transcoder that dies while the publisher is
  * still connected is started again (a new run, counted in `restarts`), with backoff.
  */
@@ -22,7 +23,7 @@ export interface TranscoderOptions {
   readonly encoding: Encoding;
   readonly keyFrameIntervalSeconds: number;
   readonly segmentDurationSeconds: number;
-  /** The internal stream URL, play token included. Never logged, never on a command line (see inputListing). */
+  /** The internal RTMP stream URL, play token included, for `pull` input. Never logged, never on a command line (see inputListing). */
   readonly inputUrl: string;
   readonly log: Logger;
   readonly onSegment: (event: SegmentEvent) => void;
@@ -32,8 +33,19 @@ export interface TranscoderOptions {
   readonly pollMs?: number;
 }
 
+/**
+ * How a run reads its publisher: `pull` from nginx-rtmp (inputUrl), or `pipe`: MPEG-TS written to its
+ * stdin by `feed` (an SRT publisher).
+ */
+export type TranscoderInput = 'pull' | 'pipe';
+
 /** Wait after a publish is accepted: nginx-rtmp starts the stream only once the callback answered. */
-const START_DELAY_MS = 300;
+const START_DELAY_MS: Record<TranscoderInput, number> = { pull: 300, pipe: 0 };
+/**
+ * Piped input waiting for a run (while one starts or restarts), and queued in a run's stdin: enough for
+ * seconds of a contribution feed, bounded so a stuck ffmpeg cannot make the workload grow.
+ */
+const MAX_PIPE_BACKLOG_BYTES = 16 * 1024 * 1024;
 const BACKOFF = { initialMs: 500, maxMs: 10_000, resetAfterMs: 30_000 };
 /** After the publisher left, ffmpeg normally ends at once (nginx drops it); these bound a stuck one. */
 const END_GRACE_MS = 6_000;
@@ -49,12 +61,18 @@ interface Run {
   readonly exited: Promise<void>;
   /** The publish session it transcodes (see Transcoder.session). */
   readonly session: number;
+  readonly input: TranscoderInput;
   /** ffmpeg reported progress: it had opened its input and was transcoding. */
   up: boolean;
 }
 
 export class Transcoder {
   private wanted = false;
+  private input: TranscoderInput = 'pull';
+  /** Piped input that arrived while no run of the current session could take it. */
+  private backlog: Buffer[] = [];
+  private backlogBytes = 0;
+  private droppedBytes = 0;
   /** Counts accepted publishers: a run still ending for the previous one is not a failure of the next. */
   private session = 0;
   private current?: Run;
@@ -89,20 +107,48 @@ export class Transcoder {
   }
 
   /** A publisher was accepted: transcode its stream (once the previous run, if any, is over). */
-  publisherArrived(): void {
+  publisherArrived(input: TranscoderInput = 'pull'): void {
     this.wanted = true;
+    this.input = input;
     this.session++;
     this.consecutiveFailures = 0;
+    this.clearBacklog();
     // A run still ending for the previous publisher keeps its grace timer; the next run starts when it is over.
-    if (!this.current) this.scheduleStart(START_DELAY_MS);
+    if (!this.current) this.scheduleStart(START_DELAY_MS[input]);
   }
 
-  /** The publisher left: the run ends by itself when nginx drops ffmpeg; a stuck ffmpeg is stopped. */
+  /**
+   * Stream data of a `pipe` publisher, in order: into the current run's stdin, or kept (bounded) for the
+   * run about to start. What does not fit is dropped and counted in the log.
+   */
+  feed(chunk: Buffer): void {
+    if (!this.wanted || this.input !== 'pipe') return;
+    const run = this.current;
+    const stdin = run?.session === this.session ? run.process.stdin : undefined;
+    if (stdin && !stdin.writableEnded) {
+      if (stdin.writableLength + chunk.length > MAX_PIPE_BACKLOG_BYTES) this.drop(run!, chunk.length);
+      else stdin.write(chunk);
+      return;
+    }
+    if (this.backlogBytes + chunk.length > MAX_PIPE_BACKLOG_BYTES) {
+      this.droppedBytes += chunk.length;
+      return;
+    }
+    this.backlog.push(chunk);
+    this.backlogBytes += chunk.length;
+  }
+
+  /**
+   * The publisher left: the run ends by itself when nginx drops ffmpeg or, piped, at the end of its
+   * input; a stuck ffmpeg is stopped.
+   */
   publisherLeft(): void {
     this.wanted = false;
+    this.clearBacklog();
     if (this.startTimer) clearTimeout(this.startTimer);
     const run = this.current;
     if (!run) return;
+    if (run.input === 'pipe') run.process.stdin?.end();
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = setTimeout(() => {
       if (this.current === run) void this.end(run, 'it did not end within the grace period after the publisher left');
@@ -140,16 +186,20 @@ export class Transcoder {
     const id = newRunId();
     const dir = path.join(this.options.runsDir, id);
     fs.mkdirSync(dir, { recursive: true });
+    const input = this.input;
     const args = transcodeArgs({
-      input: this.inputFile,
-      inputArgs: concatInputArgs(this.options.encoding),
+      ...(input === 'pull'
+        ? { input: this.inputFile, inputArgs: concatInputArgs(this.options.encoding) }
+        : { input: 'pipe:0', inputArgs: ['-f', 'mpegts'] }),
       encoding: this.options.encoding,
       keyFrameIntervalSeconds: this.options.keyFrameIntervalSeconds,
       segmentDurationSeconds: this.options.segmentDurationSeconds,
       outputDir: dir,
       progress: true,
     });
-    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: [input === 'pipe' ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // A run that ends while data still arrives must not take the workload down with EPIPE.
+    child.stdin?.on('error', () => undefined);
     const output = new RunOutput(id, dir, this.renditions, this.options.onSegment, this.options.log);
     const exited = new Promise<void>((resolve) => {
       child.once('error', (error) => {
@@ -161,7 +211,7 @@ export class Transcoder {
         resolve();
       });
     });
-    const run: Run = { id, process: child, output, startedAt: Date.now(), exited, session: this.session, up: false };
+    const run: Run = { id, process: child, output, startedAt: Date.now(), exited, session: this.session, input, up: false };
     this.current = run;
     this.runStates.set(id, 'active');
     this.outputs.set(id, output);
@@ -169,11 +219,29 @@ export class Transcoder {
     this.watchProgress(run);
     this.forwardLog(run);
     const poller = setInterval(() => output.poll(), this.options.pollMs ?? 250);
-    this.options.log.info(`transcoder run ${id} started (pid ${child.pid ?? '-'}, ${this.renditions.join(', ')})`);
+    this.options.log.info(`transcoder run ${id} started (pid ${child.pid ?? '-'}, ${input === 'pipe' ? 'MPEG-TS from the SRT publisher' : 'pulling from nginx-rtmp'}: ${this.renditions.join(', ')})`);
+    if (input === 'pipe') this.flushBacklog(run);
     void exited.then(() => {
       clearInterval(poller);
       this.finish(run);
     });
+  }
+
+  private flushBacklog(run: Run): void {
+    if (this.droppedBytes > 0) this.options.log.error(`dropped ${this.droppedBytes} bytes of the SRT publisher's stream while no transcoder run could take them`);
+    this.droppedBytes = 0;
+    for (const chunk of this.backlog) run.process.stdin?.write(chunk);
+    this.clearBacklog();
+  }
+
+  private clearBacklog(): void {
+    this.backlog = [];
+    this.backlogBytes = 0;
+  }
+
+  private drop(run: Run, bytes: number): void {
+    if (this.droppedBytes === 0) this.options.log.error(`transcoder run ${run.id} does not keep up with the SRT publisher: dropping input`);
+    this.droppedBytes += bytes;
   }
 
   /** The run's process is gone: read its last output, then start again if the publisher is still there. */
@@ -187,7 +255,7 @@ export class Transcoder {
     if (!this.wanted) return;
     if (run.session !== this.session) {
       // The previous publisher's run ended; the new publisher's starts now.
-      this.scheduleStart(START_DELAY_MS);
+      this.scheduleStart(START_DELAY_MS[this.input]);
       return;
     }
     const lasted = Date.now() - run.startedAt;
