@@ -1,6 +1,7 @@
 /**
- * The smallest useful livestack app: one origin, one 720p ladder channel, one program, a clear HLS+DASH
- * locator. `npm start` runs it; push with OBS or ffmpeg to the printed ingest URL and play the printed URL.
+ * The smallest useful livestack app: one origin, one 720p ladder channel taking RTMP and SRT, one
+ * program, a clear HLS+DASH locator. `npm start` runs it; push with OBS or ffmpeg to a printed ingest URL
+ * and play the printed URL.
  */
 import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
@@ -12,7 +13,7 @@ export class BasicStack extends TerraformStack {
     const account = new MediaAccount(this, 'demo');
     const endpoint = account.addStreamingEndpoint('main');
     // The preview page is opt-in: here for whoever runs the demo on this machine.
-    const channel = account.addLiveChannel('news', { previewAllowList: ['127.0.0.1/32', '::1/128'] });
+    const channel = account.addLiveChannel('news', { protocols: ['rtmp', 'srt'], previewAllowList: ['127.0.0.1/32', '::1/128'] });
     channel.addProgram('live').publish(endpoint);
   }
 }

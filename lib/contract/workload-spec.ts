@@ -14,6 +14,7 @@ export interface PortSpec {
   readonly containerPort: number;
   readonly hostPort: number;
   readonly hostIp: string;
+  /** `udp` for SRT ingest, `tcp` for everything else. */
   readonly protocol: 'tcp' | 'udp';
 }
 

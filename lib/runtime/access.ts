@@ -1,6 +1,6 @@
 /**
- * Where a running app is reached: each channel's ingest URL and where its stream key is (a 0600 file
- * path, a variable name — never the key itself), and each locator's playback URLs.
+ * Where a running app is reached: each channel's ingest URLs (RTMP, SRT) and where its stream key is
+ * (a 0600 file path, a variable name — never the key itself), and each locator's playback URLs.
  */
 import { locatorId, readLocatorIdKey } from '../contract/locator-ids';
 import { storagePaths } from '../contract/storage-layout';
@@ -19,7 +19,10 @@ export type StreamKeySource =
 export interface IngestAccess {
   readonly account: string;
   readonly channel: string;
-  readonly url: string;
+  /** `rtmp://HOST:PORT/live`: encoders append `/<stream key>`. */
+  readonly rtmpUrl?: string;
+  /** `srt://HOST:PORT?streamid=publish:<channel>`: encoders add `&passphrase=<stream key>`. */
+  readonly srtUrl?: string;
   readonly streamKey: StreamKeySource;
 }
 
@@ -60,7 +63,9 @@ export function describeAccess(desired: DesiredState, storageDir: (account: stri
       const streamKey: StreamKeySource = key.kind === 'generated'
         ? { kind: 'file', path: storagePaths.secret(storageDir(account.name), key.id) }
         : key.kind === 'variable' ? { kind: 'variable', variable: `TF_VAR_${key.name}` } : { kind: 'hash' };
-      ingest.push({ account: account.name, channel: channel.name, url: spec.urls[0], streamKey });
+      const rtmpUrl = spec.urls.find((url) => url.startsWith('rtmp://'));
+      const srtUrl = spec.urls.find((url) => url.startsWith('srt://'));
+      ingest.push({ account: account.name, channel: channel.name, ...(rtmpUrl ? { rtmpUrl } : {}), ...(srtUrl ? { srtUrl } : {}), streamKey });
       // Every running endpoint serves the preview; the first one is enough to show.
       const endpoint = account.endpoints.find((e) => e.state === 'running');
       if (endpoint && channel.previewAllowList.length > 0) {

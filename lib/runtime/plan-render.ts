@@ -11,6 +11,7 @@ const FLAG_TEXT: Record<DisruptionFlag, string> = {
   'live-ingest-restarted': 'live ingest restarted',
   'live-ingest-stopped': 'live ingest stopped',
   'ingest-url-changed': 'ingest URL changed',
+  'ingest-protocol-changed': 'ingest protocols changed (encoders must switch)',
   'locator-withdrawn': 'locator withdrawn',
   'playback-interrupted': 'playback interrupted',
   'key-delivery-interrupted': 'key delivery interrupted',

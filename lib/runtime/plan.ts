@@ -19,6 +19,7 @@ export type DisruptionFlag =
   | 'live-ingest-restarted'
   | 'live-ingest-stopped'
   | 'ingest-url-changed'
+  | 'ingest-protocol-changed'
   | 'locator-withdrawn'
   | 'playback-interrupted'
   | 'key-delivery-interrupted';
@@ -151,8 +152,15 @@ function replaceDisruption(spec: WorkloadSpec, previous: WorkloadSpec | undefine
     if (spec.disruption === 'key-delivery') flags.push('key-delivery-interrupted');
   }
   if (spec.role === 'ingest' && previous && previous.urls.join('\n') !== spec.urls.join('\n')) flags.push('ingest-url-changed');
+  // An encoder on a protocol the channel no longer takes (or a new one it now takes) must be reconfigured.
+  if (spec.role === 'ingest' && previous && schemes(previous.urls) !== schemes(spec.urls)) flags.push('ingest-protocol-changed');
   if (withdrawn.length > 0) flags.push('locator-withdrawn');
   return { disruptions: flags, ...(withdrawn.length > 0 ? { withdrawnLocators: withdrawn } : {}) };
+}
+
+/** The URL schemes of an ingest's encoder-facing URLs (`rtmp`, `srt`): its protocols, in a comparable form. */
+function schemes(urls: readonly string[]): string {
+  return [...new Set(urls.map((url) => url.slice(0, url.indexOf(':'))))].sort().join(',');
 }
 
 /** Locators served before (and live at `now`) that the new config no longer serves live. */

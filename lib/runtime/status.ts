@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { IngestHealth } from '../contract/storage-layout';
 import { writeFileAtomic } from '../util/files';
 import { programPhase, ProgramPhase } from '../model/program-schedule';
+import { IngestAccess } from './access';
 import { ObservedWorkload, WorkloadPhase } from './drivers/driver';
 import { DesiredState } from './desired-state';
 import { playbackUrlTemplates } from './access';
@@ -90,6 +91,8 @@ export interface AccountStatus {
   readonly locators: LocatorStatus[];
   /** Absent in status files written before programs were reported. */
   readonly programs?: ProgramStatus[];
+  /** Where encoders push each channel (URLs, where the key is); absent in older status files. */
+  readonly ingest?: IngestAccess[];
 }
 
 export interface StatusInput {
@@ -100,6 +103,8 @@ export interface StatusInput {
   readonly ingestHealth: ReadonlyMap<string, IngestHealth>;
   readonly previous: ReadonlyMap<string, AccountStatus>;
   readonly now: number;
+  /** Where encoders push (see access.ts); computed by the caller, which knows where storage is. */
+  readonly ingest?: readonly IngestAccess[];
 }
 
 /** An ingest health file older than this means the ingest stopped reporting. */
@@ -166,6 +171,7 @@ export function computeStatus(input: StatusInput): AccountStatus[] {
     workloads: (byAccount.get(account) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1)),
     locators: locatorStatus(input.desired, account, input.now),
     programs: programStatus(input.desired, account, input.now),
+    ingest: (input.ingest ?? []).filter((i) => i.account === account),
   }));
 }
 

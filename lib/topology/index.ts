@@ -11,7 +11,7 @@ import { Disruption, KubernetesWorkloadSpec, ResourceSpec, STORAGE_MOUNT, Worklo
 import { ENV } from '../contract/workload-env';
 import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
-import { endpointBaseUrl, keyDeliveryBaseUrl, rtmpIngestUrl } from '../model/public-urls';
+import { endpointBaseUrl, keyDeliveryBaseUrl, rtmpIngestUrl, srtIngestUrl } from '../model/public-urls';
 import { secretEnvName } from '../contract/workload-env';
 import { workloadName } from '../contract/workload-names';
 import { ingestResources, keysResources, originResources } from './resource-requests';
@@ -62,7 +62,7 @@ function keyService(account: AccountManifest): WorkloadSpec {
     owner: account.path,
     config,
     secretEnv,
-    publishedPorts: [keyPort],
+    publishedPorts: [tcp(keyPort)],
     internalPorts: [],
     healthPort: keyPort,
     disruption: 'key-delivery',
@@ -86,15 +86,19 @@ function ingest(account: AccountManifest, channel: ChannelManifest, ports: Inter
     config,
     liveConfig,
     secretEnv,
-    publishedPorts: [channel.port],
+    publishedPorts: [
+      ...(channel.protocols.includes('rtmp') ? [tcp(channel.port)] : []),
+      ...(channel.srt ? [{ port: channel.srt.port, protocol: 'udp' as const }] : []),
+    ],
     internalPorts: [controlPort],
     healthPort: controlPort,
     disruption: 'live-ingest',
+    // Encoder-facing URLs, one a protocol: a plan flags a change of them (and of the protocols).
+    urls: ingestUrls(channel, account.platform?.kind === 'kubernetes' ? serviceHost(name, account.platform) : account.bindAddress),
     ...(account.platform?.kind === 'kubernetes' ? {
-      urls: [`rtmp://${serviceHost(name, account.platform)}:${channel.port}/live`],
       kubernetes: clusterSettings(account.name, account.platform, ingestResources(channel.encoding, account.platform.resources.ingest),
         account.platform.services.channels[channel.name] ?? account.platform.services.ingest),
-    } : { urls: [rtmpIngestUrl(account.bindAddress, channel.port)] }),
+    } : {}),
   });
 }
 
@@ -127,7 +131,7 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
       config,
       liveConfig,
       secretEnv: {},
-      publishedPorts: balanced ? [] : [endpoint.port],
+      publishedPorts: balanced ? [] : [tcp(endpoint.port)],
       internalPorts: balanced ? [listenPort] : [],
       healthPort: listenPort,
       disruption: 'playback',
@@ -148,7 +152,7 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
       owner: endpoint.path,
       config,
       secretEnv: {},
-      publishedPorts: [endpoint.port],
+      publishedPorts: [tcp(endpoint.port)],
       internalPorts: [],
       healthPort: endpoint.port,
       disruption: 'playback',
@@ -265,6 +269,23 @@ function envelopeLocators(account: AccountManifest): KeyServiceConfig['keys'] {
   });
 }
 
+interface PublishedPort {
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+/** The URLs encoders call, one a protocol the channel takes, on `host` (a bind address or a cluster Service name). */
+function ingestUrls(channel: ChannelManifest, host: string): string[] {
+  return [
+    ...(channel.protocols.includes('rtmp') ? [rtmpIngestUrl(host, channel.port)] : []),
+    ...(channel.srt ? [srtIngestUrl(host, channel.srt.port, channel.name)] : []),
+  ];
+}
+
+function tcp(port: number): PublishedPort {
+  return { port, protocol: 'tcp' };
+}
+
 interface WorkloadParts {
   readonly name: string;
   readonly role: WorkloadRole;
@@ -272,7 +293,7 @@ interface WorkloadParts {
   readonly config: unknown;
   readonly liveConfig?: unknown;
   readonly secretEnv: Record<string, string>;
-  readonly publishedPorts: number[];
+  readonly publishedPorts: PublishedPort[];
   readonly internalPorts: number[];
   readonly healthPort: number;
   readonly disruption: Disruption;
@@ -299,7 +320,7 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     ...(account.imageBuild ? { imageBuild: { baseImage: account.imageBuild.baseImage } } : {}),
     command: ['livestack', 'dataplane', parts.role],
     secretEnv: parts.secretEnv,
-    ports: parts.publishedPorts.map((p) => ({ containerPort: p, hostPort: p, hostIp: account.bindAddress, protocol: 'tcp' as const })),
+    ports: parts.publishedPorts.map((p) => ({ containerPort: p.port, hostPort: p.port, hostIp: account.bindAddress, protocol: p.protocol })),
     internalPorts: parts.internalPorts,
     mounts: [{ volume: account.storage.volume, target: STORAGE_MOUNT, readOnly: false }],
     network: account.network.name,

@@ -84,6 +84,26 @@ describe('plan', () => {
     expect(byRole('ingest').disruptions).toEqual(['live-ingest-restarted', 'ingest-url-changed']);
   });
 
+  test('adding SRT to a live RTMP channel replaces its ingest, flagged as a protocol and URL change', () => {
+    const { byRole } = planChange(manifestOf(), manifestOf({ channel: { protocols: ['rtmp', 'srt'] } }));
+
+    expect(byRole('ingest')).toMatchObject({
+      kind: 'replace',
+      reason: 'changed: config.channel.protocols, config.channel.srt, ports',
+      disruptions: ['live-ingest-restarted', 'ingest-url-changed', 'ingest-protocol-changed'],
+    });
+    expect(renderTable(plan({ desired: topology(manifestOf({ channel: { protocols: ['srt'] } })), observed: running(topology(manifestOf())), applied: new Map(topology(manifestOf()).map((s) => [s.name, s])), now: NOW })))
+      .toContain('ingest protocols changed (encoders must switch)');
+  });
+
+  test('changing only the SRT latency restarts the ingest but changes no URL or protocol', () => {
+    const srt = (latency: string): Variant => ({ channel: { protocols: ['srt'], srt: { latency } } });
+
+    const { byRole } = planChange(manifestOf(srt('1s')), manifestOf(srt('2s')));
+
+    expect(byRole('ingest')).toMatchObject({ kind: 'replace', reason: 'changed: config.channel.srt', disruptions: ['live-ingest-restarted'] });
+  });
+
   test('changing a locator\'s end time updates the origin in place and restarts no ingest', () => {
     // GIVEN a locator without an end
     const before = manifestOf();

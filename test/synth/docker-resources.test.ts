@@ -50,6 +50,16 @@ describe('Docker resources', () => {
     });
   });
 
+  test('a channel with RTMP and SRT publishes one port number twice: TCP for RTMP, UDP for SRT', () => {
+    const json = synth((a) => a.addLiveChannel('news', { protocols: ['rtmp', 'srt'] }));
+    expect(json).toHaveResourceWithProperties(Container, {
+      name: 'ls-demo-ingest-news',
+      ports: [{ internal: 1935, external: 1935, ip: '127.0.0.1', protocol: 'tcp' }, { internal: 1935, external: 1935, ip: '127.0.0.1', protocol: 'udp' }],
+    });
+    const srtOnly = synth((a) => a.addLiveChannel('news', { protocols: ['srt'], srt: { port: 9000 } }));
+    expect(srtOnly).toHaveResourceWithProperties(Container, { name: 'ls-demo-ingest-news', ports: [{ internal: 9000, external: 9000, ip: '127.0.0.1', protocol: 'udp' }] });
+  });
+
   test('binds every published port to 0.0.0.0 when the account says so', () => {
     const json = JSON.parse(synth(basic, { bindAddress: '0.0.0.0' }));
     const ips = Object.values(json.resource.docker_container as Record<string, { ports?: { ip: string }[] }>).flatMap((c) => c.ports ?? []).map((p) => p.ip);

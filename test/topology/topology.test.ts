@@ -54,6 +54,18 @@ describe('topology', () => {
     expect(specs.map((s) => s.role)).toEqual(['keys']);
   });
 
+  test('an ingest with SRT publishes its UDP port and names both encoder URLs, without a key', () => {
+    const [ingest] = topology(manifestOf((a) => a.addLiveChannel('news', { protocols: ['rtmp', 'srt'], srt: { port: 9000 } })));
+
+    expect(ingest.ports.map((p) => `${p.hostPort}/${p.protocol}`)).toEqual(['1935/tcp', '9000/udp']);
+    expect(ingest.urls).toEqual(['rtmp://127.0.0.1:1935/live', 'srt://127.0.0.1:9000?streamid=publish:news']);
+    expect(JSON.parse(ingest.env[ENV.config]).channel).toMatchObject({ protocols: ['rtmp', 'srt'], srt: { port: 9000, latencyMs: 1000, keyLength: 16 } });
+    // An SRT-only channel does not take RTMP: no TCP port, no RTMP URL.
+    const [srtOnly] = topology(manifestOf((a) => a.addLiveChannel('news', { protocols: ['srt'] })));
+    expect(srtOnly.ports.map((p) => `${p.hostPort}/${p.protocol}`)).toEqual(['1935/udp']);
+    expect(srtOnly.urls).toEqual(['srt://127.0.0.1:1935?streamid=publish:news']);
+  });
+
   test('labels every workload with account, role, owner and spec hash', () => {
     const [ingest] = topology(manifestOf(basic));
     expect(ingest.labels).toEqual({

@@ -8,6 +8,7 @@ import { lockHolder } from '../../runtime/lock';
 import { AccountStatus, readStatuses } from '../../runtime/status';
 import { withLocatorId } from '../../runtime/access';
 import { readLocatorIdKey } from '../../contract/locator-ids';
+import { ingestLines, ingestProtocols } from './ingest-lines';
 import { RuntimeOptions, addRuntimeOptions, openDriver, out } from './runtime-options';
 
 interface StatusOptions extends RuntimeOptions {
@@ -63,7 +64,7 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys:
       const ready = w.conditions.find((c) => c.type === 'Ready');
       const degraded = w.conditions.find((c) => c.type === 'Degraded');
       const health = w.ingestHealth
-        ? `publisher ${w.ingestHealth.publisherConnected ? 'connected' : 'none'}${w.ingestHealth.inputBitrateKbps ? `, ${Math.round(w.ingestHealth.inputBitrateKbps)} kbps` : ''}`
+        ? `publisher ${w.ingestHealth.publisherConnected ? `connected${w.ingestHealth.publisherProtocol ? ` (${w.ingestHealth.publisherProtocol.toUpperCase()})` : ''}` : 'none'}${w.ingestHealth.inputBitrateKbps ? `, ${Math.round(w.ingestHealth.inputBitrateKbps)} kbps` : ''}`
         : '';
       rows.push([
         w.name, w.role, live?.phase ?? 'absent', `${ready?.status ?? '?'} ${ready?.reason ?? ''}`,
@@ -92,5 +93,7 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys:
     return `  ${a.account}/${p.channel}/${p.name} (asset ${p.assetName}): ${state}${p.start ? ` from ${p.start}` : ''}${p.end ? ` until ${p.end}` : ''}`;
   }));
   if (programs.length > 0) lines.push('', 'Programs:', ...programs);
+  const ingest = statuses.flatMap((a) => a.ingest ?? []);
+  if (ingest.length > 0) lines.push('', `Ingest (${ingestProtocols(ingest)}):`, ...ingest.flatMap((i) => ingestLines(i, { tryCommands: false })));
   return lines.join('\n');
 }

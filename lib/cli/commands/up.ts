@@ -7,6 +7,7 @@ import { localPaths } from '../../runtime/drivers/local-records';
 import { errorMessage } from '../../runtime/errors';
 import { acquireLock } from '../../runtime/lock';
 import { onOutputClosed, outputOpen, writeLine } from '../output';
+import { ingestLines, ingestProtocols } from './ingest-lines';
 import { progressPrinter } from './progress';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, out } from './runtime-options';
 
@@ -93,20 +94,8 @@ function say(line: string): void {
 
 function banner(access: Access, stateDir: string): string {
   const lines = ['', `livestack is up (local driver, state in ${stateDir}). Press Ctrl-C to stop and tear everything down.`, ''];
-  if (access.ingest.length > 0) lines.push('Ingest: push RTMP with OBS or ffmpeg');
-  for (const ingest of access.ingest) {
-    lines.push(`  channel ${ingest.channel} (account ${ingest.account})`);
-    lines.push(`    ingest URL: ${ingest.url}`);
-    const key = ingest.streamKey;
-    if (key.kind === 'file') {
-      lines.push(`    stream key file: ${key.path} (readable only by you; the key is not printed)`);
-      lines.push(`    try: ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv "${ingest.url}/$(cat ${key.path})"`);
-    } else if (key.kind === 'variable') {
-      lines.push(`    stream key: the value of ${key.variable}`);
-    } else {
-      lines.push('    stream key: the one given in the app (livestack keeps only its hash)');
-    }
-  }
+  if (access.ingest.length > 0) lines.push(`Ingest: push ${ingestProtocols(access.ingest)} with OBS or ffmpeg`);
+  for (const ingest of access.ingest) lines.push(...ingestLines(ingest, { tryCommands: true }));
   if (access.playback.length > 0) lines.push('', 'Playback:');
   for (const play of access.playback) {
     lines.push(`  locator ${play.locator} (channel ${play.channel}, program ${play.program})`);
