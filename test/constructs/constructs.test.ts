@@ -36,8 +36,8 @@ describe('defaults', () => {
     const manifest = render((stack) => {
       const account = new MediaAccount(stack, 'demo');
       const both = account.addLiveChannel('news', { protocols: ['rtmp', 'srt'] });
-      const tuned = account.addLiveChannel('sport', { protocols: ['srt'], srt: { port: 9000, latency: '2500ms', keyLength: 32 } });
-      urls = [both.ingestUrl, both.srtIngestUrl, tuned.srtIngestUrl, account.addLiveChannel('talk').srtIngestUrl];
+      const tuned = account.addLiveChannel('sport', { protocols: ['srt'], port: 1936, srt: { port: 9000, latency: '2500ms', keyLength: 32 } });
+      urls = [both.ingestUrl, both.srtIngestUrl, tuned.srtIngestUrl, account.addLiveChannel('talk', { port: 1937 }).srtIngestUrl];
     });
 
     const [news, sport, talk] = manifest.accounts[0].channels;

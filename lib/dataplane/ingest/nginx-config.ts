@@ -8,14 +8,13 @@
  * stream names — that is, stream keys.
  */
 import * as path from 'node:path';
-import { RTMP_APPLICATION } from '../../model/ingest-urls';
 import { foregroundPreamble, httpTempPaths, listenAddress } from '../common/nginx';
 
 /** Debian's path of the RTMP module (package libnginx-mod-rtmp). */
 export const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
 /** The only RTMP application: `rtmp://HOST:PORT/live/<stream key>`, as OBS and ffmpeg expect. */
-export { RTMP_APPLICATION } from '../../model/ingest-urls';
+export const RTMP_APPLICATION = 'live';
 
 /** Paths of the control server that nginx-rtmp calls back. */
 export const CALLBACK_PATHS = {

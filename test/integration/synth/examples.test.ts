@@ -110,13 +110,14 @@ describe('what each example renders', () => {
   const published = (specs: { ports: { hostPort: number }[]; name: string }[]) =>
     Object.fromEntries(specs.filter((s) => s.ports.length > 0).map((s) => [s.name, s.ports.map((p) => p.hostPort)]));
 
-  test('basic: a key service, one RTMP ingest with the 720p ladder and one origin, on the default ports', async () => {
+  test('basic: a key service, one RTMP and SRT ingest with the 720p ladder and one origin, on the default ports', async () => {
     const specs = await render('basic');
-    expect(published(specs)).toEqual({ 'ls-demo-keys': [8090], 'ls-demo-ingest-news': [1935], 'ls-demo-origin-main-0': [8080] });
+    expect(published(specs)).toEqual({ 'ls-demo-keys': [8090], 'ls-demo-ingest-news': [1935, 1935], 'ls-demo-origin-main-0': [8080] });
+    expect(specs.find((s) => s.role === 'ingest')!.ports.map((p) => p.protocol)).toEqual(['tcp', 'udp']);
     const ingest = specs.find((s) => s.role === 'ingest')!;
     expect(config(ingest).channel.encoding.ladder.map((r: { name: string }) => r.name)).toEqual(['720p', '540p', '360p']);
     expect(ingest.secretEnv).toEqual({});
-    expect(ingest.urls).toEqual(['rtmp://127.0.0.1:1935/live']);
+    expect(ingest.urls).toEqual(['rtmp://127.0.0.1:1935/live', 'srt://127.0.0.1:1935?streamid=publish:news']);
     expect(specs.find((s) => s.role === 'origin')!.liveConfig).toEqual({
       locators: [expect.objectContaining({ protocols: ['hls', 'dash'], encryption: { type: 'none' } })],
       previews: [{ channel: 'news', allowList: ['127.0.0.1/32', '::1/128'] }],
