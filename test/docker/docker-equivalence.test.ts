@@ -208,6 +208,11 @@ describe.each(EXAMPLES)('examples/%s: Terraform and the docker driver create the
       const info = await docker.getContainer(resource.name).inspect();
       expect(dockerView(info)).toEqual(terraformView(resource, tf, image));
     }
+    // AND the example whose channel takes SRT really publishes its port over UDP (beside RTMP's TCP)
+    if (example === 'basic') {
+      const ingest = resources.find((r) => r.name.includes('-ingest-'))!;
+      expect(dockerView(await docker.getContainer(ingest.name).inspect()).ports).toEqual(['127.0.0.1:1935->1935/tcp', '127.0.0.1:1935->1935/udp']);
+    }
   });
 
   test('secrets: Terraform holds ${var.NAME}, the container the value of TF_VAR_NAME, under the same variable names', async () => {

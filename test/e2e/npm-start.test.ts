@@ -72,10 +72,12 @@ describe('npm start on a fresh clone', () => {
       return /Preview pages/.test(output) ? output : undefined;
     }, 420_000, 250).catch((error: Error) => { throw new Error(`${error.message}\n--- npm start printed:\n${output}`); });
     const ingestUrl = /ingest URL: (rtmp:\/\/\S+)/.exec(banner)![1];
+    const srtUrl = /SRT URL: (srt:\/\/\S+)&passphrase=<stream key>/.exec(banner)![1];
     const keyFile = /stream key file: (\S+)/.exec(banner)![1];
     const hls = /HLS: (http\S+)/.exec(banner)![1];
     const preview = /channel news: (http\S+\/preview\/news) \(from 127\.0\.0\.1\/32, ::1\/128\)/.exec(banner)![1];
     expect(ingestUrl).toBe('rtmp://127.0.0.1:1935/live');
+    expect(srtUrl).toBe('srt://127.0.0.1:1935?streamid=publish:news');
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
     const key = fs.readFileSync(keyFile, 'utf8').trim();
     expect(banner).not.toContain(key);
@@ -112,6 +114,16 @@ describe('npm start on a fresh clone', () => {
     // (one HLS program per variant: its video, and the shared audio)
     const decoded = await decodedFrameDigests(hls, { maps: ['0:p:0:v', '0:p:1:v', '0:p:2:v', '0:p:0:a'], inputArgs: LIVE_INPUT });
     for (const frames of decoded) expect(frames.length).toBeGreaterThan(25);
+
+    // AND the printed SRT URL, with the key as passphrase, takes the next publisher: the playlist grows
+    const media = hls.replace(/manifest\.m3u8$/, '360p/index.m3u8');
+    const segmentsBefore = ((await httpText(media)).body.match(/#EXTINF/g) ?? []).length;
+    await run('ffmpeg', [
+      '-hide_banner', '-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', '-f', 'mpegts', `${srtUrl}&passphrase=${key}`,
+    ], { timeout: 60_000, killSignal: 'SIGKILL' });
+    await eventually('segments from the SRT publisher', async () => ((((await httpText(media)).body.match(/#EXTINF/g) ?? []).length >= segmentsBefore + 2) ? true : undefined), 30_000, 500);
 
     // WHEN Ctrl-C reaches it
     process.kill(-start.pid!, 'SIGINT');

@@ -88,7 +88,7 @@ export class PublishGate {
       return refuse('wrong-key', `${who}: wrong stream key`);
     }
     if (this.current) {
-      return refuse('already-publishing', `${who}: the channel already has a publisher (${this.current.address}, client ${this.current.clientId})`);
+      return refuse('already-publishing', `${who}: the channel already has a publisher (${describe(this.current)})`);
     }
     this.current = { clientId: call.clientid, address: call.addr, protocol: 'rtmp', since: now };
     return { accepted: true };
@@ -102,7 +102,7 @@ export class PublishGate {
     const who = `SRT publisher ${session.address} (session ${session.clientId})`;
     if (!this.allowList.allows(session.address)) return refuse('address-not-allowed', `${who}: address not in the channel's ingest allow list`);
     if (this.current) {
-      return refuse('already-publishing', `${who}: the channel already has a publisher (${this.current.address}, ${this.current.protocol} client ${this.current.clientId})`);
+      return refuse('already-publishing', `${who}: the channel already has a publisher (${describe(this.current)})`);
     }
     this.current = { clientId: session.clientId, address: session.address, protocol: 'srt', since: now };
     return { accepted: true };
@@ -126,6 +126,11 @@ export class PublishGate {
     if (!constantTimeEqual(call.token ?? '', this.options.playToken)) return refuse('wrong-key', `${who}: wrong play token`);
     return { accepted: true };
   }
+}
+
+/** A publisher as refusals name it: `203.0.113.7, srt client srt-3`. */
+function describe(publisher: Publisher): string {
+  return `${publisher.address}, ${publisher.protocol} client ${publisher.clientId}`;
 }
 
 function refuse(reason: RefusalReason, detail: string): GateVerdict {

@@ -8,10 +8,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { ChannelManifest, Encoding, MANIFEST_API_VERSION, Manifest, ProgramManifest } from '../../../lib/model/manifest';
+import {
+  ChannelManifest, Encoding, IngestProtocol, MANIFEST_API_VERSION, Manifest, ProgramManifest, SRT_LATENCY_MS, SrtIngest,
+} from '../../../lib/model/manifest';
+import { srtStreamId } from '../../../lib/model/public-urls';
 import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/media-playlist';
 import { AssetDescriptor, assetDescriptor, IngestHealth, ingestHealth, storagePaths } from '../../../lib/contract/storage-layout';
-import { freePort, testAccountBase, testEndpoint } from '../../../bench/support/manifest-fixtures';
+import { freePort, freeUdpPort, testAccountBase, testEndpoint } from '../../../bench/support/manifest-fixtures';
 import { LocalStack } from '../../../bench/support/local-stack';
 
 const run = promisify(execFile);
@@ -35,6 +38,10 @@ export interface ChannelOptions {
   readonly streamKey: ChannelManifest['streamKey'];
   readonly ingestAllowList?: string[];
   readonly programs: Pick<ProgramManifest, 'name' | 'assetName' | 'state'>[];
+  /** @default ['rtmp'] */
+  readonly protocols?: IngestProtocol[];
+  /** SRT settings besides the port (a free UDP port). @default the constructs' defaults: 1 s latency, AES-128 */
+  readonly srt?: Partial<Omit<SrtIngest, 'port'>>;
 }
 
 export interface IngestManifestOptions {
@@ -64,8 +71,9 @@ export async function ingestManifest(channels: ChannelOptions[], options: Ingest
       channels: await Promise.all(channels.map(async (c) => ({
         name: c.name,
         path: `app/${account}/${c.name}`,
-        protocol: 'rtmp' as const,
+        protocols: c.protocols ?? ['rtmp' as const],
         port: await freePort(),
+        ...((c.protocols ?? []).includes('srt') ? { srt: { port: await freeUdpPort(), latencyMs: SRT_LATENCY_MS.default, keyLength: 16 as const, ...c.srt } } : {}),
         streamKey: c.streamKey,
         ingestAllowList: c.ingestAllowList ?? [],
         previewAllowList: [],
@@ -108,7 +116,10 @@ export interface Encoder {
 
 const encoders = new Set<Encoder>();
 
-/** Pushes `seconds` of a lavfi test picture and tone (or a file, stream-copied) to `url`, in real time. */
+/**
+ * Pushes `seconds` of a lavfi test picture and tone (or a file, stream-copied) to `url`, in real time:
+ * FLV to an `rtmp://` URL, MPEG-TS to an `srt://` one.
+ */
 export function startEncoder(url: string, options: { seconds: number; file?: string; size?: string } = { seconds: 10 }): Encoder {
   const input = options.file
     ? ['-re', '-i', options.file, '-c', 'copy']
@@ -116,7 +127,8 @@ export function startEncoder(url: string, options: { seconds: number; file?: str
       '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '320x180'}:rate=25`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-c:a', 'aac', '-ac', '2',
     ];
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-t', String(options.seconds), '-f', 'flv', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const format = url.startsWith('srt://') ? 'mpegts' : 'flv';
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, '-t', String(options.seconds), '-f', format, url], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -146,6 +158,16 @@ export async function tearDown(stack: LocalStack | undefined, scratch: string | 
 
 export function rtmpUrl(manifest: Manifest, channel: string, key: string): string {
   return `rtmp://127.0.0.1:${channelOf(manifest, channel).port}/live/${key}`;
+}
+
+/**
+ * The URL an SRT encoder calls (`srt://127.0.0.1:PORT?streamid=...&passphrase=...`), by default with the
+ * stream id livestack prints; `port` to go through a relay instead.
+ */
+export function srtUrl(manifest: Manifest, channel: string, passphrase: string | undefined, options: { streamId?: string; port?: number } = {}): string {
+  const port = options.port ?? channelOf(manifest, channel).srt!.port;
+  const query = [`streamid=${options.streamId ?? srtStreamId(channel)}`, ...(passphrase === undefined ? [] : [`passphrase=${passphrase}`])];
+  return `srt://127.0.0.1:${port}?${query.join('&')}`;
 }
 
 export function readPlaylist(storage: string, asset: string, rendition: string): StoredPlaylist | undefined {
