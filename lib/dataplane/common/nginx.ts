@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { ChildExit } from './child-exit';
 import { Logger } from './log';
 
 /** Debian's nginx; elsewhere whatever `nginx` is on the PATH. */
@@ -42,8 +43,7 @@ export class NginxError extends Error {}
 
 export class NginxProcess {
   private child?: ChildProcess;
-  private exitPromise?: Promise<string>;
-  private stopping = false;
+  private exit?: ChildExit;
   private readonly configFile: string;
 
   constructor(private readonly workDir: string, private readonly log: Logger, private readonly binary = nginxBinary()) {
@@ -64,13 +64,10 @@ export class NginxProcess {
       if (stderr.length < 20) stderr.push(line);
       this.log.info(`nginx: ${line}`);
     });
-    this.exitPromise = new Promise((resolve) => {
-      child.once('error', (error) => resolve(`could not start ${this.binary}: ${error.message}`));
-      child.once('exit', (code, signal) => resolve(signal ? `nginx was killed by ${signal}` : `nginx exited with code ${code}`));
-    });
+    this.exit = new ChildExit(child, 'nginx', this.binary);
     const deadline = Date.now() + timeoutMs;
     let exited: string | undefined;
-    void this.exitPromise.then((why) => { exited = why; });
+    void this.exit.ended.then((why) => { exited = why; });
     while (Date.now() < deadline) {
       if (exited) throw new NginxError(`${exited}: ${stderr.join(' | ') || 'no message'}`);
       // nginx writes its pid file after binding its ports: a connection accepted before that would be
@@ -94,24 +91,14 @@ export class NginxProcess {
 
   /** Resolves with why nginx ended, unless it was stopped on purpose (then never). */
   died(): Promise<string> {
-    return new Promise((resolve) => {
-      void this.exitPromise?.then((why) => {
-        if (!this.stopping) resolve(why);
-      });
-    });
+    return this.exit?.died() ?? new Promise<string>(() => undefined);
   }
 
   /** Graceful shutdown (SIGQUIT lets workers finish), SIGKILL after `graceMs`. */
   async stop(graceMs = 2_000): Promise<void> {
-    this.stopping = true;
     const child = this.child;
-    if (!child) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGQUIT');
-      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await this.exitPromise;
-      clearTimeout(killer);
-    }
+    if (!child || !this.exit) return;
+    await this.exit.stop((c) => c.kill('SIGQUIT'), graceMs);
     // A worker left behind by a killed master still holds the pipe: let go of it, or the workload never exits.
     child.stderr?.destroy();
   }

@@ -12,6 +12,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { srtListenerBinary } from '../../util/native-binaries';
+import { ChildExit } from '../common/child-exit';
 import { Logger } from '../common/log';
 import { FrameDecoder, SrtEvent } from './srt-frames';
 
@@ -52,8 +53,7 @@ export interface SrtListenerOptions {
 
 export class SrtListener {
   private child?: ChildProcess;
-  private exitPromise?: Promise<string>;
-  private stopping = false;
+  private exit?: ChildExit;
 
   constructor(private readonly options: SrtListenerOptions) {}
 
@@ -78,10 +78,8 @@ export class SrtListener {
       if (stderr.length < 20) stderr.push(line);
       o.log.info(`srt: ${line}`);
     });
-    this.exitPromise = new Promise((resolve) => {
-      child.once('error', (error) => resolve(`could not start ${binary}: ${error.message}`));
-      child.once('exit', (code, signal) => resolve(signal ? `the SRT listener was killed by ${signal}` : `the SRT listener exited with code ${code}`));
-    });
+    const exit = new ChildExit(child, 'the SRT listener', binary);
+    this.exit = exit;
     // Its stdin stays open for commands; when this process dies, the helper reads the end and exits.
     child.stdin!.on('error', () => undefined);
     child.stdin!.write(`${o.passphrase}\n`);
@@ -103,7 +101,7 @@ export class SrtListener {
           else this.dispatch(frame.event);
         }
       });
-      void this.exitPromise!.then((why) => reject(new SrtListenerError(`${why}: ${stderr.join(' | ') || 'no message'}`)));
+      void exit.ended.then((why) => reject(new SrtListenerError(`${why}: ${stderr.join(' | ') || 'no message'}`)));
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
@@ -128,24 +126,12 @@ export class SrtListener {
 
   /** Resolves with why the helper ended, unless it was stopped on purpose (then never). */
   died(): Promise<string> {
-    return new Promise((resolve) => {
-      void this.exitPromise?.then((why) => {
-        if (!this.stopping) resolve(why);
-      });
-    });
+    return this.exit?.died() ?? new Promise<string>(() => undefined);
   }
 
   /** Closing its stdin makes the helper close the session (the encoder is told) and exit; SIGKILL after `graceMs`. */
   async stop(graceMs = 2_000): Promise<void> {
-    this.stopping = true;
-    const child = this.child;
-    if (!child) return;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.stdin?.end();
-      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await this.exitPromise;
-      clearTimeout(killer);
-    }
+    await this.exit?.stop((child) => child.stdin?.end(), graceMs);
   }
 
   private command(line: string): void {
