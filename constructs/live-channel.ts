@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
 import {
-  ChannelManifest, encoding as encodingSchema, IngestProtocol, KEY_FRAME_SECONDS, RunState, SEGMENT_SECONDS, SRT_LATENCY_MS, SrtIngest,
+  ChannelManifest, encoding as encodingSchema, IngestProtocol, KEY_FRAME_SECONDS, RunState, SEGMENT_SECONDS, SrtIngest,
 } from '../lib/model/manifest';
 import { liveChannelProps, toDuration } from '../lib/model/props';
 import { validateProps, zodIssues } from '../lib/model/validate';
@@ -63,18 +63,21 @@ export interface LiveChannelProps {
   readonly state?: RunState;
 }
 
-/** SRT settings of a channel. */
+/**
+ * SRT settings of a channel. There is no latency to set: the ingest hands packets on as soon as they
+ * are in order and asks for a lost one until it arrives, unless the encoder gives it up (it records,
+ * it does not play: SRT's timestamp-based delivery would only delay the stream, and lose its last
+ * `latency` when the encoder closes).
+ */
 export interface SrtIngestOptions {
   /** UDP port SRT encoders call. @default - the channel's port (RTMP uses it over TCP) */
   readonly port?: number;
   /**
-   * Receiver latency, 20 ms - 8 s: how long SRT may take to recover a lost packet. SRT's guideline is
-   * 4 to 6 round trips to the encoder (more on lossier links); lower it on a LAN for lower latency.
-   * @default Duration.seconds(1) - 4 round trips of 250 ms, or 6 of 100 ms with a few % loss
+   * The shortest AES key the channel accepts, in bytes: 16, 24 or 32 (AES-128/192/256). The encoder
+   * chooses its key length (`pbkeylen`); one with a shorter key is closed as soon as it connects.
+   * @default 16 - any
    */
-  readonly latency?: Duration | string;
-  /** Length of the encryption key derived from the passphrase: 16, 24 or 32 bytes (AES-128/192/256). @default 16 */
-  readonly keyLength?: 16 | 24 | 32;
+  readonly minKeyLength?: 16 | 24 | 32;
 }
 
 /** An ingest point: encoders push RTMP or SRT to it; its programs record it (AMS live event). */
@@ -116,12 +119,6 @@ export class LiveChannel extends Construct implements ChannelScope {
     if (this.resolved.srt && !takesSrt) {
       issues.push({ path: this.node.path, field: 'srt', received: `SRT settings on a channel with protocols ${JSON.stringify(this.protocols)}`, allowed: 'srt settings only with "srt" in protocols' });
     }
-    const srtLatency = toDuration(this.resolved.srt?.latency, Duration.millis(SRT_LATENCY_MS.default));
-    if (!srtLatency) issues.push(this.unparsable('srt.latency', this.resolved.srt?.latency));
-    const latencyMs = srtLatency ? srtLatency.toSeconds() * 1000 : undefined;
-    if (latencyMs !== undefined && !(latencyMs >= SRT_LATENCY_MS.min && latencyMs <= SRT_LATENCY_MS.max)) {
-      issues.push({ path: this.node.path, field: 'srt.latency', received: srtLatency!.toString(), allowed: `from ${SRT_LATENCY_MS.min}ms to ${SRT_LATENCY_MS.max / 1000}s` });
-    }
     const key = this.resolved.streamKey ?? Secret.generated();
     this.streamKey = typeof key === 'string' ? Secret.fromString(key) : key;
     const secretProblem = this.streamKey.problem(this, takesSrt ? 'srt-stream-key' : 'stream-key');
@@ -131,7 +128,7 @@ export class LiveChannel extends Construct implements ChannelScope {
     this.segmentDuration = segmentDuration!;
     this.port = this.resolved.port ?? DEFAULT_PORT;
     this.srt = takesSrt
-      ? { port: this.resolved.srt?.port ?? this.port, latencyMs: Math.round(srtLatency!.toSeconds() * 1000), keyLength: this.resolved.srt?.keyLength ?? 16 }
+      ? { port: this.resolved.srt?.port ?? this.port, minKeyLength: this.resolved.srt?.minKeyLength ?? 16 }
       : undefined;
   }
 

@@ -76,10 +76,9 @@ export const ingestHealth = z.object({
   /** The current SRT publisher's link, from libsrt's counters (totals since it connected). */
   srt: z.object({
     rttMs: z.number(),
-    latencyMs: z.number(),
     packetsLost: z.number().int(),
     packetsRetransmitted: z.number().int(),
-    /** Lost for good: not recovered within the latency. */
+    /** Lost for good (the encoder gave them up). */
     packetsDropped: z.number().int(),
   }).optional(),
   inputBitrateKbps: z.number().optional(),

@@ -95,21 +95,19 @@ export const SRT_STREAM_KEY_RULE = '10 to 79 of A-Z, a-z, 0-9, ".", "_", "~" and
 export const ingestProtocol = z.enum(['rtmp', 'srt']);
 export type IngestProtocol = z.infer<typeof ingestProtocol>;
 
-/**
- * SRT receiver latency: below 20 ms nothing can be sent again; 8 s is beyond any contribution link. The
- * default covers 4 round trips of 250 ms (intercontinental), or 6 of 100 ms on a link losing a few %
- * (Haivision's guideline): players are seconds behind the live edge anyway.
- */
-export const SRT_LATENCY_MS = { min: 20, max: 8000, default: 1000 } as const;
+/** AES key lengths SRT encrypts with, in bytes (pbkeylen): AES-128, AES-192, AES-256. */
+export const srtKeyLength = z.union([z.literal(16), z.literal(24), z.literal(32)]);
 
-/** The SRT side of a channel (present exactly when `protocols` includes `srt`). */
+/**
+ * The SRT side of a channel (present exactly when `protocols` includes `srt`). There is no receive
+ * latency: the ingest takes packets as soon as they are in order (it records, it does not play; see
+ * lib/dataplane/ingest/native/srt-listener.c).
+ */
 export const srtIngest = z.object({
   /** UDP port encoders call. */
   port,
-  /** Receiver latency (SRTO_RCVLATENCY): how long a lost packet may take to arrive again. */
-  latencyMs: z.number().int().min(SRT_LATENCY_MS.min).max(SRT_LATENCY_MS.max),
-  /** Length of the AES key derived from the passphrase, in bytes: 16, 24 or 32 (AES-128/192/256). */
-  keyLength: z.union([z.literal(16), z.literal(24), z.literal(32)]),
+  /** The shortest AES key accepted from encoders, in bytes (the encoder chooses its key length). */
+  minKeyLength: srtKeyLength,
 });
 export type SrtIngest = z.infer<typeof srtIngest>;
 

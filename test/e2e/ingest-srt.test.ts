@@ -64,7 +64,7 @@ beforeAll(async () => {
       programs: [{ name: 'live', assetName: 'news-live', state: 'running' }, { name: 'archive', assetName: 'news-archive', state: 'running' }],
     },
     {
-      name: 'raw', encoding: { type: 'passthrough' }, streamKey: key, protocols: ['srt'], srt: { keyLength: 32 },
+      name: 'raw', encoding: { type: 'passthrough' }, streamKey: key, protocols: ['srt'], srt: { minKeyLength: 32 },
       programs: [{ name: 'live', assetName: 'raw-live', state: 'running' }, { name: 'archive', assetName: 'raw-archive', state: 'running' }],
     },
     { name: 'locked', encoding: SMALL_LADDER, streamKey: key, protocols: ['srt'], ingestAllowList: ['192.0.2.0/24'], programs: [] },
@@ -87,12 +87,12 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
     try {
       // WHEN a live encoder pushes 12 s through the relay
       const encoder = startEncoder(srtUrl(manifest, 'news', KEY, { port: relay.port }), { seconds: PUSH_SECONDS });
-      // THEN health shows an SRT publisher whose link lost packets (and got them again)
+      // THEN health shows an SRT publisher whose link lost packets (and got them again), 100 ms away
       const health = await eventually('SRT link health with losses', () => {
         const h = readHealth(storage, 'news');
         return h?.publisherProtocol === 'srt' && (h.srt?.packetsLost ?? 0) > 0 ? h : undefined;
       }, 20_000, 200);
-      expect(health.srt!.latencyMs).toBe(1000);
+      expect(health.srt!.rttMs).toBeGreaterThan(90);
       expect((await encoder.done).code).toBe(0);
       expect(relay.counts().dropped).toBeGreaterThan(10);
     } finally {
@@ -100,7 +100,7 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
     }
     await eventually('the publisher gone', () => (readHealth(storage, 'news')?.publisherConnected === false ? true : undefined), 15_000, 200);
 
-    // AND SRT recovered every loss within its latency: nothing was dropped for good
+    // AND SRT recovered every loss: nothing was dropped for good
     const left = /SRT publisher 127\.0\.0\.1 \(session srt-\d+\) left after .*packets lost (\d+), retransmitted (\d+), dropped (\d+)/.exec(await logsOf('news'));
     expect(left).not.toBeNull();
     const [lost, retransmitted, droppedForGood] = left!.slice(1).map(Number);
@@ -133,15 +133,15 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
     expect(streams.some((s) => s.codec_type === 'audio' && Number(s.nb_read_frames) > (PUSH_SECONDS - 1.5) * 46)).toBe(true);
   }, 120_000);
 
-  it('passthrough: every frame the encoder sent is played back through the locator (AES-256 on the link)', async () => {
+  it('passthrough: every frame the encoder sent is played back through the locator (AES-256 on the link, as the channel asks)', async () => {
     const relay = await startLossyRelay({ targetPort: channelOf(manifest, 'raw').srt!.port, dropRate: 0.02, delayMs: 50, seed: 11 });
     try {
-      expect((await startEncoder(srtUrl(manifest, 'raw', KEY, { port: relay.port }), { seconds: 6, file: clip }).done).code).toBe(0);
+      expect((await startEncoder(srtUrl(manifest, 'raw', KEY, { port: relay.port, keyLength: 32 }), { seconds: 6, file: clip }).done).code).toBe(0);
     } finally {
       await relay.close();
     }
     await eventually('the publisher gone', () => (readHealth(storage, 'raw')?.publisherConnected === false ? true : undefined), 15_000, 200);
-    expect(await logsOf('raw')).toMatch(/accepted SRT publisher 127\.0\.0\.1:\d+ \(session srt-\d+, AES-256, latency 1000 ms\)/);
+    expect(await logsOf('raw')).toMatch(/accepted SRT publisher 127\.0\.0\.1:\d+ \(session srt-\d+, AES-256\)/);
 
     current = withProgramState(current, 'raw', 'live', 'stopped');
     await stack.apply(current);
@@ -188,6 +188,13 @@ describe('who may publish over SRT', () => {
     await eventually('new segments', () => (segmentUris('news-archive', '180p').length > before ? true : undefined), 15_000, 100);
     await eventually('the publisher gone', () => (readHealth(storage, 'news')?.publisherConnected === false ? true : undefined), 15_000, 200);
   }, 40_000);
+
+  it('refuses an encoder whose AES key is shorter than the channel asks', async () => {
+    const { code } = await startEncoder(srtUrl(manifest, 'raw', KEY), { seconds: 2, file: clip }).done;
+
+    expect(code).not.toBe(0);
+    await refusedIn('raw', 'refused SRT caller 127.0.0.1: the encoder encrypts with AES-128; the channel asks for AES-256 at least (set pbkeylen=32 in the encoder)');
+  }, 30_000);
 
   it('refuses an address outside the channel\'s ingest allow list, even with the right key', async () => {
     const { code } = await startEncoder(srtUrl(manifest, 'locked', KEY), { seconds: 2, file: clip }).done;
@@ -252,13 +259,13 @@ describe('reconnects', () => {
     const runsBefore = new Set(before.map(runOf));
 
     // WHEN an encoder publishes, is killed (no SRT shutdown reaches the listener), and publishes again
-    const dropped = startEncoder(srtUrl(manifest, 'raw', KEY), { seconds: 30 });
+    const dropped = startEncoder(srtUrl(manifest, 'raw', KEY, { keyLength: 32 }), { seconds: 30 });
     await eventually('the first session recorded', () => (segmentUris('raw-archive', 'source').some((u) => !runsBefore.has(runOf(u))) ? true : undefined), 15_000, 100);
     dropped.process.kill('SIGKILL');
     await dropped.done;
     // The listener notices the silence after SRT's peer idle timeout (5 s); an encoder retries meanwhile, as OBS does.
     const reconnected = await eventually('the reconnect accepted', async () => {
-      const encoder = startEncoder(srtUrl(manifest, 'raw', KEY), { seconds: 4, file: clip });
+      const encoder = startEncoder(srtUrl(manifest, 'raw', KEY, { keyLength: 32 }), { seconds: 4, file: clip });
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       if (encoder.process.exitCode === null) return encoder;
       return undefined;

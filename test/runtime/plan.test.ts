@@ -96,10 +96,10 @@ describe('plan', () => {
       .toContain('ingest protocols changed (encoders must switch)');
   });
 
-  test('changing only the SRT latency restarts the ingest but changes no URL or protocol', () => {
-    const srt = (latency: string): Variant => ({ channel: { protocols: ['srt'], srt: { latency } } });
+  test('changing only the SRT key length restarts the ingest but changes no URL or protocol', () => {
+    const srt = (minKeyLength: 16 | 32): Variant => ({ channel: { protocols: ['srt'], srt: { minKeyLength } } });
 
-    const { byRole } = planChange(manifestOf(srt('1s')), manifestOf(srt('2s')));
+    const { byRole } = planChange(manifestOf(srt(16)), manifestOf(srt(32)));
 
     expect(byRole('ingest')).toMatchObject({ kind: 'replace', reason: 'changed: config.channel.srt', disruptions: ['live-ingest-restarted'] });
   });

@@ -42,14 +42,13 @@ export class SrtIngest {
       listenHost: options.listenHost,
       port: options.settings.port,
       resource: options.channel,
-      latencyMs: options.settings.latencyMs,
-      keyLength: options.settings.keyLength,
+      minKeyLength: options.settings.minKeyLength,
       allowList: options.allowList,
       passphrase: options.passphrase,
       log: options.log,
       binary: options.binary,
       handlers: {
-        opened: (session) => this.opened(session.address, session.port, session.keyLength, session.latencyMs),
+        opened: (session) => this.opened(session.address, session.port, session.keyLength),
         data: (chunk) => {
           if (!this.current) return;
           this.current.bytes += chunk.length;
@@ -98,7 +97,7 @@ export class SrtIngest {
     return this.current?.link;
   }
 
-  private opened(address: string, port: number, keyLength: number, latencyMs: number): void {
+  private opened(address: string, port: number, keyLength: number): void {
     const clientId = `srt-${++this.sessions}`;
     const verdict = this.options.gate.admitSrt({ clientId, address });
     if (!verdict.accepted) {
@@ -106,8 +105,8 @@ export class SrtIngest {
       this.refused(verdict.reason, `refused ${verdict.detail}`);
       return;
     }
-    this.current = { clientId, since: Date.now(), bytes: 0, link: { rttMs: 0, latencyMs, packetsLost: 0, packetsRetransmitted: 0, packetsDropped: 0 } };
-    this.options.log.info(`accepted SRT publisher ${address}:${port} (session ${clientId}, AES-${keyLength * 8}, latency ${latencyMs} ms)`);
+    this.current = { clientId, since: Date.now(), bytes: 0, link: { rttMs: 0, packetsLost: 0, packetsRetransmitted: 0, packetsDropped: 0 } };
+    this.options.log.info(`accepted SRT publisher ${address}:${port} (session ${clientId}, AES-${keyLength * 8})`);
     this.options.transcoder.publisherArrived('pipe');
     this.options.publisherChanged();
   }

@@ -39,9 +39,8 @@ export interface SrtListenerOptions {
   readonly port: number;
   /** The channel name: what stream ids must name. */
   readonly resource: string;
-  readonly latencyMs: number;
-  /** 16, 24 or 32 bytes (AES-128, -192, -256). */
-  readonly keyLength: number;
+  /** The shortest AES key accepted: 16, 24 or 32 bytes (AES-128, -192, -256). */
+  readonly minKeyLength: number;
   readonly allowList: readonly string[];
   /** The stream key. Written to the helper's stdin only. */
   readonly passphrase: string;
@@ -67,8 +66,7 @@ export class SrtListener {
     const args = [
       '--listen', `${o.listenHost.includes(':') ? `[${o.listenHost}]` : o.listenHost}:${o.port}`,
       '--resource', o.resource,
-      '--latency', String(o.latencyMs),
-      '--key-length', String(o.keyLength),
+      '--min-key-length', String(o.minKeyLength),
       ...o.allowList.flatMap((block) => ['--allow', block]),
     ];
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });

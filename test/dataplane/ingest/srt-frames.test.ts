@@ -9,7 +9,7 @@ function frame(type: string, payload: Buffer | string): Buffer {
   return Buffer.concat([header, body]);
 }
 
-const open = JSON.stringify({ event: 'open', address: '203.0.113.7', port: 5000, keyLength: 16, latencyMs: 1000 });
+const open = JSON.stringify({ event: 'open', address: '203.0.113.7', port: 5000, keyLength: 16 });
 const closed = JSON.stringify({ event: 'closed', why: 'the connection broke' });
 
 describe('FrameDecoder', () => {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
-  ChannelManifest, Encoding, IngestProtocol, MANIFEST_API_VERSION, Manifest, ProgramManifest, SRT_LATENCY_MS, SrtIngest,
+  ChannelManifest, Encoding, IngestProtocol, MANIFEST_API_VERSION, Manifest, ProgramManifest, SrtIngest,
 } from '../../../lib/model/manifest';
 import { srtStreamId } from '../../../lib/model/public-urls';
 import { parseMediaPlaylist, StoredPlaylist } from '../../../lib/dataplane/media-playlist';
@@ -40,7 +40,7 @@ export interface ChannelOptions {
   readonly programs: Pick<ProgramManifest, 'name' | 'assetName' | 'state'>[];
   /** @default ['rtmp'] */
   readonly protocols?: IngestProtocol[];
-  /** SRT settings besides the port (a free UDP port). @default the constructs' defaults: 1 s latency, AES-128 */
+  /** SRT settings besides the port (a free UDP port). @default the constructs' defaults: any AES key length */
   readonly srt?: Partial<Omit<SrtIngest, 'port'>>;
 }
 
@@ -73,7 +73,7 @@ export async function ingestManifest(channels: ChannelOptions[], options: Ingest
         path: `app/${account}/${c.name}`,
         protocols: c.protocols ?? ['rtmp' as const],
         port: await freePort(),
-        ...((c.protocols ?? []).includes('srt') ? { srt: { port: await freeUdpPort(), latencyMs: SRT_LATENCY_MS.default, keyLength: 16 as const, ...c.srt } } : {}),
+        ...((c.protocols ?? []).includes('srt') ? { srt: { port: await freeUdpPort(), minKeyLength: c.srt?.minKeyLength ?? 16 } } : {}),
         streamKey: c.streamKey,
         ingestAllowList: c.ingestAllowList ?? [],
         previewAllowList: [],
@@ -162,11 +162,16 @@ export function rtmpUrl(manifest: Manifest, channel: string, key: string): strin
 
 /**
  * The URL an SRT encoder calls (`srt://127.0.0.1:PORT?streamid=...&passphrase=...`), by default with the
- * stream id livestack prints; `port` to go through a relay instead.
+ * stream id livestack prints; `port` to go through a relay instead; `keyLength` for the encoder's AES
+ * key length (ffmpeg's default is 16 bytes).
  */
-export function srtUrl(manifest: Manifest, channel: string, passphrase: string | undefined, options: { streamId?: string; port?: number } = {}): string {
+export function srtUrl(manifest: Manifest, channel: string, passphrase: string | undefined, options: { streamId?: string; port?: number; keyLength?: number } = {}): string {
   const port = options.port ?? channelOf(manifest, channel).srt!.port;
-  const query = [`streamid=${options.streamId ?? srtStreamId(channel)}`, ...(passphrase === undefined ? [] : [`passphrase=${passphrase}`])];
+  const query = [
+    `streamid=${options.streamId ?? srtStreamId(channel)}`,
+    ...(passphrase === undefined ? [] : [`passphrase=${passphrase}`]),
+    ...(options.keyLength === undefined ? [] : [`pbkeylen=${options.keyLength}`]),
+  ];
   return `srt://127.0.0.1:${port}?${query.join('&')}`;
 }
 

@@ -8,11 +8,17 @@
  *   - the caller's address is in the channel's ingest allow list;
  *   - nobody publishes to the channel yet (over SRT here, or over RTMP: the supervisor says `busy`);
  * and sets the channel's passphrase on the connection, so libsrt refuses a caller with another one
- * (the key itself never crosses the network, and the contribution is encrypted with it).
+ * (the key itself never crosses the network, and the contribution is encrypted with it). A caller
+ * whose AES key is shorter than the channel asks (the encoder chooses its key length) is closed
+ * as soon as it is accepted.
  *
- * It serves one publisher at a time and hands its MPEG-TS to the supervisor (ingest/main.ts).
+ * It serves one publisher at a time and hands its MPEG-TS to the supervisor (ingest/main.ts), as soon
+ * as it is in order: no timestamp-based delivery (TSBPD), because the ingest records rather than
+ * plays, and libsrt abandons what a TSBPD buffer still holds when the encoder closes (Haivision/srt
+ * #1671: the last `latency` of every session would be lost). Without TSBPD the listener gives up no
+ * packet: it asks for a lost one until it arrives, unless the encoder gives it up.
  *
- *   argv:   --listen HOST:PORT --resource NAME --latency MS --key-length 16|24|32
+ *   argv:   --listen HOST:PORT --resource NAME [--min-key-length 16|24|32]
  *           [--peer-idle-timeout MS] [--allow CIDR]...            (nothing secret)
  *   stdin:  first line: the passphrase (10-79 characters). Then commands, one a line:
  *           `busy 1` / `busy 0` (another protocol's publisher holds the channel), `drop` (end the
@@ -72,18 +78,20 @@ static struct {
   char listen_host[64];
   int listen_port;
   char resource[MAX_RESOURCE + 1];
-  int latency_ms;
-  int key_length;
+  /* The shortest AES key accepted, in bytes. */
+  int min_key_length;
   int peer_idle_ms;
   struct cidr allow[MAX_ALLOW];
   int allow_count;
   char passphrase[MAX_PASSPHRASE + 2];
-} config = { .latency_ms = 500, .key_length = 16, .peer_idle_ms = 5000 };
+} config = { .min_key_length = 16, .peer_idle_ms = 5000 };
 
 /* Set by the main thread (a session is open) and the supervisor (another protocol publishes); read by
  * libsrt's receiver thread in the listen callback. */
 static atomic_int session_open;
 static atomic_int busy_elsewhere;
+/* Set by the command thread (the supervisor said `drop`, or its input ended) and by signals. */
+static atomic_int drop_requested;
 static volatile sig_atomic_t stopping;
 
 static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -343,8 +351,7 @@ static int on_listen(void *opaque, SRTSOCKET ns, int hs_version, const struct so
   }
   if (verdict.code == 0) {
     /* libsrt checks the caller's key material against this once the callback returns. */
-    if (srt_setsockflag(ns, SRTO_PASSPHRASE, config.passphrase, (int)strlen(config.passphrase)) == 0
-        && srt_setsockflag(ns, SRTO_PBKEYLEN, &config.key_length, sizeof config.key_length) == 0) {
+    if (srt_setsockflag(ns, SRTO_PASSPHRASE, config.passphrase, (int)strlen(config.passphrase)) == 0) {
       format_peer(peer, checking_key_of, sizeof checking_key_of);
       return 0;
     }
@@ -398,11 +405,9 @@ static void parse_arguments(int argc, char **argv) {
     } else if (strcmp(name, "--resource") == 0) {
       if (strlen(value) == 0 || strlen(value) > MAX_RESOURCE) die("--resource: expected 1-%d characters", MAX_RESOURCE);
       strcpy(config.resource, value);
-    } else if (strcmp(name, "--latency") == 0) {
-      config.latency_ms = int_option(name, value, 0, 60000);
-    } else if (strcmp(name, "--key-length") == 0) {
-      config.key_length = int_option(name, value, 16, 32);
-      if (config.key_length % 8 != 0) die("--key-length: expected 16, 24 or 32");
+    } else if (strcmp(name, "--min-key-length") == 0) {
+      config.min_key_length = int_option(name, value, 16, 32);
+      if (config.min_key_length % 8 != 0) die("--min-key-length: expected 16, 24 or 32");
     } else if (strcmp(name, "--peer-idle-timeout") == 0) {
       config.peer_idle_ms = int_option(name, value, 1000, 60000);
     } else if (strcmp(name, "--allow") == 0) {
@@ -450,7 +455,7 @@ static SRTSOCKET open_listener(void) {
   /* Stream ids (HSv5) came with SRT 1.3; older callers could not name the channel. */
   set_flag(listener, SRTO_MINVERSION, "SRTO_MINVERSION", &min_version, sizeof min_version);
   set_flag(listener, SRTO_ENFORCEDENCRYPTION, "SRTO_ENFORCEDENCRYPTION", &yes, sizeof yes);
-  set_flag(listener, SRTO_RCVLATENCY, "SRTO_RCVLATENCY", &config.latency_ms, sizeof config.latency_ms);
+  set_flag(listener, SRTO_TSBPDMODE, "SRTO_TSBPDMODE", &no, sizeof no);
   set_flag(listener, SRTO_PEERIDLETIMEO, "SRTO_PEERIDLETIMEO", &config.peer_idle_ms, sizeof config.peer_idle_ms);
   set_flag(listener, SRTO_RCVSYN, "SRTO_RCVSYN", &no, sizeof no);
   /* No passphrase on the listener itself: the callback sets it on each connection it lets through,
@@ -501,17 +506,21 @@ static void accept_caller(SRTSOCKET listener, int eid) {
     event("{\"event\":\"refused\",\"address\":\"%s\",\"reason\":\"already-publishing\",\"code\":%d,\"detail\":\"the channel already has a publisher\"}", host, SRT_REJX_CONFLICT);
     return;
   }
-  int key_length = 0, latency = 0, length = sizeof key_length;
+  int key_length = 0, length = sizeof key_length;
   srt_getsockflag(caller, SRTO_PBKEYLEN, &key_length, &length);
-  length = sizeof latency;
-  srt_getsockflag(caller, SRTO_RCVLATENCY, &latency, &length);
+  if (key_length < config.min_key_length) {
+    srt_close(caller);
+    event("{\"event\":\"refused\",\"address\":\"%s\",\"reason\":\"weak-key\",\"code\":%d,\"detail\":\"the encoder encrypts with AES-%d; the channel asks for AES-%d at least (set pbkeylen=%d in the encoder)\"}",
+          host, SRT_REJX_UNACCEPTABLE, key_length * 8, config.min_key_length * 8, config.min_key_length);
+    return;
+  }
   int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
   srt_epoll_add_usock(eid, caller, &events);
   session = caller;
   retransmitted_received = 0;
   atomic_store(&session_open, 1);
   last_stats_ms = now_ms();
-  event("{\"event\":\"open\",\"address\":\"%s\",\"port\":%d,\"keyLength\":%d,\"latencyMs\":%d}", host, peer_port((struct sockaddr *)&peer), key_length, latency);
+  event("{\"event\":\"open\",\"address\":\"%s\",\"port\":%d,\"keyLength\":%d}", host, peer_port((struct sockaddr *)&peer), key_length);
 }
 
 static void read_session(int eid) {
@@ -537,27 +546,34 @@ static void report_stats(void) {
         stats.pktRcvDropTotal, stats.msRTT, stats.mbpsRecvRate);
 }
 
-/* Commands from the supervisor; returns 0 at the end of its input. */
-static int read_commands(int eid) {
-  static char line[64];
-  static size_t length;
-  char chunk[256];
-  ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
-  if (got < 0) return errno == EINTR || errno == EAGAIN;
-  if (got == 0) return 0;
-  for (ssize_t i = 0; i < got; i++) {
-    if (chunk[i] != '\n') {
-      if (length < sizeof line - 1) line[length++] = chunk[i];
+/*
+ * Commands from the supervisor, on their own thread: a blocking read sees the end of its input at once
+ * (libsrt's epoll reports only readable system sockets, not a closed pipe), and the main loop picks up
+ * what it asked for within POLL_MS.
+ */
+static void *read_commands(void *unused) {
+  (void)unused;
+  char line[64];
+  size_t length = 0;
+  for (;;) {
+    char c;
+    ssize_t got = read(STDIN_FILENO, &c, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    if (c != '\n') {
+      if (length < sizeof line - 1) line[length++] = c;
       continue;
     }
     line[length] = '\0';
     length = 0;
     if (strcmp(line, "busy 1") == 0) atomic_store(&busy_elsewhere, 1);
     else if (strcmp(line, "busy 0") == 0) atomic_store(&busy_elsewhere, 0);
-    else if (strcmp(line, "drop") == 0) end_session(eid, "the ingest dropped it");
+    else if (strcmp(line, "drop") == 0) atomic_store(&drop_requested, 1);
     else fprintf(stderr, "livestack-srt-listener: unknown command ignored\n");
   }
-  return 1;
+  /* The supervisor is gone or stopping: close the session (the encoder is told) and exit. */
+  stopping = 1;
+  return NULL;
 }
 
 static void on_signal(int signal) {
@@ -581,25 +597,20 @@ int main(int argc, char **argv) {
   if (eid < 0) die("srt_epoll_create: %s", srt_getlasterror_str());
   int in = SRT_EPOLL_IN | SRT_EPOLL_ERR;
   srt_epoll_add_usock(eid, listener, &in);
-  int stdin_events = SRT_EPOLL_IN;
-  srt_epoll_add_ssock(eid, STDIN_FILENO, &stdin_events);
-  event("{\"event\":\"ready\",\"port\":%d,\"latencyMs\":%d,\"keyLength\":%d}", config.listen_port, config.latency_ms, config.key_length);
+  pthread_t commands;
+  if (pthread_create(&commands, NULL, read_commands, NULL) != 0) die("cannot start the command thread");
+  pthread_detach(commands);
+  event("{\"event\":\"ready\",\"port\":%d,\"minKeyLength\":%d}", config.listen_port, config.min_key_length);
 
   while (!stopping) {
     SRTSOCKET ready[4];
     int ready_count = 4;
-    SYSSOCKET system_ready[1];
-    int system_count = 1;
-    int result = srt_epoll_wait(eid, ready, &ready_count, NULL, NULL, POLL_MS, system_ready, &system_count, NULL, NULL);
-    if (result < 0) {
-      ready_count = 0;
-      system_count = 0;
-    }
+    if (srt_epoll_wait(eid, ready, &ready_count, NULL, NULL, POLL_MS, NULL, NULL, NULL, NULL) < 0) ready_count = 0;
     for (int i = 0; i < ready_count; i++) {
       if (ready[i] == listener) accept_caller(listener, eid);
       else if (ready[i] == session) read_session(eid);
     }
-    if (system_count > 0 && !read_commands(eid)) break;
+    if (atomic_exchange(&drop_requested, 0)) end_session(eid, "the ingest dropped it");
     flush_refusals();
     if (session != SRT_INVALID_SOCK && now_ms() - last_stats_ms >= STATS_EVERY_MS) {
       last_stats_ms = now_ms();
