@@ -85,7 +85,8 @@ describe('DockerDriver runtime image', () => {
     const container = await docker.getContainer(keys.name).inspect();
     expect(container.Image).toBe(image.Id);
     // AND the image holds what the Dockerfile copies from the context .dockerignore lets through
-    expect(await listing(tag, '/opt/livestack')).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+    // (and the SRT listener its build stage compiled: build/native)
+    expect(await listing(tag, '/opt/livestack')).toEqual(['bin', 'build', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
     // AND it says what it was built on
     expect(image.Config.Labels?.['livestack.base-image']).toBe(LOCAL_BASE);
   });

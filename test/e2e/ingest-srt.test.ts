@@ -100,7 +100,8 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
     }
     await eventually('the publisher gone', () => (readHealth(storage, 'news')?.publisherConnected === false ? true : undefined), 15_000, 200);
 
-    // AND SRT recovered every loss: nothing was dropped for good
+    // AND one transcoder run took the whole session, and SRT recovered every loss: nothing was dropped for good
+    expect(await logsOf('news')).not.toContain('stopped while the publisher is connected');
     const left = /SRT publisher 127\.0\.0\.1 \(session srt-\d+\) left after .*packets lost (\d+), retransmitted (\d+), dropped (\d+)/.exec(await logsOf('news'));
     expect(left).not.toBeNull();
     const [lost, retransmitted, droppedForGood] = left!.slice(1).map(Number);
@@ -142,16 +143,18 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
     }
     await eventually('the publisher gone', () => (readHealth(storage, 'raw')?.publisherConnected === false ? true : undefined), 15_000, 200);
     expect(await logsOf('raw')).toMatch(/accepted SRT publisher 127\.0\.0\.1:\d+ \(session srt-\d+, AES-256\)/);
+    expect(await logsOf('raw')).not.toContain('stopped while the publisher is connected');
 
     current = withProgramState(current, 'raw', 'live', 'stopped');
     await stack.apply(current);
     await eventually('the asset closed', () => (readPlaylistText(storage, 'raw-live', 'source').includes('#EXT-X-ENDLIST') ? true : undefined), 10_000, 100);
     const { stdout, stderr } = await run('ffprobe', [
-      '-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', originUrl('raw-watch'),
+      '-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,nb_read_frames', '-of', 'json', originUrl('raw-watch'),
     ], { timeout: 60_000 });
     expect(stderr).toBe('');
     // Stream copy: the 6-s clip's 150 frames, every one of them.
-    expect(Number(stdout.trim())).toBe(6 * FRAME_RATE);
+    const streams = (JSON.parse(stdout) as { streams: { codec_type: string; nb_read_frames: string }[] }).streams;
+    expect(streams.filter((s) => s.codec_type === 'video').map((s) => Number(s.nb_read_frames))).toEqual([6 * FRAME_RATE]);
   }, 90_000);
 });
 
@@ -279,7 +282,12 @@ describe('reconnects', () => {
     // THEN the playlist keeps everything it had, and each new session follows a discontinuity
     const after = readPlaylist(storage, 'raw-archive', 'source')!;
     expect(after.segments.slice(0, before.length).map((s) => s.uri)).toEqual(before);
-    for (const runId of newRuns) expect(after.segments.find((s) => runOf(s.uri) === runId)!.discontinuity).toBe(true);
+    for (const runId of newRuns) {
+      expect(after.segments.find((s) => runOf(s.uri) === runId)!.discontinuity).toBe(true);
+      // Each session recorded whole, by one run of its own (no transcoder restart made these runs)
+      expect(after.segments.filter((s) => runOf(s.uri) === runId).reduce((sum, s) => sum + s.durationSeconds, 0)).toBeGreaterThan(2);
+    }
+    expect(await logsOf('raw')).not.toContain('stopped while the publisher is connected');
     for (const rendition of ['source', 'audio']) {
       for (const segment of readPlaylist(storage, 'raw-archive', rendition)!.segments) {
         expect(fs.existsSync(path.join(storagePaths.renditionDir(storage, 'raw-archive', rendition), segment.uri))).toBe(true);

@@ -100,7 +100,7 @@ export function transcodeArgs(job: TranscodeJob): string[] {
     ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
     ...(job.inputArgs ?? []),
     '-i', job.input,
-    ...(job.encoding.type === 'passthrough' ? passthroughCodecArgs() : standardCodecArgs(job, videoCount)),
+    ...(job.encoding.type === 'passthrough' ? passthroughCodecArgs(job) : standardCodecArgs(job, videoCount)),
     '-f', 'hls',
     '-hls_time', formatSeconds(job.segmentDurationSeconds),
     '-hls_list_size', String(RUN_PLAYLIST_LENGTH),
@@ -115,9 +115,11 @@ export function transcodeArgs(job: TranscodeJob): string[] {
   ];
 }
 
-function passthroughCodecArgs(): string[] {
-  // Stream copy: the encoder's packets are stored as they arrived (no decode, no re-encode).
-  return ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy'];
+function passthroughCodecArgs(job: TranscodeJob): string[] {
+  // Stream copy: the encoder's packets are stored as they arrived (no decode, no re-encode). AAC in
+  // MPEG-TS (SRT) comes with ADTS headers, which MP4 does not carry: ffmpeg 5.1's HLS muxer does not
+  // strip them by itself, and refuses the first audio packet.
+  return ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...(job.inputFormat === 'mpegts' ? ['-bsf:a', 'aac_adtstoasc'] : [])];
 }
 
 function standardCodecArgs(job: TranscodeJob, videoCount: number): string[] {

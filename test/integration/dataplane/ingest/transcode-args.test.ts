@@ -130,4 +130,21 @@ describe('transcodeArgs', () => {
     expect(stored.length).toBe(125);
     expect(stored).toEqual(source);
   }, 60_000);
+
+  it('passthrough of MPEG-TS (what an SRT publisher sends, AAC with ADTS headers) stores every frame and playable sound', async () => {
+    // GIVEN the same content in MPEG-TS, read from a pipe as the workload reads an SRT session
+    const ts = path.join(dir, 'input.ts');
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', input, '-c', 'copy', '-f', 'mpegts', ts], { timeout: 60_000 });
+    const outputDir = path.join(dir, 'passthrough-ts');
+    await run('sh', ['-c', 'exec ffmpeg "$@" < "$0"', ts, ...transcodeArgs({ input: 'pipe:0', inputFormat: 'mpegts', encoding: { type: 'passthrough' }, keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2, outputDir })], { timeout: 60_000 });
+
+    const probe = async (rendition: string) => {
+      const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', joined(path.join(outputDir, rendition))]);
+      return { stdout: stdout.trim(), stderr };
+    };
+    expect(await probe('source')).toEqual({ stdout: 'h264,125', stderr: '' });
+    const audio = await probe('audio');
+    expect(audio.stderr).toBe('');
+    expect(audio.stdout).toMatch(/^aac,2\d\d$/);
+  }, 60_000);
 });
