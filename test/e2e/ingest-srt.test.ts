@@ -137,7 +137,8 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
   it('passthrough: every frame the encoder sent is played back through the locator (AES-256 on the link, as the channel asks)', async () => {
     const relay = await startLossyRelay({ targetPort: channelOf(manifest, 'raw').srt!.port, dropRate: 0.02, delayMs: 50, seed: 11 });
     try {
-      expect((await startEncoder(srtUrl(manifest, 'raw', KEY, { port: relay.port, keyLength: 32 }), { seconds: 6, file: clip }).done).code).toBe(0);
+      // (lingering on close, so the encoder sends its last frames instead of discarding them)
+      expect((await startEncoder(srtUrl(manifest, 'raw', KEY, { port: relay.port, keyLength: 32, lingerSeconds: 2 }), { seconds: 6, file: clip }).done).code).toBe(0);
     } finally {
       await relay.close();
     }

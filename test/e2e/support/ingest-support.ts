@@ -163,14 +163,19 @@ export function rtmpUrl(manifest: Manifest, channel: string, key: string): strin
 /**
  * The URL an SRT encoder calls (`srt://127.0.0.1:PORT?streamid=...&passphrase=...`), by default with the
  * stream id livestack prints; `port` to go through a relay instead; `keyLength` for the encoder's AES
- * key length (ffmpeg's default is 16 bytes).
+ * key length (ffmpeg's default is 16 bytes); `lingerSeconds` to have the encoder send what it still
+ * holds when it closes (ffmpeg's default in live mode, 0, discards it: the last frames).
  */
-export function srtUrl(manifest: Manifest, channel: string, passphrase: string | undefined, options: { streamId?: string; port?: number; keyLength?: number } = {}): string {
+export function srtUrl(
+  manifest: Manifest, channel: string, passphrase: string | undefined,
+  options: { streamId?: string; port?: number; keyLength?: number; lingerSeconds?: number } = {},
+): string {
   const port = options.port ?? channelOf(manifest, channel).srt!.port;
   const query = [
     `streamid=${options.streamId ?? srtStreamId(channel)}`,
     ...(passphrase === undefined ? [] : [`passphrase=${passphrase}`]),
     ...(options.keyLength === undefined ? [] : [`pbkeylen=${options.keyLength}`]),
+    ...(options.lingerSeconds === undefined ? [] : [`linger=${options.lingerSeconds}`]),
   ];
   return `srt://127.0.0.1:${port}?${query.join('&')}`;
 }
