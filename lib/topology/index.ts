@@ -192,7 +192,7 @@ function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, e
     config,
     liveConfig: originLive(account, endpoint),
     secretEnv: {},
-    publishedPorts: [endpoint.port],
+    publishedPorts: [tcp(endpoint.port)],
     internalPorts: [],
     healthPort: endpoint.port,
     disruption: 'playback',

@@ -40,8 +40,13 @@ export interface TranscodeJob {
    * stream (see inputListing), or `pipe:0` (an SRT publisher's MPEG-TS).
    */
   readonly input: string;
-  /** Input options before `-i`, e.g. `concatInputArgs()` for an ffconcat listing, `-f mpegts` on a pipe. @default - none */
+  /** Input options before `-i`, e.g. `concatInputArgs()` for an ffconcat listing. @default - none */
   readonly inputArgs?: readonly string[];
+  /**
+   * Format of the input when ffmpeg cannot tell it from its name (`mpegts` on a pipe); MPEG-TS also
+   * needs AAC's ADTS headers stripped in passthrough. @default - probed
+   */
+  readonly inputFormat?: 'mpegts';
   readonly encoding: Encoding;
   readonly keyFrameIntervalSeconds: number;
   readonly segmentDurationSeconds: number;
@@ -99,6 +104,7 @@ export function transcodeArgs(job: TranscodeJob): string[] {
     '-hide_banner', '-nostdin', '-loglevel', job.logLevel ?? 'warning',
     ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
     ...(job.inputArgs ?? []),
+    ...(job.inputFormat ? ['-f', job.inputFormat] : []),
     '-i', job.input,
     ...(job.encoding.type === 'passthrough' ? passthroughCodecArgs(job) : standardCodecArgs(job, videoCount)),
     '-f', 'hls',

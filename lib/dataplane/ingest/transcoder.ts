@@ -190,7 +190,7 @@ export class Transcoder {
     const args = transcodeArgs({
       ...(input === 'pull'
         ? { input: this.inputFile, inputArgs: concatInputArgs(this.options.encoding) }
-        : { input: 'pipe:0', inputArgs: ['-f', 'mpegts'] }),
+        : { input: 'pipe:0', inputFormat: 'mpegts' as const }),
       encoding: this.options.encoding,
       keyFrameIntervalSeconds: this.options.keyFrameIntervalSeconds,
       segmentDurationSeconds: this.options.segmentDurationSeconds,
