@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkloadSpec } from '../contract/workload-spec';
 import { packageRoot } from '../util/package-root';
-import { srtListenerBinary } from '../util/native-binaries';
+import { srtListenerBinary, srtListenerBuildCommand } from '../util/native-binaries';
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
@@ -76,7 +76,7 @@ export async function checkDocker(): Promise<Check> {
 /** The SRT listener is built and its libraries load (without arguments it says what it requires, and exits). */
 export async function checkSrtListener(): Promise<Check> {
   const binary = srtListenerBinary();
-  const fix = 'sudo apt-get install -y gcc libc6-dev pkg-config libsrt-gnutls-dev && bash scripts/build-native.sh';
+  const fix = `sudo apt-get install -y gcc libc6-dev pkg-config libsrt-gnutls-dev && ${srtListenerBuildCommand()}`;
   if (!fs.existsSync(binary)) return { name: 'SRT listener', ok: false, detail: `${binary} is missing (ingests of channels with SRT run it)`, fix };
   const probe = await run(binary, []);
   return /required/.test(probe.output)

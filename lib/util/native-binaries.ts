@@ -8,3 +8,11 @@ import { packageRoot } from './package-root';
 export function srtListenerBinary(): string {
   return path.join(packageRoot(), 'build', 'native', 'livestack-srt-listener');
 }
+
+/**
+ * The command that builds it, with the script's absolute path: a checkout and an installed package
+ * (node_modules/livestack ships the C source and the script) alike.
+ */
+export function srtListenerBuildCommand(): string {
+  return `bash ${path.join(packageRoot(), 'scripts', 'build-native.sh')}`;
+}

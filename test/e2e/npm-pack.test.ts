@@ -62,6 +62,9 @@ const TSCONFIG = {
 };
 const CDKTF_JSON = { language: 'typescript', app: 'npx ts-node main.ts', terraformProviders: [], terraformModules: [], context: {} };
 
+/** The SRT listener's C source and build script: the one source shipped, built on the user's machine (or by the image). */
+const NATIVE_SOURCES = ['lib/dataplane/ingest/native/srt-listener.c', 'scripts/build-native.sh'];
+
 describe('livestack packed and installed into a new cdktf project', () => {
   let scratch: string;
   let project: string;
@@ -104,8 +107,25 @@ describe('livestack packed and installed into a new cdktf project', () => {
       'package.json', 'README.md', 'bin/livestack',
       'dist/constructs/index.js', 'dist/constructs/index.d.ts', 'dist/lib/cli/main.js', 'dist/package.json',
       'images/Dockerfile', 'images/docker-entrypoint.sh', 'images/package-lock.packed.json',
+      ...NATIVE_SOURCES,
     ]));
-    expect(files.filter((f) => /^(lib|constructs|test|examples|scripts|bench)\/|^dist\/examples\/|\.map$|tsbuildinfo/.test(f))).toEqual([]);
+    expect(files.filter((f) => !NATIVE_SOURCES.includes(f) && /^(lib|constructs|test|examples|scripts|bench|build)\/|^dist\/examples\/|\.map$|tsbuildinfo/.test(f))).toEqual([]);
+  });
+
+  test('the SRT listener builds from the installed package, and livestack doctor finds it there', async () => {
+    // GIVEN an installed package: the C source and its build script, no binary yet
+    const installed = path.join(project, 'node_modules', 'livestack');
+    const binary = path.join(installed, 'build', 'native', 'livestack-srt-listener');
+    const before = await livestack('doctor');
+    expect(before.stdout).toContain(`FAIL  SRT listener: ${binary} is missing`);
+    expect(before.stdout).toContain(`fix: sudo apt-get install -y gcc libc6-dev pkg-config libsrt-gnutls-dev && bash ${path.join(installed, 'scripts', 'build-native.sh')}`);
+
+    // WHEN the user runs the command doctor prints
+    const built = await runIn(project, 'bash', [path.join(installed, 'scripts', 'build-native.sh')]);
+
+    // THEN the binary is there and doctor is content with it
+    expect(built).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await livestack('doctor')).stdout).toContain(`ok    SRT listener: ${binary}`);
   });
 
   test('livestack --version prints the package version', async () => {

@@ -11,7 +11,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
-import { srtListenerBinary } from '../../util/native-binaries';
+import { srtListenerBinary, srtListenerBuildCommand } from '../../util/native-binaries';
 import { ChildExit } from '../common/child-exit';
 import { Logger } from '../common/log';
 import { FrameDecoder, SrtEvent } from './srt-frames';
@@ -60,7 +60,7 @@ export class SrtListener {
   async start(timeoutMs = 10_000): Promise<void> {
     const binary = this.options.binary ?? srtListenerBinary();
     if (!fs.existsSync(binary)) {
-      throw new SrtListenerError(`the SRT listener ${binary} is missing: build it with bash scripts/build-native.sh (needs gcc, pkg-config and Debian's libsrt-gnutls-dev; scripts/setup.sh installs them)`);
+      throw new SrtListenerError(`the SRT listener ${binary} is missing: build it with ${srtListenerBuildCommand()} (needs gcc, pkg-config and Debian's libsrt-gnutls-dev; scripts/setup.sh installs them)`);
     }
     const o = this.options;
     const args = [

@@ -8,9 +8,12 @@ import * as path from 'node:path';
 import { buildContextFiles } from '../../../lib/runtime/drivers/docker-image';
 import { isTerminal } from '../../../lib/runtime/errors';
 
+/** The SRT listener's source and build script: the image's build stage compiles them. */
+const NATIVE = ['lib/dataplane/ingest/native/srt-listener.c', 'scripts/build-native.sh'];
+
 function packageFolder(files: string[]): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-context-'));
-  for (const file of ['package.json', 'bin/livestack', 'dist/lib/cli/main.js', 'dist/.tsbuildinfo', 'images/Dockerfile', 'node_modules/x/index.js', ...files]) {
+  for (const file of ['package.json', 'bin/livestack', 'dist/lib/cli/main.js', 'dist/.tsbuildinfo', 'images/Dockerfile', 'node_modules/x/index.js', ...NATIVE, ...files]) {
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     fs.writeFileSync(path.join(root, file), '');
   }
@@ -32,13 +35,13 @@ describe('buildContextFiles', () => {
   test('a checkout: the root lockfile, not a packed copy left by npm pack', () => {
     const root = folder(['package-lock.json', 'images/package-lock.packed.json']);
 
-    expect(buildContextFiles(root)).toEqual(['bin/livestack', 'dist/lib/cli/main.js', 'images/Dockerfile', 'package-lock.json', 'package.json']);
+    expect(buildContextFiles(root)).toEqual(['bin/livestack', 'dist/lib/cli/main.js', 'images/Dockerfile', ...NATIVE, 'package-lock.json', 'package.json'].sort());
   });
 
   test('an installed package: the packed lockfile', () => {
     const root = folder(['images/package-lock.packed.json']);
 
-    expect(buildContextFiles(root)).toEqual(['bin/livestack', 'dist/lib/cli/main.js', 'images/Dockerfile', 'images/package-lock.packed.json', 'package.json']);
+    expect(buildContextFiles(root)).toEqual(['bin/livestack', 'dist/lib/cli/main.js', 'images/Dockerfile', 'images/package-lock.packed.json', ...NATIVE, 'package.json'].sort());
   });
 
   test('fails with a terminal error naming the folder when there is no lockfile at all', () => {
