@@ -123,8 +123,10 @@ describe('DockerDriver runtime image', () => {
       await driver.create({ ...packedKeys, imageBuild: { baseImage: LOCAL_BASE } });
       await driver.close();
 
-      // THEN the image holds the packed lockfile under its usual name, and the workload runs on it
-      expect(await listing(packedTag, '/opt/livestack')).toEqual(['bin', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+      // THEN the image holds the packed lockfile under its usual name and the SRT listener built from the
+      // package's C source, and the workload runs on it
+      expect(await listing(packedTag, '/opt/livestack')).toEqual(['bin', 'build', 'dist', 'node_modules', 'package-lock.json', 'package.json']);
+      expect(await listing(packedTag, '/opt/livestack/build/native')).toEqual(['livestack-srt-listener']);
       const container = await docker.getContainer(packedKeys.name).inspect();
       expect(container.Image).toBe((await docker.getImage(packedTag).inspect()).Id);
       expect(container.State.Running).toBe(true);

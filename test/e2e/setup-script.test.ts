@@ -4,8 +4,8 @@
  * in a log file that is named, with its last lines, when a step fails.
  *
  * Runs the real script in a sandbox holding what it reads: package.json, package-lock.json, an npm
- * install stamp and a compiled dist/ (so the npm and build steps have nothing to do; test/e2e/npm-start
- * runs those for real on a fresh clone). A `dpkg-query` shim on PATH reports one installed package as
+ * install stamp, a compiled dist/ and the SRT listener's source, script and a binary newer than both (so
+ * the npm and build steps have nothing to do; test/e2e/npm-start runs those for real on a fresh clone). A `dpkg-query` shim on PATH reports one installed package as
  * missing and asks the real dpkg-query about every other: the script then runs the real apt-get update
  * and apt-get install. Only the failure cases put a failing command (apt-get, npm) or a non-root `id` first
  * on PATH.
@@ -24,6 +24,9 @@ interface Run {
   readonly stdout: string;
   readonly stderr: string;
 }
+
+const NATIVE_SOURCE = 'lib/dataplane/ingest/native/srt-listener.c';
+const NATIVE_BINARY = 'build/native/livestack-srt-listener';
 
 describe('scripts/setup.sh', () => {
   let scratch: string;
@@ -61,10 +64,10 @@ describe('scripts/setup.sh', () => {
     sandbox = path.join(scratch, 'repo');
     shims = path.join(scratch, 'bin');
     tmp = path.join(scratch, 'tmp');
-    for (const dir of [path.join(sandbox, 'scripts'), path.join(sandbox, 'node_modules'), path.join(sandbox, 'dist', 'lib', 'cli'), shims, tmp]) {
+    for (const dir of [path.join(sandbox, 'scripts'), path.join(sandbox, 'node_modules'), path.join(sandbox, 'dist', 'lib', 'cli'), path.dirname(path.join(sandbox, NATIVE_SOURCE)), path.dirname(path.join(sandbox, NATIVE_BINARY)), shims, tmp]) {
       fs.mkdirSync(dir, { recursive: true });
     }
-    fs.copyFileSync(path.join(ROOT, 'scripts', 'setup.sh'), path.join(sandbox, 'scripts', 'setup.sh'));
+    for (const file of ['scripts/setup.sh', 'scripts/build-native.sh', NATIVE_SOURCE]) fs.copyFileSync(path.join(ROOT, file), path.join(sandbox, file));
     for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, file), path.join(sandbox, file));
     const lock = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'package-lock.json'))).digest('hex');
     fs.writeFileSync(path.join(sandbox, 'node_modules', '.livestack-lock'), `${lock}\n`);
@@ -72,6 +75,8 @@ describe('scripts/setup.sh', () => {
     const built = new Date(Date.now() + 60_000);
     fs.writeFileSync(path.join(sandbox, 'dist', '.tsbuildinfo'), '');
     fs.utimesSync(path.join(sandbox, 'dist', '.tsbuildinfo'), built, built);
+    fs.writeFileSync(path.join(sandbox, NATIVE_BINARY), '', { mode: 0o755 });
+    fs.utimesSync(path.join(sandbox, NATIVE_BINARY), built, built);
     // dpkg-query, except that the packages named in LIVESTACK_TEST_MISSING read as not installed.
     shim('dpkg-query', 'for p in $LIVESTACK_TEST_MISSING; do for a in "$@"; do [ "$a" = "$p" ] && exit 1; done; done\nexec /usr/bin/dpkg-query "$@"');
   });
@@ -87,7 +92,26 @@ describe('scripts/setup.sh', () => {
 
   test('prints nothing with --quiet when nothing needs doing, and one line without it', async () => {
     expect(await setup(['--quiet', '--with', 'bench'])).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect(await setup(['--with', 'bench'])).toEqual({ code: 0, stdout: 'setup: everything is in place (npm packages, Debian packages, dist/)\n', stderr: '' });
+    expect(await setup(['--with', 'bench'])).toEqual({ code: 0, stdout: 'setup: everything is in place (npm packages, Debian packages, dist/, the SRT listener)\n', stderr: '' });
+  });
+
+  test('an SRT listener older than its source: built with the real compiler, a line before and one after', async () => {
+    const binary = path.join(sandbox, NATIVE_BINARY);
+    const saved = fs.statSync(binary).mtime;
+    fs.utimesSync(binary, new Date(0), new Date(0));
+    try {
+      const run = await setup(['--quiet']);
+
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      const lines = run.stdout.trimEnd().split('\n');
+      expect(lines[0]).toBe('setup: building the SRT listener (build/native/livestack-srt-listener: gcc on libsrt)');
+      expect(lines[1]).toMatch(/^setup: SRT listener built in \d+ s$/);
+      expect(lines).toHaveLength(2);
+      expect(fs.statSync(binary).size).toBeGreaterThan(10_000);
+      expect(await setup(['--quiet'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    } finally {
+      fs.utimesSync(binary, saved, saved);
+    }
   });
 
   test('a missing Debian package: a line per step with its name, the real apt-get runs, its output stays out of the way', async () => {
