@@ -91,14 +91,16 @@ describe('npm start on a fresh clone', () => {
       '-t', '12', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', '-f', 'flv', `${ingestUrl}/${key}`,
     ], { timeout: 60_000, killSignal: 'SIGKILL' });
 
-    // (the set-up said what it did before the banner: npm ci and the first build, nothing about Debian
-    // packages that are all installed)
+    // (the set-up said what it did before the banner: npm ci, the first build and the SRT listener's,
+    // nothing about Debian packages that are all installed)
     const setupLines = banner.slice(0, banner.indexOf('livestack is up')).split('\n').filter((l) => l.startsWith('setup: '));
     expect(setupLines).toEqual([
       'setup: installing npm packages with npm ci (node_modules is missing)',
       expect.stringMatching(/^setup: npm packages installed \(added \d+ packages\) in \d+ s$/),
       'setup: building dist/ (tsc; the first build takes about a minute)',
       expect.stringMatching(/^setup: dist\/ built in \d+ s$/),
+      'setup: building the SRT listener (build/native/livestack-srt-listener: gcc on libsrt)',
+      expect.stringMatching(/^setup: SRT listener built in \d+ s$/),
     ]);
 
     // THEN the printed HLS URL plays every rendition of the ladder, video and audio
