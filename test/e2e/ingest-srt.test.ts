@@ -264,7 +264,11 @@ describe('reconnects', () => {
 
     // WHEN an encoder publishes, is killed (no SRT shutdown reaches the listener), and publishes again
     const dropped = startEncoder(srtUrl(manifest, 'raw', KEY, { keyLength: 32 }), { seconds: 30 });
-    await eventually('the first session recorded', () => (segmentUris('raw-archive', 'source').some((u) => !runsBefore.has(runOf(u))) ? true : undefined), 15_000, 100);
+    // (3 s of it recorded, so the session's run has more than one segment to lose)
+    const recordedSeconds = () => (readPlaylist(storage, 'raw-archive', 'source')?.segments ?? [])
+      .filter((s) => !runsBefore.has(runOf(s.uri))).reduce((sum, s) => sum + s.durationSeconds, 0);
+    await eventually('the first session recorded', () => (recordedSeconds() >= 3 ? true : undefined), 20_000, 100);
+    const atDrop = segmentUris('raw-archive', 'source');
     dropped.process.kill('SIGKILL');
     await dropped.done;
     // The listener notices the silence after SRT's peer idle timeout (5 s); an encoder retries meanwhile, as OBS does.
@@ -280,9 +284,9 @@ describe('reconnects', () => {
       return runs.length >= 2 ? runs : undefined;
     }, 15_000, 100);
 
-    // THEN the playlist keeps everything it had, and each new session follows a discontinuity
+    // THEN the playlist keeps everything it had when the encoder dropped, and each new session follows a discontinuity
     const after = readPlaylist(storage, 'raw-archive', 'source')!;
-    expect(after.segments.slice(0, before.length).map((s) => s.uri)).toEqual(before);
+    expect(after.segments.slice(0, atDrop.length).map((s) => s.uri)).toEqual(atDrop);
     for (const runId of newRuns) {
       expect(after.segments.find((s) => runOf(s.uri) === runId)!.discontinuity).toBe(true);
       // Each session recorded whole, by one run of its own (no transcoder restart made these runs)
