@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Manifest } from '../model/manifest';
 
-const RANGE_START = 40000;
+/**
+ * 10000-29999: below Linux's ephemeral range (32768-60999) and Windows' (49152-65535). On the local
+ * driver these ports are bound on the host, where any outgoing connection may be handed a port of the
+ * ephemeral range: an ingest's control port there was once taken by another process's connection, and
+ * the ingest crashed until it was free again.
+ */
+const RANGE_START = 10000;
 const RANGE_SIZE = 20000;
 
 /**

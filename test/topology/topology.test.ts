@@ -46,6 +46,19 @@ describe('topology', () => {
     }
   });
 
+  test('internal ports stay below the ephemeral ranges, where another process\'s outgoing connection could hold them', () => {
+    const specs = topology(manifestOf((a) => {
+      const endpoint = a.addStreamingEndpoint('main', { scaleUnits: 3 });
+      for (const name of ['news', 'sport', 'weather']) a.addLiveChannel(name, { port: name === 'news' ? undefined : 1900 + name.length }).addProgram('live').publish(endpoint);
+    }));
+    const internal = specs.flatMap((s) => s.internalPorts);
+
+    expect(internal).toHaveLength(3 + 3);
+    for (const port of internal) expect(port).toBeGreaterThanOrEqual(10000);
+    for (const port of internal) expect(port).toBeLessThan(32768);
+    expect(new Set(internal).size).toBe(internal.length);
+  });
+
   test('omits workloads of stopped channels and endpoints', () => {
     const specs = topology(manifestOf((a) => {
       a.addStreamingEndpoint('main', { state: 'stopped' });
