@@ -1,28 +1,34 @@
 /**
- * Where a running app is reached: each channel's ingest URLs (RTMP, SRT) and where its stream key is
- * (a 0600 file path, a variable name — never the key itself), and each locator's playback URLs.
+ * Where a running app is reached: each channel's ingest URLs (one per protocol) and how to obtain its
+ * stream key (a 0600 file path, a command, a variable name — never the key itself), and each locator's
+ * playback URLs with its locator id.
+ *
+ * Two steps, so every command shows the same thing whatever it starts from:
+ * - access records (lib/topology/access-records.ts, pure, from the desired state) name what is reachable
+ *   without anything secret or run-time derived: ingest URLs, where a key comes from (a secret id, a
+ *   variable), URL templates with `<locator-id>`. Status files keep exactly this (see status.ts), so
+ *   `livestack status` can show it without the app.
+ * - `resolveAccess` adds what only the deployment knows: the storage folder a generated key sits in and
+ *   the locator ids derived from the account's key (contract/locator-ids.ts).
  */
-import { locatorId, readLocatorIdKey } from '../contract/locator-ids';
+import { locatorId } from '../contract/locator-ids';
 import { storagePaths } from '../contract/storage-layout';
-import { AccountManifest, LocatorManifest } from '../model/manifest';
-import { endpointBaseUrl } from '../model/public-urls';
+import { AccountAccessRecord, IngestUrl, LOCATOR_ID_PLACEHOLDER, PreviewAccess, accountAccessRecord } from '../topology/access-records';
 import { DesiredState } from './desired-state';
 
-/** Stands for a locator id in URLs written where ids must not be (status files). */
-export const LOCATOR_ID_PLACEHOLDER = '<locator-id>';
+export * from '../topology/access-records';
 
+/** How to obtain a stream key: a file (readable by whom), a command, a variable, or nothing livestack keeps. */
 export type StreamKeySource =
-  | { readonly kind: 'file'; readonly path: string }
+  /** A generated key: a file in the account's storage (`path` once the storage exists), printed by `command`. */
+  | { readonly kind: 'file'; readonly path?: string; readonly command?: string }
   | { readonly kind: 'variable'; readonly variable: string }
   | { readonly kind: 'hash' };
 
 export interface IngestAccess {
   readonly account: string;
   readonly channel: string;
-  /** `rtmp://HOST:PORT/live`: encoders append `/<stream key>`. */
-  readonly rtmpUrl?: string;
-  /** `srt://HOST:PORT?streamid=publish:<channel>`: encoders add `&passphrase=<stream key>`. */
-  readonly srtUrl?: string;
+  readonly urls: IngestUrl[];
   readonly streamKey: StreamKeySource;
 }
 
@@ -31,16 +37,10 @@ export interface PlaybackAccess {
   readonly locator: string;
   readonly channel: string;
   readonly program: string;
+  /** The locator id, once the account's key exists (or the app set it); absent before. */
+  readonly locatorId?: string;
   readonly hls?: string;
   readonly dash?: string;
-}
-
-/** A channel's preview page on an endpoint (hls.js, for addresses in the channel's preview allow list). */
-export interface PreviewAccess {
-  readonly account: string;
-  readonly channel: string;
-  readonly url: string;
-  readonly allowList: readonly string[];
 }
 
 export interface Access {
@@ -49,67 +49,47 @@ export interface Access {
   readonly previews: PreviewAccess[];
 }
 
-/** `storageDir(account)` is the host folder of an account's storage (the driver's). */
-export function describeAccess(desired: DesiredState, storageDir: (account: string) => string): Access {
-  const ingest: IngestAccess[] = [];
-  const playback: PlaybackAccess[] = [];
-  const previews: PreviewAccess[] = [];
-  for (const account of desired.manifest.accounts) {
-    const specs = desired.specs.filter((s) => s.account === account.name);
-    for (const channel of account.channels) {
-      const spec = specs.find((s) => s.role === 'ingest' && s.owner === channel.path);
-      if (!spec) continue;
+/** What each account of the desired state makes reachable (pure; nothing secret, no locator id). */
+export function accessRecords(desired: DesiredState): AccountAccessRecord[] {
+  return desired.manifest.accounts.map((account) => accountAccessRecord(account, desired.specs.filter((s) => s.account === account.name)));
+}
+
+/** What a deployment adds to a record: where its storage is, its locator id key, how to run `livestack key show`. */
+export interface DeploymentFacts {
+  /** Host folder of the account's storage (a generated key is a file in it). */
+  readonly storageDir?: string;
+  /** The account's locator id key; undefined before any workload generated it. */
+  readonly locatorIdKey?: string;
+  /** The command that prints a channel's generated key, e.g. `livestack key show news --account demo`. */
+  readonly keyCommand?: (channel: string) => string;
+}
+
+/** A record with the deployment's facts: key files, commands and locator ids filled in. */
+export function resolveAccess(records: readonly AccountAccessRecord[], facts: (account: string) => DeploymentFacts): Access {
+  const access: { ingest: IngestAccess[]; playback: PlaybackAccess[]; previews: PreviewAccess[] } = { ingest: [], playback: [], previews: [] };
+  for (const record of records) {
+    const deployment = facts(record.account);
+    for (const channel of record.ingest) {
       const key = channel.streamKey;
-      const streamKey: StreamKeySource = key.kind === 'generated'
-        ? { kind: 'file', path: storagePaths.secret(storageDir(account.name), key.id) }
-        : key.kind === 'variable' ? { kind: 'variable', variable: `TF_VAR_${key.name}` } : { kind: 'hash' };
-      const rtmpUrl = spec.urls.find((url) => url.startsWith('rtmp://'));
-      const srtUrl = spec.urls.find((url) => url.startsWith('srt://'));
-      ingest.push({ account: account.name, channel: channel.name, ...(rtmpUrl ? { rtmpUrl } : {}), ...(srtUrl ? { srtUrl } : {}), streamKey });
-      // Every running endpoint serves the preview; the first one is enough to show.
-      const endpoint = account.endpoints.find((e) => e.state === 'running');
-      if (endpoint && channel.previewAllowList.length > 0) {
-        previews.push({ account: account.name, channel: channel.name, url: `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/preview/${channel.name}`, allowList: channel.previewAllowList });
-      }
+      const streamKey: StreamKeySource = key.kind !== 'generated' ? key : {
+        kind: 'file',
+        ...(deployment.storageDir ? { path: storagePaths.secret(deployment.storageDir, key.secretId) } : {}),
+        ...(deployment.keyCommand ? { command: deployment.keyCommand(channel.channel) } : {}),
+      };
+      access.ingest.push({ account: record.account, channel: channel.channel, urls: channel.urls, streamKey });
     }
-    // The workloads generate the key on their first start (in a container, as their own user): read it, never create it here.
-    const idKey = readLocatorIdKey(storageDir(account.name));
-    for (const locator of account.locators) {
-      const served = specs.some((s) => s.owner === account.endpoints.find((e) => e.name === locator.endpoint)?.path);
-      const urls = playbackUrlTemplates(account, locator);
-      if (!served || !urls) continue;
-      const fill = (url: string | undefined) => url && withLocatorId(url, idKey, { account: account.name, name: locator.name, id: locator.id });
-      playback.push({
-        account: account.name,
-        locator: locator.name,
-        channel: locator.channel,
-        program: locator.program,
-        ...(urls.hls ? { hls: fill(urls.hls) } : {}),
-        ...(urls.dash ? { dash: fill(urls.dash) } : {}),
+    for (const play of record.playback) {
+      const id = play.explicitId ?? (deployment.locatorIdKey !== undefined ? locatorId(deployment.locatorIdKey, { account: record.account, name: play.locator }) : undefined);
+      const fill = (url: string | undefined) => (url && id ? url.replace(LOCATOR_ID_PLACEHOLDER, id) : url);
+      access.playback.push({
+        account: record.account, locator: play.locator, channel: play.channel, program: play.program,
+        ...(id ? { locatorId: id } : {}),
+        ...(play.hls ? { hls: fill(play.hls) } : {}),
+        ...(play.dash ? { dash: fill(play.dash) } : {}),
       });
     }
+    access.previews.push(...record.previews);
   }
-  return { ingest, playback, previews };
+  return access;
 }
 
-/**
- * A locator's HLS and DASH URLs with LOCATOR_ID_PLACEHOLDER for its id (the id is derived from a key
- * in the account's storage: see contract/locator-ids.ts); undefined when its references are broken.
- */
-export function playbackUrlTemplates(account: AccountManifest, locator: LocatorManifest): { hls?: string; dash?: string } | undefined {
-  const endpoint = account.endpoints.find((e) => e.name === locator.endpoint);
-  const program = account.channels.find((c) => c.name === locator.channel)?.programs.find((p) => p.name === locator.program);
-  const policy = account.deliveryPolicies.find((d) => d.name === locator.deliveryPolicy);
-  if (!endpoint || !program || !policy) return undefined;
-  const base = `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/${LOCATOR_ID_PLACEHOLDER}/${program.manifestName}`;
-  return {
-    ...(policy.protocols.includes('hls') ? { hls: `${base}.m3u8` } : {}),
-    ...(policy.protocols.includes('dash') ? { dash: `${base}.mpd` } : {}),
-  };
-}
-
-/** `template` with the locator's id, when the account's key exists (or the app set the id). */
-export function withLocatorId(template: string, idKey: string | undefined, identity: { account: string; name: string; id?: string }): string {
-  if (idKey === undefined && identity.id === undefined) return template;
-  return template.replace(LOCATOR_ID_PLACEHOLDER, locatorId(idKey ?? '', identity));
-}

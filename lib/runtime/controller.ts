@@ -15,7 +15,6 @@ import { Plan, PlannedAction, ACTION_ORDER, plan as makePlan, worldFingerprint }
 import { RateLimiter, defaultRateLimiter } from './rate-limiter';
 import { readAppliedRecords, removeAppliedRecord, writeAppliedRecord } from './applied-records';
 import { AccountStatus, WorkloadError, computeStatus, readStatuses, writeStatus } from './status';
-import { describeAccess, IngestAccess } from './access';
 import { generationFor } from './generation';
 import { readiness } from './readiness';
 import { deleteIngestFinalized, ingestChannelOf } from './recording-finalizer';
@@ -213,7 +212,9 @@ export class Controller {
       const errors: string[] = [];
       await this.runActions(deletes, new Map(), observed, errors);
       for (const status of readStatuses(this.stateDir).values()) {
-        writeStatus(this.stateDir, { ...status, updatedAt: new Date(this.now()).toISOString(), workloads: [] });
+        // Nothing is reachable any more: status stops showing where to push and play.
+        const { access: _gone, ...rest } = status;
+        writeStatus(this.stateDir, { ...rest, updatedAt: new Date(this.now()).toISOString(), workloads: [] });
       }
       return errors;
     });
@@ -364,19 +365,9 @@ export class Controller {
       ingestHealth: await this.readIngestHealth(desired.specs),
       previous: readStatuses(this.stateDir),
       now: this.now(),
-      ingest: await this.ingestAccess(desired),
     });
     for (const status of statuses) writeStatus(this.stateDir, status);
     return statuses;
-  }
-
-  /** Each channel's ingest URLs and where its key is, for `livestack status`. */
-  private async ingestAccess(desired: DesiredState): Promise<IngestAccess[]> {
-    const storage = new Map<string, string>();
-    for (const account of desired.manifest.accounts) {
-      if (account.channels.length > 0) storage.set(account.name, await this.driver.storageDir(account.name));
-    }
-    return describeAccess(desired, (account) => storage.get(account)!).ingest;
   }
 
   private async readIngestHealth(specs: readonly WorkloadSpec[]): Promise<Map<string, IngestHealth>> {

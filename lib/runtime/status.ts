@@ -10,10 +10,9 @@ import * as path from 'node:path';
 import { IngestHealth } from '../contract/storage-layout';
 import { writeFileAtomic } from '../util/files';
 import { programPhase, ProgramPhase } from '../model/program-schedule';
-import { IngestAccess } from './access';
 import { ObservedWorkload, WorkloadPhase } from './drivers/driver';
 import { DesiredState } from './desired-state';
-import { playbackUrlTemplates } from './access';
+import { AccountAccessRecord, accountAccessRecord, playbackUrlTemplates } from './access';
 
 export type ConditionType = 'Ready' | 'Degraded';
 
@@ -91,8 +90,12 @@ export interface AccountStatus {
   readonly locators: LocatorStatus[];
   /** Absent in status files written before programs were reported. */
   readonly programs?: ProgramStatus[];
-  /** Where encoders push each channel (URLs, where the key is); absent in older status files. */
-  readonly ingest?: IngestAccess[];
+  /**
+   * Where to push and play, as the app declares it: ingest URLs, where each stream key comes from (a
+   * secret id or a variable name, never the key), playback URL templates with `<locator-id>`. Absent in
+   * status files written before it was reported.
+   */
+  readonly access?: Omit<AccountAccessRecord, 'account'>;
 }
 
 export interface StatusInput {
@@ -103,8 +106,6 @@ export interface StatusInput {
   readonly ingestHealth: ReadonlyMap<string, IngestHealth>;
   readonly previous: ReadonlyMap<string, AccountStatus>;
   readonly now: number;
-  /** Where encoders push (see access.ts); computed by the caller, which knows where storage is. */
-  readonly ingest?: readonly IngestAccess[];
 }
 
 /** An ingest health file older than this means the ingest stopped reporting. */
@@ -171,7 +172,7 @@ export function computeStatus(input: StatusInput): AccountStatus[] {
     workloads: (byAccount.get(account) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1)),
     locators: locatorStatus(input.desired, account, input.now),
     programs: programStatus(input.desired, account, input.now),
-    ingest: (input.ingest ?? []).filter((i) => i.account === account),
+    access: accessStatus(input.desired, account),
   }));
 }
 
@@ -235,6 +236,14 @@ function locatorStatus(desired: DesiredState, accountName: string, now: number):
     ...(l.start ? { start: l.start } : {}),
     ...(l.end ? { end: l.end } : {}),
   }));
+}
+
+/** The account's access record without ids the app set itself (those stay in the app). */
+function accessStatus(desired: DesiredState, accountName: string): Omit<AccountAccessRecord, 'account'> {
+  const account = desired.manifest.accounts.find((a) => a.name === accountName);
+  if (!account) return { ingest: [], playback: [], previews: [] };
+  const { account: _name, playback, ...rest } = accountAccessRecord(account, desired.specs.filter((s) => s.account === accountName));
+  return { ...rest, playback: playback.map(({ explicitId: _id, ...play }) => play) };
 }
 
 function programStatus(desired: DesiredState, accountName: string, now: number): ProgramStatus[] {

@@ -16,6 +16,7 @@ import { validateManifest } from '../model/load-manifest';
 import { Manifest, MANIFEST_API_VERSION } from '../model/manifest';
 import { MANIFEST_FILE } from '../contract/manifest-file';
 import { topology } from '../topology';
+import { accessOutputs } from './access-outputs';
 import { dockerStackResources } from './docker-resources';
 import { kubernetesStackResources } from './kubernetes-resources';
 import { withUnmappedStackTraces } from './unmapped-stacks';
@@ -59,6 +60,7 @@ export class LivestackStackSynthesis extends Construct {
     const docker = manifest.accounts.filter((a) => !onKubernetes(a));
     if (docker.length > 0) dockerStackResources(this, { ...manifest, accounts: docker }, specs, this.stackDir());
     kubernetesStackResources(this, manifest.accounts.filter(onKubernetes), specs);
+    accessOutputs(this, manifest, specs, { manifestFile: path.relative(process.cwd(), path.join(this.stackDir(), MANIFEST_FILE)) || MANIFEST_FILE });
   }
 
   /** Where Terraform runs for this stack: build contexts are relative to it. */

@@ -1,9 +1,12 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { accessRecords } from '../../runtime/access';
 import { DesiredState, desiredState } from '../../runtime/desired-state';
 import { TerminalError } from '../../runtime/errors';
 import { acquireLock } from '../../runtime/lock';
 import { readSavedPlan } from '../../runtime/saved-plan';
+import { accessLines } from '../access-text';
+import { deploymentAccess } from './deployment-access';
 import { progressPrinter } from './progress';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, openDriver, out } from './runtime-options';
 
@@ -47,6 +50,8 @@ export function register(program: Command): void {
         await controller.converge(desired, { timeoutMs: waitMs, waitReady: true });
         out(`Ready: ${desired.specs.length} workload${desired.specs.length === 1 ? '' : 's'} running.`);
       }
+      const where = accessLines(await deploymentAccess(driver, accessRecords(desired), runtime));
+      if (where.length > 0) out(['', ...where].join('\n'));
     } finally {
       lock.release();
       await driver.close();

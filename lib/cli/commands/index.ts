@@ -12,6 +12,7 @@ import * as logs from './logs';
 import * as destroy from './destroy';
 import * as doctor from './doctor';
 import * as token from './token';
+import * as key from './key';
 
 /** Every command module exports `register(program)`. Add new commands here, one line each. */
 export function registerCommands(program: Command): void {
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   destroy.register(program);
   doctor.register(program);
   token.register(program);
+  key.register(program);
 }

@@ -11,6 +11,9 @@ import { Driver } from '../../runtime/drivers/driver';
 import { TerminalError } from '../../runtime/errors';
 import { writeLine } from '../output';
 
+/** Where the runtime keeps its state unless `--state-dir` says otherwise. */
+export const DEFAULT_STATE_DIR = '.livestack';
+
 export interface RuntimeOptions {
   readonly app?: string;
   readonly manifest?: string;
@@ -25,7 +28,7 @@ export function addRuntimeOptions(command: Command, options: { desired?: boolean
       .option('--app <file>', 'the cdktf app to run (e.g. examples/basic/main.ts); it is synthesized first')
       .option('--manifest <file>', 'a synthesized livestack.manifest.json instead of --app');
   }
-  command.option('--state-dir <dir>', 'where the runtime keeps state, logs and local storage', '.livestack');
+  command.option('--state-dir <dir>', 'where the runtime keeps state, logs and local storage', DEFAULT_STATE_DIR);
   if (options.driver !== false) {
     command.addOption(new Option('--driver <kind>', 'where workloads run').choices([...DRIVER_KINDS]).default('local'));
   }

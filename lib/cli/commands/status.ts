@@ -1,59 +1,50 @@
 import * as path from 'node:path';
-import { originLiveConfig } from '../../contract/workload-config';
-import { readAppliedRecords } from '../../runtime/applied-records';
 import { Command } from 'commander';
 import { programPhase } from '../../model/program-schedule';
 import { ObservedWorkload } from '../../runtime/drivers/driver';
 import { lockHolder } from '../../runtime/lock';
 import { AccountStatus, readStatuses } from '../../runtime/status';
-import { withLocatorId } from '../../runtime/access';
-import { readLocatorIdKey } from '../../contract/locator-ids';
-import { ingestLines, ingestProtocols } from './ingest-lines';
+import { accessLines } from '../access-text';
+import { accessRecordsFor, deploymentAccess } from './deployment-access';
 import { RuntimeOptions, addRuntimeOptions, openDriver, out } from './runtime-options';
 
 interface StatusOptions extends RuntimeOptions {
   readonly json?: boolean;
 }
 
-/** `livestack status`: each workload's phase and conditions, as last reconciled and as observed now. */
+/** `livestack status`: each workload's phase and conditions, as last reconciled and as observed now; where to push and play. */
 export function register(program: Command): void {
   addRuntimeOptions(
     program
       .command('status')
-      .description('Show each workload: phase (observed now), Ready and Degraded conditions with reasons, restarts, ingest health, locators, programs.')
-      .option('--json', 'print the persisted status documents as JSON'),
-    { desired: false },
+      .description('Show each workload: phase (observed now), Ready and Degraded conditions with reasons, restarts, ingest health, locators, programs; '
+        + 'and where to push and play: ingest URLs, how to obtain each stream key (never the key), playback URLs with their locator ids. '
+        + 'With --app or --manifest (e.g. a deployment made with `cdktf deploy`), the URLs come from that app instead of the last apply.')
+      .option('--json', 'print the persisted status documents, what the driver observes and the access (URLs) as JSON'),
   ).action(async (options: StatusOptions) => {
     const stateDir = path.resolve(options.stateDir);
     const statuses = [...readStatuses(stateDir).values()];
+    const records = await accessRecordsFor(options);
     const driver = await openDriver(options);
     try {
       const observed = await driver.observe();
+      const access = await deploymentAccess(driver, records, options);
       if (options.json) {
-        out(JSON.stringify({ statuses, observed }, null, 2));
+        out(JSON.stringify({ statuses, observed, access }, null, 2));
         return;
       }
       const holder = lockHolder(stateDir);
       out(holder ? `Controller: pid ${holder.owner.pid} (${holder.command})` : 'Controller: none running (workloads keep running; `livestack apply` or `up` reconciles)');
-      const idKeys = new Map(await Promise.all(statuses.map(async (s) => [s.account, readLocatorIdKey(await driver.storageDir(s.account))] as const)));
-      out(render(statuses, observed, idKeys, explicitLocatorIds(stateDir)));
+      out(render(statuses, observed));
+      const where = accessLines(access);
+      if (where.length > 0) out(['', ...where].join('\n'));
     } finally {
       await driver.close();
     }
   });
 }
 
-/** Ids the app set itself (`locatorId`), by `account/locator`, from what the controller last applied to origins. */
-function explicitLocatorIds(stateDir: string): Map<string, string> {
-  const ids = new Map<string, string>();
-  for (const spec of readAppliedRecords(stateDir).values()) {
-    const live = spec.role === 'origin' ? originLiveConfig.safeParse(spec.liveConfig) : undefined;
-    for (const locator of live?.success ? live.data.locators : []) if (locator.id) ids.set(`${spec.account}/${locator.name}`, locator.id);
-  }
-  return ids;
-}
-
-function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys: ReadonlyMap<string, string | undefined>, explicitIds: ReadonlyMap<string, string>): string {
+function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string {
   const now = new Map(observed.map((w) => [w.name, w]));
   const rows: string[][] = [];
   const names = new Set<string>();
@@ -81,11 +72,8 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys:
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   const lines = [line(header), ...rows.map(line)];
-  // Locator ids are derived from the account's key in its storage (contract/locator-ids.ts); shown here, never stored in status.
-  const locators = statuses.flatMap((a) => a.locators.flatMap((l) => [
-    `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`,
-    ...(l.urls ?? []).map((url) => `    ${withLocatorId(url, idKeys.get(a.account), { account: a.account, name: l.name, id: explicitIds.get(`${a.account}/${l.name}`) })}`),
-  ]));
+  // Their URLs, with ids derived from the account's key, follow under Playback (never stored in status).
+  const locators = statuses.flatMap((a) => a.locators.map((l) => `  ${a.account}/${l.name}: ${l.state}${l.start ? ` from ${l.start}` : ''}${l.end ? ` until ${l.end}` : ''}`));
   if (locators.length > 0) lines.push('', 'Locators:', ...locators);
   // The ingest keeps schedules by its own clock, controller or not: a phase is shown as of now.
   const programs = statuses.flatMap((a) => (a.programs ?? []).map((p) => {
@@ -93,7 +81,5 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[], idKeys:
     return `  ${a.account}/${p.channel}/${p.name} (asset ${p.assetName}): ${state}${p.start ? ` from ${p.start}` : ''}${p.end ? ` until ${p.end}` : ''}`;
   }));
   if (programs.length > 0) lines.push('', 'Programs:', ...programs);
-  const ingest = statuses.flatMap((a) => a.ingest ?? []);
-  if (ingest.length > 0) lines.push('', `Ingest (${ingestProtocols(ingest)}):`, ...ingest.flatMap((i) => ingestLines(i, { tryCommands: false })));
   return lines.join('\n');
 }

@@ -1,13 +1,13 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { Access, describeAccess, LOCATOR_ID_PLACEHOLDER } from '../../runtime/access';
+import { Access, accessRecords } from '../../runtime/access';
 import { PassResult } from '../../runtime/controller';
 import { LocalDriver } from '../../runtime/drivers/local';
-import { localPaths } from '../../runtime/drivers/local-records';
 import { errorMessage } from '../../runtime/errors';
 import { acquireLock } from '../../runtime/lock';
+import { accessLines } from '../access-text';
 import { onOutputClosed, outputOpen, writeLine } from '../output';
-import { ingestLines, ingestProtocols } from './ingest-lines';
+import { deploymentAccess } from './deployment-access';
 import { progressPrinter } from './progress';
 import { RuntimeOptions, addRuntimeOptions, loadDesired, openController, out } from './runtime-options';
 
@@ -53,7 +53,7 @@ export function register(program: Command): void {
         out('livestack keeps repairing them; the URLs below work once they are ready.');
       }
       if (stop.signal.aborted) return;
-      out(banner(describeAccess(desired, (account) => localPaths.storageDir(stateDir, account)), stateDir));
+      out(banner(await deploymentAccess(driver, accessRecords(desired), { ...options, driver: 'local' }), stateDir));
       await controller.watch(() => desired, { signal: stop.signal, onPass: restartReporter(), onError: (error) => out(`Reconcile failed: ${errorMessage(error)}`) });
     } finally {
       await controller.destroy();
@@ -94,19 +94,7 @@ function say(line: string): void {
 
 function banner(access: Access, stateDir: string): string {
   const lines = ['', `livestack is up (local driver, state in ${stateDir}). Press Ctrl-C to stop and tear everything down.`, ''];
-  if (access.ingest.length > 0) lines.push(`Ingest: push ${ingestProtocols(access.ingest)} with OBS or ffmpeg`);
-  for (const ingest of access.ingest) lines.push(...ingestLines(ingest, { tryCommands: true }));
-  if (access.playback.length > 0) lines.push('', 'Playback:');
-  for (const play of access.playback) {
-    lines.push(`  locator ${play.locator} (channel ${play.channel}, program ${play.program})`);
-    if (play.hls) lines.push(`    HLS: ${play.hls}`);
-    if (play.dash) lines.push(`    DASH: ${play.dash}`);
-    // Ids come from a key the first workload generates (contract/locator-ids.ts): none yet if nothing started.
-    if ([play.hls, play.dash].some((url) => url?.includes(LOCATOR_ID_PLACEHOLDER))) lines.push('    (the locator id appears once the origin has started: livestack status shows it)');
-  }
-  if (access.previews.length > 0) lines.push('', 'Preview pages (hls.js, in the clear, for the addresses listed):');
-  for (const preview of access.previews) lines.push(`  channel ${preview.channel}: ${preview.url} (from ${preview.allowList.join(', ')})`);
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...accessLines(access)].join('\n')}\n`;
 }
 
 /** A line when the supervisor restarted a workload behind the controller's back (its process died). */
