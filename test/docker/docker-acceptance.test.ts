@@ -11,7 +11,8 @@ import Docker from 'dockerode';
 import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { SynthesizedApp, synthesizeApp } from '../../lib/app/run-app';
 import { topology } from '../../lib/topology';
-import { livestack } from '../support/cli';
+import { expectExit, livestack } from '../support/cli';
+import { keyAsPrinted, parsePrinted, playPrinted, pushTestStream } from '../support/printed-access';
 import { publishAndPlay } from '../support/basic-acceptance';
 import { PREPARE_TIMEOUT_MS, prepareDocker, removeAccounts } from './support/docker-env';
 
@@ -24,6 +25,7 @@ describe('examples/basic on the docker driver', () => {
   let stateDir: string;
   let outdir: string;
   let app: SynthesizedApp;
+  let applyOutput = '';
   const runtime = (...args: string[]) => [...args, '--app', APP, '--driver', 'docker', '--state-dir', stateDir];
 
   beforeAll(async () => {
@@ -48,6 +50,7 @@ describe('examples/basic on the docker driver', () => {
     // WHEN the app is applied on the docker driver
     const applied = await livestack(runtime('apply'), { timeoutMs: 200_000 });
     expect({ code: applied.code, stderr: applied.stderr }).toEqual({ code: 0, stderr: '' });
+    applyOutput = applied.stdout;
 
     // THEN every workload of the app runs as a container
     const specs = topology(app.manifest);
@@ -73,5 +76,37 @@ describe('examples/basic on the docker driver', () => {
     process.stdout.write(`docker basic: played ${played.videoFrames} video and ${played.audioFrames} audio frames from ${played.masked}\n`);
     expect(played.videoFrames).toBeGreaterThanOrEqual(50);
     expect(played.audioFrames).toBeGreaterThan(0);
+  });
+
+  test('apply and status print where to push and play; key show reads the key from the volume; the printed URLs take a push and play', async () => {
+    // GIVEN what apply printed, and what status prints on the docker driver (as for the state directory, and for the synthesized manifest as a Terraform user has it)
+    const afterApply = parsePrinted(applyOutput);
+    const status = await livestack(['status', '--driver', 'docker', '--state-dir', stateDir]);
+    expectExit(status, 0);
+    const fromStatus = parsePrinted(status.stdout);
+    const manifestFile = path.join(outdir, 'stacks', 'basic', 'livestack.manifest.json');
+    const terraformUser = parsePrinted((await livestack(['status', '--driver', 'docker', '--manifest', manifestFile, '--state-dir', path.join(outdir, 'terraform-user-state')])).stdout);
+
+    // THEN they agree, name the docker driver in the key command, and the locator id is filled in
+    expect(afterApply.rtmpUrl).toBe('rtmp://127.0.0.1:1935/live');
+    expect(afterApply.keyCommand).toEqual(expect.arrayContaining(['key', 'show', 'news', '--driver', 'docker']));
+    expect(fromStatus).toEqual(afterApply);
+    expect(terraformUser.hls).toBe(afterApply.hls);
+    expect(terraformUser.keyCommand).toEqual(expect.arrayContaining(['--manifest', manifestFile]));
+    expect(afterApply.hls).toMatch(/^http:\/\/127\.0\.0\.1:8080\/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\/manifest\.m3u8$/);
+
+    // WHEN the key comes from the printed command (the Terraform user's too), and a stream is pushed to the printed URL
+    const { key } = await keyAsPrinted(afterApply);
+    expect((await keyAsPrinted(terraformUser)).key).toBe(key);
+    expect(applyOutput + status.stdout).not.toContain(key);
+    const encoder = pushTestStream(afterApply.rtmpUrl, key, 40);
+    try {
+      // THEN the printed HLS URL plays
+      expect(await playPrinted(fromStatus.hls!)).toBeGreaterThan(20);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nencoder: ${encoder.errors()}`);
+    } finally {
+      encoder.process.kill('SIGKILL');
+    }
   });
 });

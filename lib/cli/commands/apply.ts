@@ -50,7 +50,8 @@ export function register(program: Command): void {
         await controller.converge(desired, { timeoutMs: waitMs, waitReady: true });
         out(`Ready: ${desired.specs.length} workload${desired.specs.length === 1 ? '' : 's'} running.`);
       }
-      const where = accessLines(await deploymentAccess(driver, accessRecords(desired), runtime));
+      // What apply wrote into the state directory's status is enough for `key show`: no --manifest in its command.
+      const where = accessLines(await deploymentAccess(driver, accessRecords(desired), { stateDir: runtime.stateDir }));
       if (where.length > 0) out(['', ...where].join('\n'));
     } finally {
       lock.release();

@@ -38,7 +38,7 @@ export function recordedAccess(stateDir: string): AccountAccessRecord[] {
 }
 
 /** The records with key files, key commands and locator ids of the deployment `driver` sees. */
-export async function deploymentAccess(driver: Driver, records: readonly AccountAccessRecord[], options: Pick<RuntimeOptions, 'stateDir' | 'driver' | 'manifest'>): Promise<Access> {
+export async function deploymentAccess(driver: Driver, records: readonly AccountAccessRecord[], options: Pick<RuntimeOptions, 'stateDir' | 'manifest'>): Promise<Access> {
   const facts = new Map<string, DeploymentFacts>();
   for (const { account } of records) {
     // The docker driver knows no storage before the first apply created the volume: then nothing is derived yet.

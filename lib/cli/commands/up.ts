@@ -53,7 +53,7 @@ export function register(program: Command): void {
         out('livestack keeps repairing them; the URLs below work once they are ready.');
       }
       if (stop.signal.aborted) return;
-      out(banner(await deploymentAccess(driver, accessRecords(desired), { ...options, driver: 'local' }), stateDir));
+      out(banner(await deploymentAccess(driver, accessRecords(desired), { stateDir: options.stateDir }), stateDir));
       await controller.watch(() => desired, { signal: stop.signal, onPass: restartReporter(), onError: (error) => out(`Reconcile failed: ${errorMessage(error)}`) });
     } finally {
       await controller.destroy();

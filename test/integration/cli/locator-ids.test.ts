@@ -45,7 +45,7 @@ describe('locator ids per deployment', () => {
     expectExit(await livestack(['apply', '--manifest', manifestFile, '--state-dir', stateDir]), 0);
     const status = await livestack(['status', '--state-dir', stateDir]);
     expectExit(status, 0);
-    const url = status.stdout.split('\n').map((line) => line.trim()).find((line) => UUID.test(line) && line.endsWith('.m3u8'));
+    const url = /HLS: (\S+)/.exec(status.stdout)?.[1];
     if (!url) throw new Error(`status shows no playback URL with an id:\n${status.stdout}`);
     const served = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
     return { id: UUID.exec(url)![1], url, served };
