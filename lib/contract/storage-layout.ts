@@ -87,6 +87,14 @@ export const ingestHealth = z.object({
   lastSegmentAgeSeconds: z.number().optional(),
   lastSegmentAt: z.string().optional(),
   transcoderRestarts: z.number().int(),
+  /** The storage's free space; `recordingPaused` while it is under the ingest's reserve (see ingest/storage-guard.ts). */
+  storage: z.object({
+    freeBytes: z.number(),
+    totalBytes: z.number(),
+    reserveBytes: z.number(),
+    recordingPaused: z.boolean(),
+    message: z.string().optional(),
+  }).optional(),
   updatedAt: z.string(),
 });
 export type IngestHealth = z.infer<typeof ingestHealth>;

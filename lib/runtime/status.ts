@@ -207,6 +207,7 @@ function degraded(observed: ObservedWorkload | undefined, error: WorkloadError |
   if (health) {
     const age = (now - Date.parse(health.updatedAt)) / 1000;
     if (age > INGEST_HEALTH_STALE_SECONDS) return { status: 'True', reason: 'IngestHealthStale', message: `the ingest last reported ${Math.round(age)} s ago` };
+    if (health.storage?.recordingPaused) return { status: 'True', reason: 'StorageFull', message: health.storage.message };
     if (health.publisherConnected && (health.lastSegmentAgeSeconds ?? 0) > INGEST_HEALTH_STALE_SECONDS) {
       return { status: 'True', reason: 'IngestStalled', message: `a publisher is connected but the newest segment is ${Math.round(health.lastSegmentAgeSeconds!)} s old` };
     }

@@ -7,8 +7,30 @@ import * as path from 'node:path';
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  fs.writeFileSync(tmp, data, { mode });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data, { mode });
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    // A full disk fails the write half-way: leave no temp file behind (one per retry would pile up).
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Overwrite `file` in place, for when writeFileAtomic cannot (a full disk has no room for the temp
+ * file, but a small file's own blocks can be reused). Readers may see it half-written: only for
+ * files whose readers retry on a parse error.
+ */
+export function overwriteInPlace(file: string, data: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const bytes = Buffer.from(data);
+    fs.writeSync(fd, bytes, 0, bytes.length, 0);
+    fs.ftruncateSync(fd, bytes.length);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

@@ -60,7 +60,7 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string
       rows.push([
         w.name, w.role, live?.phase ?? 'absent', `${ready?.status ?? '?'} ${ready?.reason ?? ''}`,
         degraded?.status === 'True' ? degraded.reason : '-', String(live?.restarts ?? w.restarts),
-        `${w.observedGeneration}/${account.generation}`, health || (degraded?.status === 'True' ? degraded.message ?? '' : ''),
+        `${w.observedGeneration}/${account.generation}`, [health, degraded?.status === 'True' ? degraded.message : undefined].filter(Boolean).join('; '),
       ]);
     }
   }

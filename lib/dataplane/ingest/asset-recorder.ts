@@ -21,6 +21,7 @@ import { parseJsonWith } from '../common/workload-env';
 import { AssetDescriptor, assetDescriptor, StoredRendition, storagePaths } from '../../contract/storage-layout';
 import { writeFileAtomic } from '../../util/files';
 import { AssetPlaylist } from './asset-playlist';
+import { incompleteSegment } from '../mp4/boxes';
 import { fragmentSampleCount, InitFacts, initFacts } from '../mp4/cmaf-facts';
 import { AssetKnowledge } from './retention';
 import { SegmentEvent } from './run-output';
@@ -123,6 +124,12 @@ export class ChannelRecorder {
   record(event: SegmentEvent): void {
     const recording = [...this.assets.values()].filter((a) => a.recording && !outsideSchedule(event, a.window));
     if (recording.length === 0) return;
+    // A segment cut short (a disk that filled under ffmpeg) would stop players that reach it: never listed.
+    const incomplete = incompleteSegment(fs.readFileSync(event.segmentPath));
+    if (incomplete) {
+      this.options.log.error(`not recording ${event.rendition}/${path.basename(event.segmentPath)} of run ${event.run}: ${incomplete}`);
+      return;
+    }
     const facts = this.factsOf(event);
     for (const asset of recording) {
       try {

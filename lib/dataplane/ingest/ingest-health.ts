@@ -6,8 +6,9 @@
 import { Gauge, Registry } from 'prom-client';
 import { Logger } from '../common/log';
 import { IngestHealth, storagePaths } from '../../contract/storage-layout';
-import { writeFileAtomic } from '../../util/files';
+import { overwriteInPlace, writeFileAtomic } from '../../util/files';
 import { Publisher } from './publish-gate';
+import { StorageState } from './storage-guard';
 
 export type SrtLinkHealth = NonNullable<IngestHealth['srt']>;
 
@@ -21,6 +22,8 @@ export interface HealthSources {
   inputBytes(): Promise<number | undefined>;
   /** The current SRT publisher's link. */
   srtLink(): SrtLinkHealth | undefined;
+  /** The storage's free space and whether recording is paused for it. */
+  storage(): StorageState | undefined;
 }
 
 export class HealthMonitor {
@@ -50,6 +53,8 @@ export class HealthMonitor {
     gauge('input_bitrate_kbps', 'Bitrate received from the publisher (kbit/s), measured', () => this.bitrateKbps);
     gauge('input_frame_rate', 'Frames per second of media the encoder sends, measured over the last seconds the transcoder read', () => sources.inputFrameRate());
     gauge('last_segment_age_seconds', 'Seconds since the newest segment was written', () => this.lastSegmentAge());
+    gauge('storage_free_bytes', 'Free bytes on the account storage, as the ingest last measured', () => sources.storage()?.freeBytes);
+    gauge('recording_paused', '1 while recording is paused because the storage is nearly full', () => (sources.storage()?.recordingPaused ? 1 : 0));
     gauge('transcoder_restarts', 'Times the transcoder was started again while the publisher stayed connected', () => sources.transcoderRestarts());
   }
 
@@ -57,7 +62,15 @@ export class HealthMonitor {
   async update(): Promise<IngestHealth> {
     await this.sampleBitrate();
     const health = this.snapshot();
-    writeFileAtomic(storagePaths.channelHealth(this.storageDir, this.channel), `${JSON.stringify(health, null, 2)}\n`);
+    const file = storagePaths.channelHealth(this.storageDir, this.channel);
+    const text = `${JSON.stringify(health, null, 2)}\n`;
+    try {
+      writeFileAtomic(file, text);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      // A full disk is exactly when status must hear about it: reuse the old file's blocks (the runtime retries unparsable reads).
+      overwriteInPlace(file, text);
+    }
     return health;
   }
 
@@ -66,6 +79,7 @@ export class HealthMonitor {
     const lastAt = this.sources.lastSegmentAtMs();
     const frameRate = publisher ? this.sources.inputFrameRate() : undefined;
     const srt = publisher?.protocol === 'srt' ? this.sources.srtLink() : undefined;
+    const storage = this.sources.storage();
     return {
       channel: this.channel,
       publisherConnected: publisher !== undefined,
@@ -75,6 +89,7 @@ export class HealthMonitor {
       ...(frameRate !== undefined ? { inputFrameRate: frameRate } : {}),
       ...(lastAt !== undefined ? { lastSegmentAgeSeconds: this.lastSegmentAge(), lastSegmentAt: new Date(lastAt).toISOString() } : {}),
       transcoderRestarts: this.sources.transcoderRestarts(),
+      ...(storage ? { storage } : {}),
       updatedAt: new Date(this.now()).toISOString(),
     };
   }

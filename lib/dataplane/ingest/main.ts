@@ -47,10 +47,13 @@ import { rtmpInputBytes } from './rtmp-stat';
 import { SrtIngest } from './srt-ingest';
 import { renditionPlan } from './transcode-args';
 import { Transcoder } from './transcoder';
+import { StorageGuard, storageReserveBytes } from './storage-guard';
 
 export const TEST_ONLY_WINDOW_ENV = 'LIVESTACK_TEST_ONLY_ARCHIVE_WINDOW_SECONDS';
 
 const HEALTH_EVERY_MS = 2_000;
+/** Bit rate assumed for a rendition whose ladder names none (passthrough): a generous 1080p. */
+const UNKNOWN_RENDITION_BPS = 8_000_000;
 
 export async function run(): Promise<void> {
   const env = readWorkloadEnv(ingestConfig);
@@ -109,6 +112,24 @@ export async function run(): Promise<void> {
       recorder.record(event);
     },
   });
+  const ladderKbps = renditions.reduce((sum, r) => sum + (r.nominalBitrate ?? UNKNOWN_RENDITION_BPS), 0) / 1000;
+  const guard = new StorageGuard(env.storageDir, storageReserveBytes(ladderKbps, channel.segmentDurationSeconds), (paused, state) => {
+    if (paused) {
+      log.error(`channel ${channel.name}: ${state.message}`);
+      void transcoder.hold('the storage is nearly full');
+    } else {
+      log.info(`channel ${channel.name}: storage has room again (${Math.round(state.freeBytes / 1024 / 1024)} MiB free); recording resumes after a discontinuity`);
+      transcoder.release();
+    }
+  });
+  const checkStorage = () => {
+    try {
+      guard.check();
+    } catch (error) {
+      log.error(`cannot measure the storage's free space: ${(error as Error).message}`);
+    }
+  };
+  checkStorage();
   const health = new HealthMonitor(env.storageDir, channel.name, {
     publisher: () => gate.publisher,
     transcoderRestarts: () => transcoder.restarts,
@@ -120,8 +141,12 @@ export async function run(): Promise<void> {
       return protocol === 'rtmp' ? rtmpInputBytes(statSocketPath(workDir)) : undefined;
     },
     srtLink: () => srt?.link,
+    storage: () => guard.state,
   }, log, metrics.registry);
-  const refreshHealth = () => health.update().catch((error: Error) => log.error(`could not write health: ${error.message}`));
+  const refreshHealth = () => {
+    checkStorage();
+    return health.update().catch((error: Error) => log.error(`could not write health: ${error.message}`));
+  };
   const srt = channel.srt && passphrase !== undefined ? new SrtIngest({
     channel: channel.name,
     settings: channel.srt,

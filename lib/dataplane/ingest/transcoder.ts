@@ -73,6 +73,8 @@ export class Transcoder {
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
   private droppedBytes = 0;
+  /** Why runs must not start now (storage nearly full); the publisher may stay connected meanwhile. */
+  private heldFor?: string;
   /** Counts accepted publishers: a run still ending for the previous one is not a failure of the next. */
   private session = 0;
   private current?: Run;
@@ -114,7 +116,25 @@ export class Transcoder {
     this.consecutiveFailures = 0;
     this.clearBacklog();
     // A run still ending for the previous publisher keeps its grace timer; the next run starts when it is over.
-    if (!this.current) this.scheduleStart(START_DELAY_MS[input]);
+    if (!this.current && !this.heldFor) this.scheduleStart(START_DELAY_MS[input]);
+  }
+
+  /**
+   * Stop writing segments until `release()`: the current run ends cleanly (ffmpeg finishes its segment
+   * and playlists), and none starts, whether the publisher stays or comes back.
+   */
+  async hold(why: string): Promise<void> {
+    this.heldFor = why;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    if (this.current) await this.end(this.current, why);
+  }
+
+  /** Writing may go on: a run starts at once if a publisher is connected (a new run: a discontinuity). */
+  release(): void {
+    if (!this.heldFor) return;
+    this.heldFor = undefined;
+    this.consecutiveFailures = 0;
+    if (this.wanted && !this.current) this.scheduleStart(0);
   }
 
   /**
@@ -178,7 +198,7 @@ export class Transcoder {
     if (this.startTimer) clearTimeout(this.startTimer);
     this.startTimer = setTimeout(() => {
       this.startTimer = undefined;
-      if (this.wanted && !this.current) this.startRun();
+      if (this.wanted && !this.current && !this.heldFor) this.startRun();
     }, delayMs);
   }
 
@@ -252,7 +272,7 @@ export class Transcoder {
     if (this.current !== run) return;
     this.current = undefined;
     if (this.endTimer) clearTimeout(this.endTimer);
-    if (!this.wanted) return;
+    if (!this.wanted || this.heldFor) return;
     if (run.session !== this.session) {
       // The previous publisher's run ended; the new publisher's starts now.
       this.scheduleStart(START_DELAY_MS[this.input]);

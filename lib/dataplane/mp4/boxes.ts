@@ -47,3 +47,17 @@ export function findBox(data: Buffer, path: readonly string[]): Buffer | undefin
   for (const type of path) scope = scope && childBox(scope, type);
   return scope;
 }
+
+/**
+ * Why `data` is not a whole media segment (top-level boxes that end exactly at its end, with a `moof`
+ * and an `mdat`), or undefined when it is. A segment cut short by a full disk fails this.
+ */
+export function incompleteSegment(data: Buffer): string | undefined {
+  const found = boxes(data);
+  const last = found[found.length - 1];
+  const end = last ? last.offset + last.headerSize + last.body.length : 0;
+  const declared = last ? (data.readUInt32BE(last.offset) === 1 ? Number(data.readBigUInt64BE(last.offset + 8)) : data.readUInt32BE(last.offset) || end - last.offset) : 0;
+  if (!last || last.offset + declared !== data.length || end !== data.length) return `its boxes do not end at its end (${data.length} bytes)`;
+  if (!found.some((b) => b.type === 'moof') || !found.some((b) => b.type === 'mdat')) return 'it has no moof and mdat';
+  return undefined;
+}
