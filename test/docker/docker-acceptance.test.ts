@@ -12,7 +12,7 @@ import { DockerDriver } from '../../lib/runtime/drivers/docker';
 import { SynthesizedApp, synthesizeApp } from '../../lib/app/run-app';
 import { topology } from '../../lib/topology';
 import { expectExit, livestack } from '../support/cli';
-import { keyAsPrinted, parsePrinted, playPrinted, pushTestStream } from '../support/printed-access';
+import { keyAsPrinted, parsePrinted, pushAndPlay } from '../support/printed-access';
 import { publishAndPlay } from '../support/basic-acceptance';
 import { PREPARE_TIMEOUT_MS, prepareDocker, removeAccounts } from './support/docker-env';
 
@@ -99,14 +99,7 @@ describe('examples/basic on the docker driver', () => {
     const { key } = await keyAsPrinted(afterApply);
     expect((await keyAsPrinted(terraformUser)).key).toBe(key);
     expect(applyOutput + status.stdout).not.toContain(key);
-    const encoder = pushTestStream(afterApply.rtmpUrl, key, 40);
-    try {
-      // THEN the printed HLS URL plays
-      expect(await playPrinted(fromStatus.hls!)).toBeGreaterThan(20);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\nencoder: ${encoder.errors()}`);
-    } finally {
-      encoder.process.kill('SIGKILL');
-    }
+    // THEN the printed HLS URL plays
+    expect(await pushAndPlay(afterApply.rtmpUrl, key, fromStatus.hls!)).toBeGreaterThan(20);
   });
 });

@@ -40,6 +40,18 @@ export async function keyAsPrinted(printed: PrintedAccess): Promise<{ key: strin
   return { key: result.stdout.trim(), result };
 }
 
+/** Pushes a test stream to the printed ingest URL while playing the printed HLS URL; returns the video frames decoded. */
+export async function pushAndPlay(rtmpUrl: string, key: string, hls: string): Promise<number> {
+  const encoder = pushTestStream(rtmpUrl, key, 40);
+  try {
+    return await playPrinted(hls);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nencoder: ${encoder.errors()}`);
+  } finally {
+    encoder.process.kill('SIGKILL');
+  }
+}
+
 /** A test stream (video and audio) pushed to `url/key` for `seconds`. */
 export function pushTestStream(rtmpUrl: string, key: string, seconds: number): { process: ChildProcess; errors: () => string } {
   const encoder = spawn('ffmpeg', [

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { testManifest } from '../../../bench/support/manifest-fixtures';
 import { Manifest } from '../../../lib/model/manifest';
 import { expectExit, livestack } from '../../support/cli';
-import { keyAsPrinted, parsePrinted, playPrinted, pushTestStream } from '../../support/printed-access';
+import { keyAsPrinted, parsePrinted, pushAndPlay } from '../../support/printed-access';
 
 jest.setTimeout(240_000);
 
@@ -67,14 +67,7 @@ describe('where to push and play (local driver)', () => {
     // Status files hold no locator id either (status fills it in when it shows URLs).
     for (const file of persisted.filter((f) => f.endsWith('status.json'))) expect(fs.readFileSync(file, 'utf8')).not.toContain(json.access.playback[0].locatorId);
 
-    const encoder = pushTestStream(afterApply.rtmpUrl, key, 40);
-    try {
-      expect(await playPrinted(fromStatus.hls!)).toBeGreaterThan(20);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\nencoder: ${encoder.errors()}`);
-    } finally {
-      encoder.process.kill('SIGKILL');
-    }
+    expect(await pushAndPlay(afterApply.rtmpUrl, key, fromStatus.hls!)).toBeGreaterThan(20);
   });
 
   test('fails: key show of an unknown channel names the channels there are, and prints no key', async () => {
