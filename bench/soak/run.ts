@@ -360,22 +360,48 @@ async function segmentsCounted(metricsUrl: string): Promise<Map<string, number>>
   return counts;
 }
 
-/** RSS and open descriptors of each workload's process (the supervisor's child), by workload name. */
+/**
+ * RSS and open descriptors of each workload's process (the supervisor's child), by workload name; and
+ * of the nginx processes an ingest runs beside itself (`<name>/nginx`, summed: master and workers). The
+ * transcoding ffmpeg is left out: every encoder drop starts a new one, so it has no long lifetime to
+ * measure a slope over.
+ */
 function sampleWorkloads(stack: LocalStack): Map<string, Sample> {
   const out = new Map<string, Sample>();
+  const atMs = Date.now();
   for (const spec of stack.specs) {
     const pid = readState(localPaths.workloadDir(stack.stateDir, spec.name))?.child?.pid;
     if (!pid) continue;
-    try {
-      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-      const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-      out.set(spec.name, { atMs: Date.now(), pid, rssKb, fds });
-    } catch {
-      // Restarting right now: the next sample sees the new process.
-    }
+    const own = processSample(pid);
+    if (!own) continue;
+    out.set(spec.name, { atMs, pid, ...own });
+    const nginx = descendants(pid).filter((child) => readProc(child, 'comm').trim() === 'nginx').map(processSample).filter((s): s is { rssKb: number; fds: number } => s !== undefined);
+    if (nginx.length > 0) out.set(`${spec.name}/nginx`, { atMs, pid, rssKb: nginx.reduce((sum, s) => sum + s.rssKb, 0), fds: nginx.reduce((sum, s) => sum + s.fds, 0) });
   }
   return out;
+}
+
+function processSample(pid: number): { rssKb: number; fds: number } | undefined {
+  try {
+    const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readProc(pid, 'status'))?.[1]);
+    return Number.isFinite(rssKb) ? { rssKb, fds: fs.readdirSync(`/proc/${pid}/fd`).length } : undefined;
+  } catch {
+    // Restarting right now: the next sample sees the new process.
+    return undefined;
+  }
+}
+
+function descendants(pid: number): number[] {
+  const children = readProc(pid, `task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+function readProc(pid: number, file: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Slopes over the current process's lifetime (samples of its pid), after its warm-up share. */
