@@ -22,6 +22,7 @@
  *
  *   npm run bench:soak                       # 30 minutes
  *   SOAK_MINUTES=3 npm run bench:soak        # a smoke run (churn every ~40 s)
+ *   SOAK_ORIGIN_CACHE_MIB=256 npm run bench:soak   # the production cache budget (see ORIGIN_CACHE_MIB)
  *
  * Last line: `RESULT soak_minutes=<m> lost_segments=<n> rss_slope_kb_per_min=<max over workloads>
  * fd_slope_per_min=<max> origin_rss_slope_kb_per_min=<max over replicas> storage_slope_kb_per_min=<after the window filled>
@@ -32,6 +33,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { storagePaths } from '../../lib/contract/storage-layout';
+import { ORIGIN_CACHE } from '../../lib/contract/workload-env';
 import { Manifest } from '../../lib/model/manifest';
 import { readState, localPaths } from '../../lib/runtime/drivers/local-records';
 import { LocalStack, startLocalStack } from '../support/local-stack';
@@ -53,6 +55,13 @@ const KILL_AT = [0.2, 0.45];
 const WARMUP = 0.25;
 /** The main program's archive window: the minimum a program takes (5 min), so a 30-min run fills it six times. */
 const WINDOW_SECONDS = 300;
+/**
+ * Each origin replica's segment cache (LIVESTACK_ORIGIN_CACHE_MIB; default 256 MiB in production). At
+ * the ~6 MB a minute of segments a replica serves here, 256 MiB would take 40 minutes to fill, and a
+ * 30-minute slope would measure the cache filling as designed; a cache that fills within warm-up lets
+ * the slope show growth the budget does not explain.
+ */
+const ORIGIN_CACHE_MIB = Number(process.env.SOAK_ORIGIN_CACHE_MIB ?? 32);
 
 const LADDER = [
   { name: '360p', width: 640, height: 360, videoBitrateKbps: 800, profile: 'main' as const },
@@ -66,7 +75,7 @@ const log = (line: string) => process.stdout.write(`[soak ${new Date().toISOStri
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
-  log(`${MINUTES} min${SHORT ? ' (short mode: churn every ~40-60 s)' : ''}; samples every ${SAMPLE_MS / 1000} s`);
+  log(`${MINUTES} min${SHORT ? ' (short mode: churn every ~40-60 s)' : ''}; samples every ${SAMPLE_MS / 1000} s; origin segment cache ${ORIGIN_CACHE_MIB} MiB a replica`);
   const base = await testManifest({ ladder: LADDER });
   const account = base.accounts[0];
   let manifest: Manifest = {
@@ -85,7 +94,7 @@ async function main(): Promise<void> {
       })),
     }],
   };
-  const stack = await startLocalStack(manifest);
+  const stack = await startLocalStack(manifest, { env: { ...process.env, [ORIGIN_CACHE.env]: String(ORIGIN_CACHE_MIB) } });
   const started = Date.now();
   const encoder = new ChurningEncoder();
   const viewers: Viewer[] = [];
