@@ -20,7 +20,10 @@ import { LOCATOR_ID_PLACEHOLDER, accountAccessRecord } from '../topology/access-
 import { logicalId } from './docker-resources';
 
 export interface AccessOutputOptions {
-  /** The manifest file beside cdk.tf.json, as the user reaches it (for the commands the outputs name). */
+  /**
+   * The manifest file beside cdk.tf.json, as the commands the outputs name reach it from the project
+   * (cdktf's default output folder: a user with another `output` adapts the path).
+   */
   readonly manifestFile: string;
 }
 

@@ -60,7 +60,8 @@ export class LivestackStackSynthesis extends Construct {
     const docker = manifest.accounts.filter((a) => !onKubernetes(a));
     if (docker.length > 0) dockerStackResources(this, { ...manifest, accounts: docker }, specs, this.stackDir());
     kubernetesStackResources(this, manifest.accounts.filter(onKubernetes), specs);
-    accessOutputs(this, manifest, specs, { manifestFile: path.relative(process.cwd(), path.join(this.stackDir(), MANIFEST_FILE)) || MANIFEST_FILE });
+    // cdktf's default output folder, not this synthesis's: cdk.tf.json must not depend on where it was synthesized.
+    accessOutputs(this, manifest, specs, { manifestFile: `cdktf.out/stacks/${this.stack.node.id}/${MANIFEST_FILE}` });
   }
 
   /** Where Terraform runs for this stack: build contexts are relative to it. */
