@@ -21,6 +21,26 @@ const common = {
   setupFilesAfterEnv: ['<rootDir>/test/setup-cdktf.ts'],
 };
 
+/**
+ * `npm test` runs the integration tier as two lanes at once (scripts/test.sh), since most suites wait
+ * on real time (encoders push at -re, players play) rather than on the CPU. The `engines` lane holds
+ * what must not overlap with itself: the Docker and Swarm suites (one daemon, shared images, network
+ * namespaces) and the suites on the examples' fixed ports (1935, 8080, 8090); every other suite uses
+ * free ports and its own temp dirs, and runs in the `host` lane. LIVESTACK_LANE unset: every suite.
+ */
+const ENGINE_LANE = [
+  '<rootDir>/test/docker/', '<rootDir>/test/swarm/',
+  '<rootDir>/test/e2e/npm-start.test.ts', '<rootDir>/test/e2e/npm-pack.test.ts',
+  '<rootDir>/test/e2e/examples-end-to-end.test.ts', '<rootDir>/test/e2e/local-acceptance.test.ts',
+];
+const lane = process.env.LIVESTACK_LANE;
+if (lane !== undefined && lane !== 'engines' && lane !== 'host') throw new Error(`LIVESTACK_LANE must be engines or host, not ${lane}`);
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const laneIgnore = lane === 'host' ? ENGINE_LANE : [];
+const laneOnly = lane === 'engines'
+  ? ENGINE_LANE.map((p) => `^${escape(p.replace('<rootDir>', __dirname))}${p.endsWith('/') ? '.*\\.test\\.ts' : ''}$`)
+  : undefined;
+
 function integration() {
   // The Docker suites need a daemon: where none can run, they are left out and the reason is printed.
   const docker = dockerSuitesAvailability();
@@ -29,7 +49,8 @@ function integration() {
     ...common,
     displayName: 'integration',
     testMatch: SLOW.map((dir) => `${dir}**/*.test.ts`),
-    testPathIgnorePatterns: ['/node_modules/', ...(docker.run ? [] : ['<rootDir>/test/docker/'])],
+    testPathIgnorePatterns: ['/node_modules/', ...(docker.run ? [] : ['<rootDir>/test/docker/']), ...laneIgnore],
+    ...(laneOnly ? { testRegex: laneOnly, testMatch: undefined } : {}),
     // End-to-end suites spawn bin/livestack, which runs the compiled dist/.
     globalSetup: '<rootDir>/test/global-setup.ts',
   };

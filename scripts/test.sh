@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite: set-up, a strict type-check of everything (examples included), the unit tier (no
-# processes, seconds), then the integration tier (real ffmpeg, nginx, Docker, Chromium; minutes).
+# processes, seconds), then the integration tier (real ffmpeg, nginx, Docker, Chromium; minutes) in two
+# concurrent lanes. `npm test -- PATTERN` runs the matching suites in one lane; LIVESTACK_LANES=1, all in one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with docker,browser,bench
@@ -9,4 +10,22 @@ npx tsc -p tsconfig.json --noEmit
 echo "test: unit tier (npm run test:unit)"
 LIVESTACK_TIER=unit npx jest "$@"
 echo "test: integration tier (processes, ffmpeg, nginx, Docker, Chromium)"
-LIVESTACK_TIER=integration npx jest --runInBand "$@"
+if [ "$#" -gt 0 ] || [ "${LIVESTACK_LANES:-2}" = 1 ]; then
+  # Arguments pick suites or tests: one lane, in order.
+  LIVESTACK_TIER=integration npx jest --runInBand "$@"
+  exit
+fi
+# Two lanes at once (see jest.config.js): the engines lane (Docker, Swarm, the examples' fixed ports)
+# and the host lane (every other suite, on free ports). Most suites wait on real time, so two lanes
+# take about half as long on two cores. Each line says its lane; each lane ends with its own summary.
+# setup.sh built dist/ above: the lanes must not both rebuild it at once.
+export LIVESTACK_DIST_READY=1
+pids=()
+for lane in engines host; do
+  ( LIVESTACK_TIER=integration LIVESTACK_LANE=$lane npx jest --runInBand 2>&1 | sed -u "s/^/[$lane] /"; exit "${PIPESTATUS[0]}" ) &
+  pids+=("$!")
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+[ "$status" = 0 ] && echo "test: both integration lanes passed" || echo "test: an integration lane failed (search the output for [engines] or [host] FAIL)"
+exit "$status"

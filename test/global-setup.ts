@@ -7,6 +7,8 @@ import * as path from 'node:path';
  * stale code.
  */
 export default function globalSetup(): void {
+  // scripts/test.sh built it once before starting two jest lanes that would otherwise both rebuild it.
+  if (process.env.LIVESTACK_DIST_READY === '1') return;
   const root = path.join(__dirname, '..');
   execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
