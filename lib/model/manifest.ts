@@ -135,6 +135,10 @@ export const encoding = z.discriminatedUnion('type', [
 ]);
 export type Encoding = z.infer<typeof encoding>;
 
+/** How far behind the live edge players run: `standard` HLS/DASH, or `low` (LL-HLS, RFC 8216bis). */
+export const latencyMode = z.enum(['standard', 'low']);
+export type LatencyMode = z.infer<typeof latencyMode>;
+
 export const program = z.object({
   name: dnsLabel,
   path: z.string(),
@@ -166,6 +170,8 @@ export const channel = z.object({
   keyFrameIntervalSeconds: z.number().min(KEY_FRAME_SECONDS.min).max(KEY_FRAME_SECONDS.max),
   segmentDurationSeconds: z.number().min(SEGMENT_SECONDS.min).max(SEGMENT_SECONDS.max),
   encoding,
+  /** `low`: LL-HLS (partial segments, blocking playlist reload); absent means `standard`. */
+  latency: latencyMode.optional(),
   state: runState,
   programs: z.array(program),
 });

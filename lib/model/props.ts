@@ -5,7 +5,7 @@
  */
 import { Token } from 'cdktf';
 import { z } from 'zod';
-import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, ingestProtocol, ipAddress, port, publicHttpUrl, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, TOKEN_LIFETIME_SECONDS, toleration } from './manifest';
+import { byteQuantity, cidr, cpuQuantity, DNS_LABEL, DNS_SUBDOMAIN, ingestProtocol, ipAddress, latencyMode, port, publicHttpUrl, runState, serviceType, STREAM_KEY, STREAM_KEY_RULE, TOKEN_LIFETIME_SECONDS, toleration } from './manifest';
 import { DeliveryEncryption } from './values/delivery-encryption';
 import { Duration } from './values/duration';
 import { Encoding } from './values/encoding';
@@ -107,6 +107,7 @@ export const liveChannelProps = z.strictObject({
   keyFrameInterval: durationLike.optional(),
   segmentDuration: durationLike.optional(),
   encoding: instanceOf(Encoding, 'an Encoding, e.g. Encoding.standard(EncodingPreset.default720p()) or Encoding.passthrough()').optional(),
+  latency: latencyMode.optional(),
   state: runState.optional(),
 });
 

@@ -7,6 +7,7 @@
  */
 import { ValidationIssue } from './errors';
 import { ALGORITHM_FAMILY, verificationKeyFamily } from './key-families';
+import { LOW_LATENCY, latencyIssues } from './latency';
 import { AccountManifest, ChannelManifest, LocatorManifest, Manifest, ProgramManifest } from './manifest';
 
 /** AMS: up to 3 running live outputs per live event; programs declared running count, whatever their schedule. */
@@ -64,6 +65,12 @@ export const RULES: readonly Rule[] = [
       channel.path, 'segmentDuration', `${channel.segmentDurationSeconds}s`,
       `a whole multiple of the key frame interval (${channel.keyFrameIntervalSeconds}s), so every segment starts on a key frame`,
     )])),
+  },
+  {
+    id: 'low-latency-segments',
+    scope: 'account',
+    description: `A low-latency channel's segments last at most ${LOW_LATENCY.maxSegmentDurationSeconds} s: blocking playlist requests are held up to three of them.`,
+    check: (account) => account.channels.flatMap(latencyIssues),
   },
   {
     id: 'end-after-start',
