@@ -10,6 +10,9 @@
  *                                     EXT-X-DISCONTINUITY on reconnects; sliding window while recording,
  *                                     EXT-X-ENDLIST once stopped). Segment and map URIs are relative file names
  *                                     in the same folder (hard links of the channel's segments).
+ * assets/<asset>/<rendition>/live.json  LiveEdge of a low-latency channel's recording asset: the newest segments
+ *                                     with their parts (chunks), and the segment being written (already linked
+ *                                     into the folder under its final name); rewritten atomically on every part.
  * keys/<keyId>.key                    16 raw bytes, mode 0600, created once with O_EXCL by whoever needs it first
  * secrets/<secretId>                  generated secrets, mode 0600
  * control/<workload>.json             live config written by the runtime (atomic rename), watched by the workload
@@ -18,6 +21,9 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 
+/** File name of a rendition's live edge (see LiveEdge). */
+export const LIVE_EDGE_FILE = 'live.json';
+
 export const storagePaths = {
   channelDir: (root: string, channel: string) => path.join(root, 'channels', channel),
   channelHealth: (root: string, channel: string) => path.join(root, 'channels', channel, 'health.json'),
@@ -25,6 +31,7 @@ export const storagePaths = {
   assetDescriptor: (root: string, asset: string) => path.join(root, 'assets', asset, 'asset.json'),
   renditionDir: (root: string, asset: string, rendition: string) => path.join(root, 'assets', asset, rendition),
   renditionPlaylist: (root: string, asset: string, rendition: string) => path.join(root, 'assets', asset, rendition, 'index.m3u8'),
+  liveEdge: (root: string, asset: string, rendition: string) => path.join(root, 'assets', asset, rendition, LIVE_EDGE_FILE),
   contentKey: (root: string, keyId: string) => path.join(root, 'keys', `${keyId}.key`),
   secret: (root: string, secretId: string) => path.join(root, 'secrets', secretId),
   controlFile: (root: string, workload: string) => path.join(root, 'control', `${workload}.json`),
@@ -63,8 +70,49 @@ export const assetDescriptor = z.object({
   startedAt: z.string(),
   stoppedAt: z.string().optional(),
   updatedAt: z.string(),
+  /** Present for a low-latency channel's recording: its renditions have live edges (live.json) with parts. */
+  lowLatency: z.object({ partTargetSeconds: z.number().positive() }).optional(),
 });
 export type AssetDescriptor = z.infer<typeof assetDescriptor>;
+
+/** One chunk of a segment: an LL-HLS partial segment, a byte range of the segment file. */
+export const livePart = z.object({
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().positive(),
+  durationSeconds: z.number().nonnegative(),
+  independent: z.boolean(),
+});
+export type LivePart = z.infer<typeof livePart>;
+
+/** A segment at the live edge of a rendition, with its parts so far. */
+export const liveSegment = z.object({
+  /** Media sequence number in the asset's playlist. */
+  sequence: z.number().int().nonnegative(),
+  discontinuitySequence: z.number().int().nonnegative(),
+  /** An EXT-X-DISCONTINUITY precedes it. */
+  discontinuity: z.boolean(),
+  /** File name in the rendition folder (a hard link of the file ffmpeg writes), and its init section. */
+  uri: z.string(),
+  mapUri: z.string(),
+  programDateTimeMs: z.number().optional(),
+  /** Complete (then also in index.m3u8, with this duration), or still being written. */
+  complete: z.boolean(),
+  durationSeconds: z.number().nonnegative(),
+  parts: z.array(livePart),
+});
+export type LiveSegment = z.infer<typeof liveSegment>;
+
+/**
+ * The live edge of one rendition of a low-latency recording (`live.json`): the newest complete segments
+ * with their parts, then at most one segment being written. The origin lists parts from it; index.m3u8
+ * stays the record of complete segments.
+ */
+export const liveEdge = z.object({
+  version: z.literal(1),
+  partTargetSeconds: z.number().positive(),
+  segments: z.array(liveSegment),
+});
+export type LiveEdge = z.infer<typeof liveEdge>;
 
 export const ingestHealth = z.object({
   channel: z.string(),

@@ -59,6 +59,14 @@ export class AssetPlaylist {
     return this.ended;
   }
 
+  /** Media sequence number, discontinuity and discontinuity sequence of the segment append() would add next. */
+  next(mapUri: string): { sequence: number; discontinuity: boolean; discontinuitySequence: number } {
+    const last = this.segmentList[this.segmentList.length - 1];
+    const discontinuity = last !== undefined && (this.gapPending || last.mapUri !== mapUri);
+    const tagged = this.segmentList.slice(1).filter((s) => s.discontinuity).length + (discontinuity ? 1 : 0);
+    return { sequence: this.mediaSequence + this.segmentList.length, discontinuity, discontinuitySequence: this.discontinuitySequence + tagged };
+  }
+
   /** Appends a segment; a change of init section (a new run) or a pending gap adds a discontinuity. */
   append(segment: Omit<AssetSegment, 'discontinuity'>): void {
     if (this.ended) throw new Error(`cannot append ${segment.uri}: the playlist is closed (reopen it first)`);

@@ -20,11 +20,12 @@ import { parseMediaPlaylist } from '../media-playlist';
 import { parseJsonWith } from '../common/workload-env';
 import { AssetDescriptor, assetDescriptor, StoredRendition, storagePaths } from '../../contract/storage-layout';
 import { writeFileAtomic } from '../../util/files';
+import { LiveEdgeModel, LiveSegmentIdentity } from './asset-live-edge';
 import { AssetPlaylist } from './asset-playlist';
 import { incompleteSegment } from '../mp4/boxes';
 import { fragmentSampleCount, InitFacts, initFacts } from '../mp4/cmaf-facts';
 import { AssetKnowledge } from './retention';
-import { SegmentEvent } from './run-output';
+import { PartEvent, SegmentEvent } from './run-output';
 import { RenditionPlan } from './transcode-args';
 
 export interface RecorderOptions {
@@ -38,6 +39,8 @@ export interface RecorderOptions {
    * without waiting the 5-minute minimum. Set through LIVESTACK_TEST_ONLY_ARCHIVE_WINDOW_SECONDS.
    */
   readonly testOnlyWindowCapSeconds?: number;
+  /** Set for a low-latency channel: its recordings get live edges with parts of this target duration. */
+  readonly partTargetSeconds?: number;
   readonly now?: () => number;
 }
 
@@ -48,6 +51,8 @@ interface RecordedAsset {
   readonly program: string;
   readonly dir: string;
   readonly playlists: Map<string, AssetPlaylist>;
+  /** Live edges per rendition (low-latency channels). */
+  readonly liveEdges: Map<string, LiveEdgeModel>;
   /** Latest facts per rendition (from the newest run that fed it). */
   readonly facts: Map<string, RenditionFacts>;
   /** Absolute path -> when it left the window. */
@@ -140,12 +145,34 @@ export class ChannelRecorder {
     }
   }
 
+  /**
+   * Lists one part of a segment ffmpeg is still writing at the live edge of every running program's
+   * asset (low-latency channels): the file is linked into the asset under its final name at once.
+   */
+  recordPart(event: PartEvent): void {
+    const partTarget = this.options.partTargetSeconds;
+    if (partTarget === undefined) return;
+    const nominal = { programDateTimeMs: event.segmentProgramDateTimeMs, durationSeconds: this.options.segmentDurationSeconds };
+    for (const asset of this.assets.values()) {
+      if (!asset.recording || outsideSchedule(nominal, asset.window)) continue;
+      try {
+        this.recordPartInto(asset, event, partTarget);
+      } catch (error) {
+        this.options.log.error(`asset ${asset.name}: could not list part ${event.index} of ${event.rendition}/${path.basename(event.segmentPath)}: ${(error as Error).message}`);
+      }
+    }
+  }
+
   /** What retention needs to know: each asset's referenced files and what left its window when. */
   knowledge(): AssetKnowledge[] {
     return [...this.assets.values()].map((asset) => {
       const referenced = new Set<string>();
       for (const [rendition, playlist] of asset.playlists) {
         for (const file of playlist.referencedFiles()) referenced.add(path.join(asset.dir, rendition, file));
+      }
+      // The segment being written is referenced by the live edge before the playlist lists it.
+      for (const [rendition, edge] of asset.liveEdges) {
+        if (edge.writingUri) referenced.add(path.join(asset.dir, rendition, edge.writingUri));
       }
       // Only folders of renditions this channel writes: others (an earlier ladder) are left alone.
       return { dir: asset.dir, referenced, droppedAt: asset.droppedAt, renditions: [...asset.playlists.keys()] };
@@ -186,6 +213,10 @@ export class ChannelRecorder {
     for (const playlist of asset.playlists.values()) playlist.end();
     asset.stoppedAt = new Date(this.now()).toISOString();
     this.writeAll(asset);
+    for (const [rendition, edge] of asset.liveEdges) {
+      edge.clear();
+      this.writeLiveEdge(asset, rendition, edge);
+    }
     this.options.log.info(`asset ${asset.name}: stopped (${why}); it keeps all it recorded and is video on demand`);
   }
 
@@ -196,16 +227,58 @@ export class ChannelRecorder {
     const uri = `${event.run}-${path.basename(event.segmentPath)}`;
     linkInto(event.initPath, path.join(renditionDir, mapUri));
     linkInto(event.segmentPath, path.join(renditionDir, uri));
-    let playlist = asset.playlists.get(event.rendition);
-    if (!playlist) {
-      playlist = new AssetPlaylist();
-      asset.playlists.set(event.rendition, playlist);
-    }
+    const playlist = this.playlistOf(asset, event.rendition);
+    const next = playlist.next(mapUri);
     playlist.append({ uri, mapUri, durationSeconds: event.durationSeconds, programDateTimeMs: event.programDateTimeMs, bytes: event.bytes });
     this.trim(asset, event.rendition, playlist);
     asset.facts.set(event.rendition, facts);
     writeFileAtomic(storagePaths.renditionPlaylist(this.options.storageDir, asset.name, event.rendition), playlist.render());
     this.writeDescriptor(asset);
+    if (event.parts && this.options.partTargetSeconds !== undefined) {
+      // After index.m3u8: the origin trusts the live edge for the segments it lists.
+      const edge = this.liveEdgeOf(asset, event.rendition);
+      edge.finish({ ...next, uri, mapUri, programDateTimeMs: event.programDateTimeMs }, event.durationSeconds, event.parts);
+      this.writeLiveEdge(asset, event.rendition, edge);
+    }
+  }
+
+  private recordPartInto(asset: RecordedAsset, event: PartEvent, partTarget: number): void {
+    const renditionDir = path.join(asset.dir, event.rendition);
+    fs.mkdirSync(renditionDir, { recursive: true });
+    const mapUri = `${event.run}-init.mp4`;
+    const uri = `${event.run}-${path.basename(event.segmentPath)}`;
+    if (event.index === 0 || !fs.existsSync(path.join(renditionDir, uri))) {
+      linkInto(event.initPath, path.join(renditionDir, mapUri));
+      // The file being written, linked under the name it will have: the same inode, so it grows here too.
+      linkFirstOf([event.writingPath, event.segmentPath], path.join(renditionDir, uri));
+    }
+    const identity: LiveSegmentIdentity = { ...this.playlistOf(asset, event.rendition).next(mapUri), uri, mapUri, programDateTimeMs: event.segmentProgramDateTimeMs };
+    const edge = this.liveEdgeOf(asset, event.rendition);
+    const part = { offset: event.offset, length: event.length, durationSeconds: event.durationSeconds, independent: event.independent };
+    if (edge.addPart(identity, event.index, part)) this.writeLiveEdge(asset, event.rendition, edge, partTarget);
+  }
+
+  private playlistOf(asset: RecordedAsset, rendition: string): AssetPlaylist {
+    let playlist = asset.playlists.get(rendition);
+    if (!playlist) {
+      playlist = new AssetPlaylist();
+      asset.playlists.set(rendition, playlist);
+    }
+    return playlist;
+  }
+
+  private liveEdgeOf(asset: RecordedAsset, rendition: string): LiveEdgeModel {
+    let edge = asset.liveEdges.get(rendition);
+    if (!edge) {
+      edge = new LiveEdgeModel();
+      asset.liveEdges.set(rendition, edge);
+    }
+    return edge;
+  }
+
+  private writeLiveEdge(asset: RecordedAsset, rendition: string, edge: LiveEdgeModel, partTarget = this.options.partTargetSeconds): void {
+    if (partTarget === undefined) return;
+    writeFileAtomic(storagePaths.liveEdge(this.options.storageDir, asset.name, rendition), JSON.stringify(edge.toLiveEdge(partTarget)));
   }
 
   /** A running program's window got narrower: it applies now, not at the next segment. */
@@ -251,6 +324,7 @@ export class ChannelRecorder {
       startedAt: asset.startedAt,
       ...(asset.recording || !asset.stoppedAt ? {} : { stoppedAt: asset.stoppedAt }),
       updatedAt: now,
+      ...(this.options.partTargetSeconds !== undefined ? { lowLatency: { partTargetSeconds: this.options.partTargetSeconds } } : {}),
     };
     writeFileAtomic(storagePaths.assetDescriptor(this.options.storageDir, asset.name), `${JSON.stringify(descriptor, null, 2)}\n`);
     asset.written = descriptor;
@@ -284,6 +358,7 @@ export class ChannelRecorder {
       program: program.name,
       dir,
       playlists: new Map(),
+      liveEdges: new Map(),
       facts: new Map(),
       droppedAt: new Map(),
       recording: false,
@@ -399,6 +474,18 @@ function linkInto(source: string, target: string): void {
     if (code === 'EEXIST') return;
     if (code !== 'EXDEV') throw error;
     fs.copyFileSync(source, target, fs.constants.COPYFILE_EXCL);
+  }
+}
+
+/** Links the first of `sources` that exists (the file being written may have been renamed meanwhile). */
+function linkFirstOf(sources: readonly string[], target: string): void {
+  for (const [index, source] of sources.entries()) {
+    try {
+      linkInto(source, target);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || index === sources.length - 1) throw error;
+    }
   }
 }
 

@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { LOW_LATENCY, latencyOf } from '../../model/latency';
 import { ChannelManifest, SRT_STREAM_KEY, SRT_STREAM_KEY_RULE, STREAM_KEY, STREAM_KEY_RULE } from '../../model/manifest';
 import { ENV } from '../../contract/workload-env';
 import { IngestConfig, ingestConfig, ingestLiveConfig } from '../../contract/workload-config';
@@ -90,6 +91,7 @@ export async function run(): Promise<void> {
     renditions,
     log,
     testOnlyWindowCapSeconds: windowCap,
+    ...(latencyOf(channel) === 'low' ? { partTargetSeconds: LOW_LATENCY.partTargetSeconds } : {}),
   });
   const scheduler = new ProgramScheduler((effective) => recorder.setPrograms(effective), log);
   scheduler.set(programs);
@@ -106,11 +108,13 @@ export async function run(): Promise<void> {
     segmentDurationSeconds: channel.segmentDurationSeconds,
     inputUrl: `rtmp://${urlHost(rtmpHost)}:${channel.port}/${RTMP_APPLICATION}/${INTERNAL_STREAM_NAME}?token=${playToken}`,
     log,
+    latency: latencyOf(channel),
     onSegment: (event) => {
       lastSegmentAt = Date.now();
       countSegment(event.rendition);
       recorder.record(event);
     },
+    onPart: (event) => recorder.recordPart(event),
   });
   const ladderKbps = renditions.reduce((sum, r) => sum + (r.nominalBitrate ?? UNKNOWN_RENDITION_BPS), 0) / 1000;
   const guard = new StorageGuard(env.storageDir, storageReserveBytes(ladderKbps, channel.segmentDurationSeconds), (paused, state) => {

@@ -20,6 +20,42 @@ export interface SegmentEvent {
   readonly durationSeconds: number;
   readonly programDateTimeMs?: number;
   readonly bytes: number;
+  /** The segment's chunks (LL-HLS parts), when the transcoder writes chunked CMAF. */
+  readonly parts?: readonly PartInfo[];
+}
+
+/** One chunk (moof + mdat) of a segment: an LL-HLS partial segment. */
+export interface PartInfo {
+  /** Byte range in the segment file. */
+  readonly offset: number;
+  readonly length: number;
+  readonly durationSeconds: number;
+  /** Starts with a key frame (EXT-X-PART INDEPENDENT=YES). */
+  readonly independent: boolean;
+}
+
+/** A chunk of a segment still being written: what the recorder lists at the live edge. */
+export interface PartEvent extends PartInfo {
+  readonly run: string;
+  readonly rendition: string;
+  /** Path of the segment once complete, and of the file ffmpeg writes it into until then (same inode). */
+  readonly segmentPath: string;
+  readonly writingPath: string;
+  readonly initPath: string;
+  /** Position of the part in its segment, from 0. */
+  readonly index: number;
+  /** Wall-clock time of the segment's first sample. */
+  readonly segmentProgramDateTimeMs: number;
+}
+
+/** What the transcoder needs of a run's output reader, whichever way ffmpeg writes it. */
+export interface RunReader {
+  /** Reads what changed and hands on new segments (and parts); returns how many segments. */
+  poll(): number;
+  /** Whether `segmentPath` (a file of this run) was handed on. */
+  isHandedOn(segmentPath: string): boolean;
+  /** Stops watching the run's folders (the run is over and was read to the end). */
+  close(): void;
 }
 
 interface RenditionCursor {
@@ -33,7 +69,7 @@ interface RenditionCursor {
   complained: boolean;
 }
 
-export class RunOutput {
+export class RunOutput implements RunReader {
   private readonly cursors: RenditionCursor[];
   /**
    * Wall-clock time of the run's media time 0, fixed when its first segment shows up (that segment
@@ -71,6 +107,10 @@ export class RunOutput {
     const cursor = this.cursors.find((c) => c.name === rendition);
     const sequence = /^seg-(\d+)\.m4s$/.exec(path.basename(segmentPath))?.[1];
     return cursor !== undefined && sequence !== undefined && Number(sequence) <= cursor.lastSequence;
+  }
+
+  close(): void {
+    // Nothing to release: this reader only polls.
   }
 
   /** Segments handed on so far, over all renditions. */

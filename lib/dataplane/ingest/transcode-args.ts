@@ -2,14 +2,34 @@
  * The ffmpeg command line of a channel's transcoder: one place decides how livestack encodes, so the
  * workload and bench/transcode run exactly the same arguments.
  *
- * Output is CMAF (fMP4) HLS, one folder per rendition: video renditions carry video only and one
- * `audio` rendition carries the sound, which is what the origin packages as HLS and DASH.
+ * Output is CMAF (fMP4), one folder per rendition: video renditions carry video only and one `audio`
+ * rendition carries the sound, which is what the origin packages as HLS and DASH. A standard channel
+ * uses ffmpeg's HLS muxer (whole segments, listed in its playlist); a low-latency channel gives each
+ * rendition its own DASH muxer in streaming mode, which writes every fragment (moof + mdat, a partial
+ * segment) to the segment file as soon as it is complete (`seg-<n>.m4s.tmp`, renamed when the segment
+ * ends): chunked CMAF that the workload lists as LL-HLS parts (see chunked-run-output.ts).
  */
 import * as path from 'node:path';
-import { Encoding } from '../../model/manifest';
+import { Encoding, LatencyMode } from '../../model/manifest';
 
 /** Rendition folder of a passthrough channel's video (the encoder's own stream). */
 export const PASSTHROUGH_RENDITION = 'source';
+
+/**
+ * Fragment duration asked of ffmpeg in low-latency mode. ffmpeg closes a fragment at the first frame at
+ * or after this much media time, so a fragment lasts less than this plus one frame: 0.3 s at 30 or
+ * 60 fps, 0.32 s at 25 fps, 0.299 s of AAC at 48 kHz, all within the part target.
+ */
+export const LOW_LATENCY_FRAGMENT_SECONDS = 0.29;
+
+/** Segment file names of the low-latency (DASH muxer) output; `$Number$` counts from 1. */
+export const CHUNKED_RUN_FILES = {
+  init: 'init.mp4',
+  segmentTemplate: 'seg-$Number$.m4s',
+  manifest: 'manifest.mpd',
+  /** Suffix of the segment being written (ffmpeg renames it when the segment is complete). */
+  writingSuffix: '.tmp',
+} as const;
 
 /** File names ffmpeg writes in every rendition folder of a run. */
 export const RUN_FILES = {
@@ -56,6 +76,8 @@ export interface TranscodeJob {
   readonly progress?: boolean;
   /** @default 'warning' */
   readonly logLevel?: string;
+  /** `low` writes chunked CMAF (see the module comment). @default 'standard' */
+  readonly latency?: LatencyMode;
 }
 
 /** Name of the audio rendition: `audio`, unless a video rung already took that name. */
@@ -97,6 +119,7 @@ export function concatInputArgs(encoding: Encoding): string[] {
 
 /** argv (without `ffmpeg`) of a transcoder run. */
 export function transcodeArgs(job: TranscodeJob): string[] {
+  if (job.latency === 'low') return chunkedTranscodeArgs(job);
   const renditions = renditionPlan(job.encoding);
   const videoCount = renditions.length - 1;
   const streamMap = renditions.map((r, index) => (r.type === 'video' ? `v:${index},name:${r.name}` : `a:0,name:${r.name}`)).join(' ');
@@ -121,11 +144,65 @@ export function transcodeArgs(job: TranscodeJob): string[] {
   ];
 }
 
+/**
+ * Low latency: one DASH muxer per rendition (so each writes into its own folder), in streaming mode with
+ * fragments of LOW_LATENCY_FRAGMENT_SECONDS. x264 is tuned for zero latency: without look-ahead and
+ * B-frames a frame leaves the encoder as soon as it is encoded.
+ */
+function chunkedTranscodeArgs(job: TranscodeJob): string[] {
+  const renditions = renditionPlan(job.encoding);
+  const encoding = job.encoding;
+  const dash = (rendition: string) => [
+    '-f', 'dash', '-streaming', '1', '-ldash', '0', '-write_prft', '0',
+    '-seg_duration', formatSeconds(job.segmentDurationSeconds),
+    '-frag_type', 'duration', '-frag_duration', String(LOW_LATENCY_FRAGMENT_SECONDS),
+    '-use_template', '1', '-use_timeline', '1', '-window_size', '0',
+    '-init_seg_name', CHUNKED_RUN_FILES.init, '-media_seg_name', CHUNKED_RUN_FILES.segmentTemplate,
+    path.join(job.outputDir, rendition, CHUNKED_RUN_FILES.manifest),
+  ];
+  const head = [
+    '-hide_banner', '-nostdin', '-loglevel', job.logLevel ?? 'warning',
+    ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
+    // Read the input as it comes: no probing buffer beyond what the stream needs to start.
+    '-fflags', 'nobuffer',
+    ...(job.inputArgs ?? []),
+    ...(job.inputFormat ? ['-f', job.inputFormat] : []),
+    '-i', job.input,
+  ];
+  const audio = renditions[renditions.length - 1];
+  if (encoding.type === 'passthrough') {
+    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name)];
+  }
+  const kfi = job.keyFrameIntervalSeconds;
+  const gop = String(Math.ceil(kfi * MAX_FRAME_RATE));
+  const videoCount = encoding.ladder.length;
+  const split = videoCount === 1 ? '[0:v]null[s0]' : `[0:v]split=${videoCount}${encoding.ladder.map((_r, i) => `[s${i}]`).join('')}`;
+  const scales = encoding.ladder.map((r, i) => `[s${i}]scale=${r.width}:${r.height}[v${i}]`);
+  return [
+    ...head,
+    '-filter_complex', [split, ...scales].join(';'),
+    ...encoding.ladder.flatMap((r, i) => [
+      '-map', `[v${i}]`,
+      '-c:v', 'libx264', '-preset', encoding.speedPreset, '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-profile:v', r.profile, '-b:v', `${r.videoBitrateKbps}k`, '-maxrate:v', `${r.videoBitrateKbps}k`, '-bufsize:v', `${r.videoBitrateKbps * 2}k`,
+      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
+      ...dash(r.name),
+    ]),
+    '-map', '0:a:0', '-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
+    ...dash(audio.name),
+  ];
+}
+
 function passthroughCodecArgs(job: TranscodeJob): string[] {
   // Stream copy: the encoder's packets are stored as they arrived (no decode, no re-encode). AAC in
   // MPEG-TS (SRT) comes with ADTS headers, which MP4 does not carry: ffmpeg 5.1's HLS muxer does not
   // strip them by itself, and refuses the first audio packet.
-  return ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...(job.inputFormat === 'mpegts' ? ['-bsf:a', 'aac_adtstoasc'] : [])];
+  return ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job)];
+}
+
+/** AAC in MPEG-TS (SRT) carries ADTS headers, which MP4 does not: stream copy strips them. */
+function adtsArgs(job: TranscodeJob): string[] {
+  return job.inputFormat === 'mpegts' ? ['-bsf:a', 'aac_adtstoasc'] : [];
 }
 
 function standardCodecArgs(job: TranscodeJob, videoCount: number): string[] {

@@ -11,10 +11,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { Encoding } from '../../model/manifest';
+import { Encoding, LatencyMode } from '../../model/manifest';
 import { Logger } from '../common/log';
 import { RunKnowledge, RunState } from './retention';
-import { RunOutput, SegmentEvent } from './run-output';
+import { ChunkedRunOutput } from './chunked-run-output';
+import { PartEvent, RunOutput, RunReader, SegmentEvent } from './run-output';
 import { concatInputArgs, inputListing, renditionPlan, transcodeArgs } from './transcode-args';
 
 export interface TranscoderOptions {
@@ -27,6 +28,10 @@ export interface TranscoderOptions {
   readonly inputUrl: string;
   readonly log: Logger;
   readonly onSegment: (event: SegmentEvent) => void;
+  /** Each chunk of a segment being written (low latency only). */
+  readonly onPart?: (event: PartEvent) => void;
+  /** @default 'standard' */
+  readonly latency?: LatencyMode;
   /** @default 'ffmpeg' */
   readonly ffmpegPath?: string;
   /** How often run output is read. @default 250 */
@@ -56,7 +61,7 @@ const FRAME_RATE_WINDOW_US = 5_000_000;
 interface Run {
   readonly id: string;
   readonly process: ChildProcess;
-  readonly output: RunOutput;
+  readonly output: RunReader;
   readonly startedAt: number;
   readonly exited: Promise<void>;
   /** The publish session it transcodes (see Transcoder.session). */
@@ -82,7 +87,7 @@ export class Transcoder {
   private endTimer?: NodeJS.Timeout;
   private consecutiveFailures = 0;
   private readonly runStates = new Map<string, 'active' | 'finished'>();
-  private readonly outputs = new Map<string, RunOutput>();
+  private readonly outputs = new Map<string, RunReader>();
   private restartCount = 0;
   private frameRate?: number;
   private readonly renditions: string[];
@@ -216,11 +221,12 @@ export class Transcoder {
       segmentDurationSeconds: this.options.segmentDurationSeconds,
       outputDir: dir,
       progress: true,
+      latency: this.options.latency,
     });
     const child = spawn(this.options.ffmpegPath ?? 'ffmpeg', args, { stdio: [input === 'pipe' ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     // A run that ends while data still arrives must not take the workload down with EPIPE.
     child.stdin?.on('error', () => undefined);
-    const output = new RunOutput(id, dir, this.renditions, this.options.onSegment, this.options.log);
+    const output = this.readerFor(id, dir);
     const exited = new Promise<void>((resolve) => {
       child.once('error', (error) => {
         this.options.log.error(`transcoder run ${id}: could not start ffmpeg: ${error.message}`);
@@ -244,6 +250,7 @@ export class Transcoder {
     void exited.then(() => {
       clearInterval(poller);
       this.finish(run);
+      output.close();
     });
   }
 
@@ -262,6 +269,15 @@ export class Transcoder {
   private drop(run: Run, bytes: number): void {
     if (this.droppedBytes === 0) this.options.log.error(`transcoder run ${run.id} does not keep up with the SRT publisher: dropping input`);
     this.droppedBytes += bytes;
+  }
+
+  /** The reader of a run's output: ffmpeg's playlists (standard), or the chunks as they are written (low latency). */
+  private readerFor(id: string, dir: string): RunReader {
+    const { options } = this;
+    if (options.latency !== 'low') return new RunOutput(id, dir, this.renditions, options.onSegment, options.log);
+    const reader = new ChunkedRunOutput(id, dir, renditionPlan(options.encoding), options.onSegment, options.onPart ?? (() => undefined), options.log);
+    reader.watch();
+    return reader;
   }
 
   /** The run's process is gone: read its last output, then start again if the publisher is still there. */
