@@ -105,6 +105,22 @@ export class AssetStore {
     return load;
   }
 
+  /** `length` bytes at `offset` of a file that may still be growing (a part of a segment being written). */
+  async readRange(asset: string, rendition: string, file: string, offset: number, length: number): Promise<Buffer> {
+    const full = this.filePath(asset, rendition, file);
+    const handle = await fs.promises.open(full, 'r').catch(() => {
+      throw new NotFoundError(`no such file ${rendition}/${file}`);
+    });
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      if (bytesRead !== length) throw new StorageError(`${rendition}/${file} holds ${bytesRead} of the ${length} bytes at ${offset} its live edge lists`);
+      return buffer;
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Timescale and edit list of an init section (undefined if it has no media header). */
   async initTiming(asset: string, rendition: string, initFile: string): Promise<InitTiming | undefined> {
     const full = this.filePath(asset, rendition, initFile);

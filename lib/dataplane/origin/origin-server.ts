@@ -13,6 +13,10 @@
  * Every request passes the endpoint's IP allow list; locator requests also their publication window
  * and delivery policy. Envelope-encrypted media playlists point EXT-X-KEY at the key service and carry
  * a player's `token` query parameter on to the key URI, for players that cannot set headers.
+ *
+ * A low-latency recording's media playlists are LL-HLS (ll-hls.ts): blocking reloads
+ * (`?_HLS_msn=&_HLS_part=`) are held until the part is written, and its parts
+ * (`<rendition>/<segment>.part<i>.m4s`) are served from the segment file while it is being written.
  */
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -29,8 +33,9 @@ import { Logger } from '../common/log';
 import { HttpService, send, sendText } from '../common/http-kit';
 import { HttpMetrics, LabeledCounter } from '../common/http-metrics';
 import { HotSegment, HotSegments } from './hot-segments';
-import { PackagingTarget, Packager, Rendered } from './packager';
+import { PackagingRefusal, PackagingTarget, Packager, PlaylistRequest, Rendered } from './packager';
 import { SEND_TIME_SLOT } from './dash-render';
+import { parsePartUri } from './ll-hls';
 import { hlsJs, previewPage } from './preview-page';
 import { answerRange, rangeStatus, sliceFor } from './byte-range';
 import { splitRequestPath } from './request-path';
@@ -119,6 +124,11 @@ export class OriginServer extends HttpService {
     return this.locators.size;
   }
 
+  override async close(): Promise<void> {
+    this.packager.close();
+    await super.close();
+  }
+
   protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = performance.now();
     const url = req.url ?? '/';
@@ -150,7 +160,7 @@ export class OriginServer extends HttpService {
     let work: Promise<number>;
     try {
       if (kind === 'preview') {
-        work = this.servePreview(res, segments, client, cors);
+        work = this.servePreview(res, segments, q < 0 ? '' : url.slice(q + 1), client, cors);
       } else {
         const entry = this.locators.get(segments[0] ?? '');
         if (!entry) throw new HttpRefusal(404, 'no such locator');
@@ -159,6 +169,8 @@ export class OriginServer extends HttpService {
         if (kind === 'segment' && segments.length === 4) {
           this.requireDash(entry);
           work = this.packager.dashSegment(entry.target, segments[1], segments[2], segments[3]).then((body) => this.sendSegment(req, res, entry, body, cors));
+        } else if (kind === 'segment' && parsePartUri(segments[2]) !== undefined) {
+          work = this.packager.part(entry.target, segments[1], segments[2]).then((body) => this.sendSegment(req, res, entry, body, cors));
         } else if (kind === 'segment') {
           const cached = this.packager.peekSegment(entry.target, segments[1], segments[2], Date.now());
           if (cached) return void done(200, this.sendSegment(req, res, entry, cached, cors));
@@ -200,7 +212,7 @@ export class OriginServer extends HttpService {
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
       this.requireProtocol(entry, 'hls');
       const key = target.keyId ? this.keyUri(req, target.keyId) : undefined;
-      return this.packager.media(target, segments[1], key?.uri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors, key?.forwarded));
+      return this.mediaPlaylist(target, segments[1], query, key?.uri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors, key?.forwarded));
     }
     throw new HttpRefusal(404, 'no such manifest or segment under this locator');
   }
@@ -208,6 +220,13 @@ export class OriginServer extends HttpService {
   private requireDash(entry: LocatorEntry): void {
     this.requireProtocol(entry, 'dash');
     if (entry.target.keyId) throw new HttpRefusal(403, 'DASH is not offered for envelope-encrypted locators (AES-128 envelope is an HLS method)');
+  }
+
+  /** A media playlist: LL-HLS (blocking requests held) for a low-latency recording, else the plain one. */
+  private async mediaPlaylist(target: PackagingTarget, rendition: string, query: string, keyUri?: string): Promise<Rendered> {
+    const request = playlistRequest(query);
+    if (await this.packager.isLowLatencyLive(target)) return this.packager.lowLatencyMedia(target, rendition, request, keyUri);
+    return this.packager.media(target, rendition, keyUri);
   }
 
   private requireProtocol(entry: LocatorEntry, protocol: 'hls' | 'dash'): void {
@@ -219,6 +238,7 @@ export class OriginServer extends HttpService {
   private async servePreview(
     res: http.ServerResponse,
     segments: string[],
+    query: string,
     client: string | undefined,
     cors: Record<string, string> | undefined,
   ): Promise<number> {
@@ -241,8 +261,9 @@ export class OriginServer extends HttpService {
       return this.sendPlaylist(res, await this.packager.master(target), undefined, 'application/vnd.apple.mpegurl', cors);
     }
     if (segments.length === 4 && segments[3] === MEDIA_PLAYLIST) {
-      return this.sendPlaylist(res, await this.packager.media(target, segments[2]), undefined, 'application/vnd.apple.mpegurl', cors);
+      return this.sendPlaylist(res, await this.mediaPlaylist(target, segments[2], query), undefined, 'application/vnd.apple.mpegurl', cors);
     }
+    if (segments.length === 4 && parsePartUri(segments[3])) return this.sendSegment(undefined, res, undefined, await this.packager.part(target, segments[2], segments[3]), cors);
     if (segments.length === 4) return this.sendSegment(undefined, res, undefined, await this.packager.segment(target, segments[2], segments[3]), cors);
     throw new HttpRefusal(404, 'no such preview resource');
   }
@@ -324,9 +345,13 @@ export class OriginServer extends HttpService {
   private sendPlaylist(res: http.ServerResponse, rendered: Rendered, token: string | undefined, type: string, cors: Record<string, string> | undefined, perRequest = false): number {
     const text = rendered.parts.join(token ? `?token=${encodeURIComponent(token)}` : '');
     // Live playlists change every segment; a playlist carrying a player's token (or a key URI built
-    // from its forwarded host) is that request's alone.
-    const maxAge = rendered.live ? 1 : this.vodPlaylistMaxAge;
-    const headers = { 'Content-Type': type, 'Cache-Control': `${token || perRequest ? 'private' : 'public'}, max-age=${maxAge}`, ...cors };
+    // from its forwarded host) is that request's alone. An answer to a blocking request stays valid for
+    // its URL (it names the part it waited for), so a CDN may keep it and collapse the same requests of
+    // many players into one.
+    const maxAge = rendered.blockingMaxAgeSeconds ?? (rendered.live ? 1 : this.vodPlaylistMaxAge);
+    const headers: http.OutgoingHttpHeaders = { 'Content-Type': type, 'Cache-Control': `${token || perRequest ? 'private' : 'public'}, max-age=${maxAge}`, ...cors };
+    // nginx (the balancer) passes a held answer on as it comes, never buffered.
+    if (rendered.blockingMaxAgeSeconds !== undefined) headers['X-Accel-Buffering'] = 'no';
     return send(res, 200, Buffer.from(text), headers);
   }
 
@@ -338,7 +363,7 @@ export class OriginServer extends HttpService {
   private refuse(res: http.ServerResponse, error: unknown, url: string, cors: Record<string, string> | undefined): [number, number] {
     let status = 500;
     let message = 'internal error (see the origin log)';
-    if (error instanceof HttpRefusal) {
+    if (error instanceof HttpRefusal || error instanceof PackagingRefusal) {
       status = error.status;
       message = error.message;
     } else if (error instanceof NotFoundError) {
@@ -366,6 +391,20 @@ function requestKind(segments: readonly string[]): RequestKind {
   // DASH: /<locator>/<rendition>/<run>/<number>.m4s (see dash-render.ts)
   if (segments.length === 4) return 'segment';
   return 'other';
+}
+
+/** `_HLS_msn`, `_HLS_part` and `_HLS_skip` of a media playlist request (RFC 8216bis 6.2.5); malformed numbers are refused. */
+function playlistRequest(query: string): PlaylistRequest {
+  if (!query.includes('_HLS_')) return { skip: false };
+  const params = new URLSearchParams(query);
+  const number = (name: string): number | undefined => {
+    const value = params.get(name);
+    if (value === null) return undefined;
+    if (!/^\d{1,15}$/.test(value)) throw new PackagingRefusal(400, `${name} must be a non-negative integer, got ${JSON.stringify(value.slice(0, 20))}`);
+    return Number(value);
+  };
+  const skip = params.get('_HLS_skip');
+  return { msn: number('_HLS_msn'), part: number('_HLS_part'), skip: skip === 'YES' || skip === 'v2' };
 }
 
 /** The `token` query parameter, if it looks like a JWT (anything else is not carried on). */

@@ -14,6 +14,22 @@ import { renderMaster, renderMediaPlaylist, TOKEN_SLOT } from './hls-render';
 import { StoredPlaylist, windowed } from '../media-playlist';
 import { encryptSegment, ivAttribute, segmentIv } from './segment-crypto';
 import { TtlCache } from './ttl-cache';
+import { LiveEdges } from './live-edges';
+import { blockingVerdict, lastPartOf, LowLatencyPlaylist, mergeLiveEdge, nextSegmentUri, parsePartUri, renderLowLatencyPlaylist, RenditionReport } from './ll-hls';
+
+/** A request the origin answers with a status other than 200 (a blocking request too far ahead, or not answered in time). */
+export class PackagingRefusal extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** A blocking playlist request (RFC 8216bis 6.2.5): `_HLS_msn`, `_HLS_part`, `_HLS_skip`. */
+export interface PlaylistRequest {
+  readonly msn?: number;
+  readonly part?: number;
+  readonly skip: boolean;
+}
 
 export type CacheName = 'segment' | 'encrypted' | 'playlist';
 
@@ -30,6 +46,8 @@ export interface Rendered {
   readonly parts: readonly string[];
   /** Whether the asset is still recording (drives cache lifetimes). */
   readonly live: boolean;
+  /** An answer to a blocking request: the same URL always gets a playlist at least this new, so caches may keep it this long. */
+  readonly blockingMaxAgeSeconds?: number;
 }
 
 const SEGMENT_EXTENSIONS = /\.(m4s|mp4|m4a|m4v|cmfv|cmfa|cmft)$/;
@@ -39,6 +57,8 @@ export class Packager {
   private readonly encrypted: ByteLru<Buffer>;
   private readonly encrypting = new Map<string, Promise<Buffer>>();
   private readonly contentKeys = new Map<string, Buffer>();
+  private readonly partBodies: ByteLru<Buffer>;
+  readonly liveEdges: LiveEdges;
 
   constructor(
     private readonly store: AssetStore,
@@ -47,6 +67,75 @@ export class Packager {
     private readonly onCache: (cache: CacheName, hit: boolean) => void,
   ) {
     this.encrypted = new ByteLru(options.encryptedCacheBytes);
+    this.partBodies = new ByteLru(Math.max(1 << 20, options.encryptedCacheBytes / 8));
+    this.liveEdges = new LiveEdges(storageDir);
+  }
+
+  close(): void {
+    this.liveEdges.close();
+  }
+
+  /** Whether `target` is a low-latency recording still being recorded (its media playlists are LL-HLS). */
+  async isLowLatencyLive(target: PackagingTarget): Promise<boolean> {
+    const asset = await this.store.descriptor(target.assetName);
+    return asset.lowLatency !== undefined && asset.state === 'recording';
+  }
+
+  /**
+   * The LL-HLS media playlist of a rendition. A blocking request waits (up to three target durations,
+   * then 503) until the segment or part it names is there; one too far ahead is refused (400). Falls
+   * back to the plain playlist when the recording has no live edge to show (then blocking is not offered).
+   */
+  async lowLatencyMedia(target: PackagingTarget, rendition: string, request: PlaylistRequest, keyUri?: string): Promise<Rendered> {
+    if (request.part !== undefined && request.msn === undefined) throw new PackagingRefusal(400, '_HLS_part needs _HLS_msn');
+    let deadline: number | undefined;
+    for (;;) {
+      const { playlist, version } = await this.lowLatencyState(target, rendition);
+      if (!playlist) return this.media(target, rendition, keyUri);
+      if (request.msn !== undefined) {
+        const verdict = blockingVerdict(playlist, request.msn, request.part);
+        if (verdict.kind === 'refuse') throw new PackagingRefusal(verdict.status, verdict.reason);
+        if (verdict.kind === 'wait') {
+          deadline ??= Date.now() + 3 * playlist.targetDurationSeconds * 1000;
+          const left = deadline - Date.now();
+          if (left <= 0 || !(await this.liveEdges.changed(target.assetName, rendition, version, left))) {
+            throw new PackagingRefusal(503, `the requested ${request.part !== undefined ? `part ${request.part} of segment` : 'segment'} ${request.msn} was not written within three target durations`);
+          }
+          continue;
+        }
+      }
+      const rendered = await this.renderLowLatency(target, rendition, playlist, version, request.skip, keyUri);
+      return request.msn !== undefined ? { ...rendered, blockingMaxAgeSeconds: 3 * playlist.targetDurationSeconds } : rendered;
+    }
+  }
+
+  /**
+   * A part (`<segment>.part<i>.m4s`) of a low-latency recording: a byte range of its segment's file,
+   * encrypted on its own under its segment's IV when the target is. The next part of the segment being
+   * written (what EXT-X-PRELOAD-HINT names) is waited for, up to three part targets... then 503.
+   */
+  async part(target: PackagingTarget, rendition: string, file: string): Promise<Buffer> {
+    const named = parsePartUri(file);
+    const asset = await this.store.descriptor(target.assetName);
+    this.requireRendition(asset, rendition);
+    if (!named || !asset.lowLatency) throw new NotFoundError(`${rendition}/${file} is not a part of this recording`);
+    const waitMs = 3 * Math.max(1, Math.round(asset.segmentDurationSeconds)) * 1000;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const view = await this.liveEdges.get(target.assetName, rendition);
+      const segments = view.edge?.segments ?? [];
+      const segment = segments.find((s) => s.uri === named.segmentUri);
+      const part = segment?.parts[named.index];
+      if (segment && part) return this.partBody(target, rendition, segment.uri, named.index, part.offset, part.length);
+      const last = segments[segments.length - 1];
+      const next = (segment !== undefined && !segment.complete && named.index === segment.parts.length)
+        || (segment === undefined && named.index === 0 && last?.complete === true && nextSegmentUri(last.uri) === named.segmentUri);
+      if (!next) throw new NotFoundError(`${rendition}/${file} is not a part of the live edge`);
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await this.liveEdges.changed(target.assetName, rendition, view.version, left))) {
+        throw new PackagingRefusal(503, `${rendition}/${file} was not written in time`);
+      }
+    }
   }
 
   master(target: PackagingTarget): Promise<Rendered> {
@@ -141,6 +230,46 @@ export class Packager {
       this.encrypting.set(cacheKey, pending);
     }
     return pending;
+  }
+
+  private async lowLatencyState(target: PackagingTarget, rendition: string): Promise<{ playlist?: LowLatencyPlaylist; version: number }> {
+    const asset = await this.store.descriptor(target.assetName);
+    this.requireRendition(asset, rendition);
+    const stored = this.window(await this.store.playlist(target.assetName, rendition), asset, target);
+    const view = await this.liveEdges.get(target.assetName, rendition);
+    return { playlist: mergeLiveEdge(stored, view.edge), version: view.version };
+  }
+
+  private async renderLowLatency(target: PackagingTarget, rendition: string, playlist: LowLatencyPlaylist, version: number, skip: boolean, keyUri?: string): Promise<Rendered> {
+    const asset = await this.store.descriptor(target.assetName);
+    // Reports of the other renditions, so players switch without a blocking round trip.
+    const others = asset.renditions.filter((r) => r.name !== rendition);
+    const states = await Promise.all(others.map((r) => this.lowLatencyState(target, r.name).catch(() => undefined)));
+    const reports: RenditionReport[] = [];
+    others.forEach((r, i) => {
+      const other = states[i]?.playlist;
+      if (!other) return;
+      const last = lastPartOf(other);
+      reports.push({ uri: `../${r.name}/index.m3u8`, lastMsn: last.msn, lastPart: last.part });
+    });
+    const versions = [version, ...states.map((x) => x?.version ?? 0)].join('.');
+    const keyId = target.keyId;
+    const key = `l|${target.assetName}|${rendition}|${target.archiveWindowSeconds}|${keyId ?? ''}|${keyUri ?? ''}|${skip ? 1 : 0}|${versions}`;
+    return this.render(key, async () => {
+      const envelope = keyId && keyUri ? { keyUri, ivFor: (file: string) => ivAttribute(segmentIv(keyId, rendition, file)) } : undefined;
+      return { parts: renderLowLatencyPlaylist(playlist, { envelope, skip, reports }).split(TOKEN_SLOT), live: true };
+    });
+  }
+
+  private async partBody(target: PackagingTarget, rendition: string, segmentUri: string, index: number, offset: number, length: number): Promise<Buffer> {
+    const keyId = target.keyId;
+    const cacheKey = `${target.assetName}/${rendition}/${segmentUri}#${index}|${keyId ?? ''}`;
+    const cached = this.partBodies.get(cacheKey);
+    if (cached) return cached;
+    const clear = await this.store.readRange(target.assetName, rendition, segmentUri, offset, length);
+    const body = keyId ? encryptSegment(clear, this.contentKey(keyId), segmentIv(keyId, rendition, segmentUri)) : clear;
+    this.partBodies.set(cacheKey, body);
+    return body;
   }
 
   private contentKey(keyId: string): Buffer {
