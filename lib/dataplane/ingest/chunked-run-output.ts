@@ -123,9 +123,11 @@ export class ChunkedRunOutput implements RunReader {
   private read(cursor: Cursor): number {
     const initPath = path.join(cursor.dir, CHUNKED_RUN_FILES.init);
     if (cursor.timescale === undefined) {
+      // ffmpeg writes the init section in place: until its track header is there, try again later.
       const init = readIfExists(initPath);
-      if (!init) return 0;
-      cursor.timescale = initTimescale(init) ?? 1000;
+      const timescale = init && initTimescale(init);
+      if (!timescale) return 0;
+      cursor.timescale = timescale;
     }
     let handed = 0;
     for (;;) {
