@@ -183,6 +183,9 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
     '-filter_complex', [split, ...scales].join(';'),
     ...encoding.ladder.flatMap((r, i) => [
       '-map', `[v${i}]`,
+      // Constant frame rate: a gap in the input (a stall at the encoder) becomes repeated frames, not one
+      // long frame, so no chunk outgrows the part target.
+      '-fps_mode', 'cfr',
       '-c:v', 'libx264', '-preset', encoding.speedPreset, '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-profile:v', r.profile, '-b:v', `${r.videoBitrateKbps}k`, '-maxrate:v', `${r.videoBitrateKbps}k`, '-bufsize:v', `${r.videoBitrateKbps * 2}k`,
       '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
