@@ -33,6 +33,8 @@ let manifest: Manifest;
 let stack: LocalStack;
 let storage: string;
 let origin: string;
+/** Which endpoint the suite runs against: one origin, or origin replicas behind the nginx balancer. */
+const SCALE_UNITS = Number(process.env.LIVESTACK_LL_SCALE_UNITS ?? 0);
 
 interface Answer {
   readonly status: number;
@@ -63,6 +65,7 @@ beforeAll(async () => {
   ], { origin: true });
   const account = manifest.accounts[0];
   Object.assign(account.channels[0], { latency: 'low', keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2 });
+  account.endpoints[0].scaleUnits = SCALE_UNITS;
   account.deliveryPolicies = [
     { name: 'clear', path: `app/${account.name}/clear`, protocols: ['hls', 'dash'], encryption: { type: 'none' } },
     { ...envelopePolicy('open'), path: `app/${account.name}/envelope` } as Manifest['accounts'][number]['deliveryPolicies'][number],
@@ -90,7 +93,7 @@ afterAll(async () => {
   await tearDown(stack, undefined);
 }, 60_000);
 
-describe('a low-latency channel', () => {
+describe(`a low-latency channel${SCALE_UNITS > 0 ? ` (${SCALE_UNITS} origin replicas behind the balancer)` : ''}`, () => {
   it('serves LL-HLS playlists that keep RFC 8216bis rules on every blocking reload, parts numbered continuously', async () => {
     let previous = (await get(media())).body.toString();
     const reloads: string[] = [previous];

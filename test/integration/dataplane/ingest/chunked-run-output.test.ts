@@ -1,0 +1,74 @@
+/**
+ * The low-latency transcoder output, for real: ffmpeg runs the workload's own low-latency arguments on
+ * a short input read in real time, and ChunkedRunOutput hands on each chunk while its segment is still
+ * being written — before the segment file has its final name — then the segment, whose parts are
+ * exactly its bytes after the segment type box, each within the part target.
+ */
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { LOW_LATENCY } from '../../../lib/model/latency';
+import { Encoding } from '../../../lib/model/manifest';
+import { ChunkedRunOutput } from '../../../lib/dataplane/ingest/chunked-run-output';
+import { PartEvent, SegmentEvent } from '../../../lib/dataplane/ingest/run-output';
+import { renditionPlan, transcodeArgs } from '../../../lib/dataplane/ingest/transcode-args';
+
+jest.setTimeout(60_000);
+const run = promisify(execFile);
+
+const LADDER: Encoding = {
+  type: 'standard',
+  preset: 'Custom',
+  ladder: [{ name: '180p', width: 320, height: 180, videoBitrateKbps: 300, profile: 'main' }],
+  audioBitrateKbps: 64,
+  speedPreset: 'superfast',
+};
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunked-output-'));
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '5', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', '-ac', '2', '-f', 'flv', path.join(dir, 'input.flv'),
+  ], { timeout: 30_000 });
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+it('hands on every chunk while its segment is written, then the segment made of exactly those chunks', async () => {
+  const outputDir = path.join(dir, 'run');
+  const parts: (PartEvent & { final: boolean })[] = [];
+  const segments: SegmentEvent[] = [];
+  const log = { info: () => undefined, error: (m: string) => { throw new Error(m); } };
+  const output = new ChunkedRunOutput('run', outputDir, renditionPlan(LADDER), (s) => segments.push(s), (p) => parts.push({ ...p, final: fs.existsSync(p.segmentPath) }), log);
+  output.watch();
+  const args = transcodeArgs({ input: path.join(dir, 'input.flv'), encoding: LADDER, keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2, outputDir, latency: 'low' });
+  // Real time, as an RTMP publisher delivers it.
+  const child = spawn('ffmpeg', ['-re', ...args], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  output.close();
+
+  for (const rendition of ['180p', 'audio']) {
+    const own = segments.filter((s) => s.rendition === rendition);
+    expect(own.length).toBeGreaterThanOrEqual(2);
+    for (const segment of own) {
+      const its = parts.filter((p) => p.segmentPath === segment.segmentPath);
+      // Several chunks per segment, most seen before the segment had its final name.
+      expect(its.length).toBeGreaterThanOrEqual(2);
+      expect(its.filter((p) => !p.final).length).toBeGreaterThanOrEqual(its.length - 1);
+      expect(its.map((p) => p.index)).toEqual(its.map((_p, i) => i));
+      expect(segment.parts).toHaveLength(its.length);
+      for (const p of its) expect(p.durationSeconds).toBeLessThanOrEqual(LOW_LATENCY.partTargetSeconds);
+      expect(its[0].independent).toBe(true);
+      // The chunks are the file after its 24-byte segment type box, end to end.
+      const file = fs.readFileSync(segment.segmentPath);
+      expect(its[0].offset).toBe(24);
+      its.forEach((p, i) => { if (i > 0) expect(p.offset).toBe(its[i - 1].offset + its[i - 1].length); });
+      expect(its[its.length - 1].offset + its[its.length - 1].length).toBe(file.length);
+      expect(Math.abs(its.reduce((t, p) => t + p.durationSeconds, 0) - segment.durationSeconds)).toBeLessThan(1e-6);
+    }
+  }
+});
