@@ -12,16 +12,15 @@
  * Last line: `RESULT latency_standard_s=<p50> latency_low_s=<p50> rebuffers_low=<n>`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import { Page } from 'playwright-core';
-import { LatencyMode, Manifest } from '../../lib/model/manifest';
-import { launchChromium } from '../../test/e2e/support/browser';
-import { ingestManifest, rtmpUrl } from '../../test/e2e/support/ingest-support';
-import { freePort } from '../../test/runtime/fixtures/manifest';
-import { startLocalStack } from '../../test/support/local-stack';
+import { LatencyMode, MANIFEST_API_VERSION, Manifest } from '../../lib/model/manifest';
+import { launchChromium } from '../support/browser';
+import { freePort, testAccountBase, testEndpoint } from '../support/manifest-fixtures';
+import { startLocalStack } from '../support/local-stack';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WIDTH = 640;
@@ -134,22 +133,40 @@ function playerPage(hlsJsUrl: string): string {
 </script></body></html>`;
 }
 
+/** One account: channel `bench` in `mode` with its defaults (2-s key frames and 4-s segments; 1 s and 2 s when low), a program, an origin. */
+async function benchManifest(mode: LatencyMode): Promise<Manifest> {
+  const name = `b${randomBytes(4).toString('hex')}`;
+  const [keyPort, originPort, ingestPort] = [await freePort(), await freePort(), await freePort()];
+  return {
+    apiVersion: MANIFEST_API_VERSION,
+    accounts: [{
+      ...testAccountBase(name, keyPort),
+      endpoints: [{ ...testEndpoint(name, originPort), corsAllowedOrigins: ['*'] }],
+      channels: [{
+        name: 'bench', path: `app/${name}/bench`, protocol: 'rtmp', port: ingestPort,
+        streamKey: { kind: 'variable', id: 'bench-key', name: 'bench_key' }, ingestAllowList: [], previewAllowList: [],
+        ...(mode === 'low' ? { latency: 'low' as const, keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2 } : { keyFrameIntervalSeconds: 2, segmentDurationSeconds: 4 }),
+        encoding: LADDER, state: 'running',
+        programs: [{ name: 'live', path: `app/${name}/bench/live`, assetName: 'bench-live', manifestName: 'index', archiveWindowSeconds: 600, state: 'running' }],
+      }],
+      keyPolicies: [],
+      deliveryPolicies: [{ name: 'clear', path: `app/${name}/clear`, protocols: ['hls'], encryption: { type: 'none' } }],
+      locators: [{ name: 'watch', path: `app/${name}/watch`, id: randomUUID(), channel: 'bench', program: 'live', endpoint: 'web', deliveryPolicy: 'clear' }],
+    }],
+  };
+}
+
 async function measure(mode: LatencyMode, page: Page): Promise<ModeResult> {
   const key = `k${randomBytes(12).toString('hex')}`;
-  const manifest: Manifest = await ingestManifest([
-    { name: 'bench', encoding: LADDER, streamKey: { kind: 'variable', id: 'bench-key', name: 'bench_key' }, programs: [{ name: 'live', assetName: 'bench-live', state: 'running' }] },
-  ], { origin: true });
+  const manifest = await benchManifest(mode);
   const account = manifest.accounts[0];
-  // Each mode with its defaults: 2-s key frames and 4-s segments (standard), 1-s and 2-s (low).
-  Object.assign(account.channels[0], mode === 'low' ? { latency: 'low', keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2 } : { keyFrameIntervalSeconds: 2, segmentDurationSeconds: 4 });
-  account.endpoints[0].corsAllowedOrigins = ['*'];
   const stack = await startLocalStack(manifest, { env: { ...process.env, TF_VAR_bench_key: key } });
   const painter = { current: undefined as ReturnType<typeof startPainter> | undefined };
   try {
     await stack.waitReady(60_000);
     const origin = `http://127.0.0.1:${account.endpoints[0].port}`;
     const source = `${origin}/${account.locators[0].id}/index.m3u8`;
-    painter.current = startPainter(rtmpUrl(manifest, 'bench', key));
+    painter.current = startPainter(`rtmp://127.0.0.1:${account.channels[0].port}/live/${key}`);
     await until(`${mode}: the locator serves a playlist`, async () => (await fetch(source)).ok, 90_000);
     await page.evaluate((url) => (window as unknown as { start: (u: string) => void }).start(url), source);
     await until(`${mode}: the player is playing`, () => page.evaluate(() => (window as unknown as { playing: boolean }).playing), 60_000);

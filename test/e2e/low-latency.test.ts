@@ -14,11 +14,11 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { LOW_LATENCY } from '../../lib/model/latency';
 import { Manifest } from '../../lib/model/manifest';
-import { LiveEdge, liveEdge, storagePaths } from '../../lib/dataplane/storage-layout';
+import { LiveEdge, liveEdge, storagePaths } from '../../lib/contract/storage-layout';
 import { eventually } from '../runtime/support/eventually';
 import { continuityProblems, lowLatencyProblems, parseLowLatencyPlaylist } from '../support/ll-hls-validator';
-import { LocalStack, startLocalStack } from '../support/local-stack';
-import { envelopePolicy, openKeyPolicy } from './origin-manifest';
+import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
+import { envelopePolicy, openKeyPolicy } from '../../bench/support/origin-manifest';
 import { ingestManifest, rtmpUrl, SMALL_LADDER, startEncoder, tearDown } from './support/ingest-support';
 
 jest.setTimeout(180_000);

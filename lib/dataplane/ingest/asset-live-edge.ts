@@ -3,7 +3,7 @@
  * complete segments with their parts, and the segment ffmpeg is writing with the parts written so far.
  * Rendered as `live.json` (storage-layout LiveEdge) on every part; the origin lists the parts from it.
  */
-import { LiveEdge, LivePart, LiveSegment } from '../storage-layout';
+import { LiveEdge, LivePart, LiveSegment } from '../../contract/storage-layout';
 
 /** Where a segment sits in its asset's playlist (AssetPlaylist.next), and what it is. */
 export type LiveSegmentIdentity = Pick<LiveSegment, 'sequence' | 'discontinuitySequence' | 'discontinuity' | 'uri' | 'mapUri' | 'programDateTimeMs'>;

@@ -7,9 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initTimescale } from '../origin/mp4-timing';
+import { initTimescale } from '../mp4/fragment-timing';
 import { Logger } from '../common/log';
-import { ChunkScanner } from './cmaf-chunks';
+import { ChunkScanner } from '../mp4/cmaf-chunks';
 import { PartEvent, PartInfo, RunReader, SegmentEvent } from './run-output';
 import { CHUNKED_RUN_FILES, RenditionPlan } from './transcode-args';
 

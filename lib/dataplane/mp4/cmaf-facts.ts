@@ -11,45 +11,6 @@ export type InitFacts =
 
 export class CmafError extends Error {}
 
-<<<<<<< HEAD:lib/dataplane/mp4/cmaf-facts.ts
-=======
-export interface Box {
-  readonly type: string;
-  /** Content after the box header. */
-  readonly body: Buffer;
-}
-
-/** The boxes laid end to end in `data`; a truncated last box is cut to what is there. */
-export function boxes(data: Buffer): Box[] {
-  const found: Box[] = [];
-  let offset = 0;
-  while (offset + 8 <= data.length) {
-    let size = data.readUInt32BE(offset);
-    let header = 8;
-    if (size === 1 && offset + 16 <= data.length) {
-      size = Number(data.readBigUInt64BE(offset + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = data.length - offset;
-    }
-    if (size < header) break;
-    found.push({ type: data.toString('latin1', offset + 4, offset + 8), body: data.subarray(offset + header, Math.min(data.length, offset + size)) });
-    offset += size;
-  }
-  return found;
-}
-
-function child(data: Buffer, type: string): Buffer | undefined {
-  return boxes(data).find((b) => b.type === type)?.body;
-}
-
-function descend(data: Buffer, path: readonly string[]): Buffer | undefined {
-  let scope: Buffer | undefined = data;
-  for (const type of path) scope = scope && child(scope, type);
-  return scope;
-}
-
->>>>>>> a83becb (Ingest, low latency: chunked CMAF from ffmpeg's DASH muxer (one per rendition, streaming, 0.29-s fragments, x264 zero-latency), read chunk by chunk as it is written (inotify), listed per recording as a live edge (live.json) with the segment being written linked into the asset):lib/dataplane/ingest/cmaf-facts.ts
 /** Codec and format facts of an init section (`ftyp` + `moov` with one track). */
 export function initFacts(init: Buffer, where: string): InitFacts {
   const trak = findBox(init, ['moov', 'trak']);

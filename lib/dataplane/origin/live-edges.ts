@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LIVE_EDGE_FILE, LiveEdge, liveEdge, storagePaths } from '../storage-layout';
+import { LIVE_EDGE_FILE, LiveEdge, liveEdge, storagePaths } from '../../contract/storage-layout';
 import { isSafeFileName } from '../media-playlist';
 
 export interface LiveEdgeView {

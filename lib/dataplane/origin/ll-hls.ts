@@ -8,7 +8,7 @@
  * A part is a byte range of its segment's file; its URI is the segment's with `.part<i>` before the
  * extension (`<run>-seg-7.part2.m4s`), served by the origin from the range (packager.part()).
  */
-import { LivePart, LiveEdge, LiveSegment } from '../storage-layout';
+import { LivePart, LiveEdge, LiveSegment } from '../../contract/storage-layout';
 import { StoredPlaylist, StoredSegment } from '../media-playlist';
 import { EnvelopeTags, TOKEN_SLOT } from './hls-render';
 

@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { LOW_LATENCY } from '../../../lib/model/latency';
-import { Encoding } from '../../../lib/model/manifest';
-import { ChunkedRunOutput } from '../../../lib/dataplane/ingest/chunked-run-output';
-import { PartEvent, SegmentEvent } from '../../../lib/dataplane/ingest/run-output';
-import { renditionPlan, transcodeArgs } from '../../../lib/dataplane/ingest/transcode-args';
+import { LOW_LATENCY } from '../../../../lib/model/latency';
+import { Encoding } from '../../../../lib/model/manifest';
+import { ChunkedRunOutput } from '../../../../lib/dataplane/ingest/chunked-run-output';
+import { PartEvent, SegmentEvent } from '../../../../lib/dataplane/ingest/run-output';
+import { renditionPlan, transcodeArgs } from '../../../../lib/dataplane/ingest/transcode-args';
 
 jest.setTimeout(60_000);
 const run = promisify(execFile);

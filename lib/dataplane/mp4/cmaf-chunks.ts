@@ -5,7 +5,7 @@
  * writer is read again next time. Only box headers and the few timing fields are read.
  */
 import * as fs from 'node:fs';
-import { boxes } from './cmaf-facts';
+import { boxes } from './boxes';
 
 export interface Chunk {
   /** Byte offset of the `moof` in the segment file. */
@@ -100,22 +100,15 @@ export class ChunkScanner {
   take(data: Buffer): Chunk[] {
     const chunks: Chunk[] = [];
     let at = 0;
-    while (at + 8 <= data.length) {
-      let size = data.readUInt32BE(at);
-      let header = 8;
-      if (size === 1) {
-        if (at + 16 > data.length) break;
-        size = Number(data.readBigUInt64BE(at + 8));
-        header = 16;
-      }
-      // size 0 (to the end of the file) never ends while the file grows: wait for a sized box.
-      if (size < header || at + size > data.length) break;
-      const type = data.toString('latin1', at + 4, at + 8);
-      const fileOffset = this.offset + at;
-      if (type === 'moof') {
-        const timing = moofTiming(data.subarray(at + header, at + size));
+    for (const box of boxes(data)) {
+      const size = box.headerSize === 16 ? Number(data.readBigUInt64BE(box.offset + 8)) : data.readUInt32BE(box.offset);
+      // A box cut short (or sized "to the end of the file", which never ends while the file grows) waits for more bytes.
+      if (size === 0 || box.offset + size > data.length) break;
+      const fileOffset = this.offset + box.offset;
+      if (box.type === 'moof') {
+        const timing = moofTiming(box.body);
         this.pending = timing ? { offset: fileOffset, timing } : undefined;
-      } else if (type === 'mdat' && this.pending) {
+      } else if (box.type === 'mdat' && this.pending) {
         const { offset, timing } = this.pending;
         chunks.push({
           offset,
@@ -126,7 +119,7 @@ export class ChunkScanner {
         });
         this.pending = undefined;
       }
-      at += size;
+      at = box.offset + size;
     }
     this.offset += at;
     return chunks;
