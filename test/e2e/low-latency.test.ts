@@ -19,6 +19,7 @@ import { eventually } from '../runtime/support/eventually';
 import { continuityProblems, lowLatencyProblems, parseLowLatencyPlaylist } from '../support/ll-hls-validator';
 import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { envelopePolicy, openKeyPolicy } from '../../bench/support/origin-manifest';
+import { launchChromium } from '../../bench/support/browser';
 import { ingestManifest, rtmpUrl, SMALL_LADDER, startEncoder, tearDown } from './support/ingest-support';
 
 jest.setTimeout(180_000);
@@ -66,6 +67,8 @@ beforeAll(async () => {
   const account = manifest.accounts[0];
   Object.assign(account.channels[0], { latency: 'low', keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2 });
   account.endpoints[0].scaleUnits = SCALE_UNITS;
+  // The player page comes from another origin (a server of this suite).
+  account.endpoints[0].corsAllowedOrigins = ['*'];
   account.deliveryPolicies = [
     { name: 'clear', path: `app/${account.name}/clear`, protocols: ['hls', 'dash'], encryption: { type: 'none' } },
     { ...envelopePolicy('open'), path: `app/${account.name}/envelope` } as Manifest['accounts'][number]['deliveryPolicies'][number],
@@ -220,6 +223,45 @@ describe(`a low-latency channel${SCALE_UNITS > 0 ? ` (${SCALE_UNITS} origin repl
     const clear = (await get(`${origin}/${CLEAR}/180p/${part.uri}`)).body;
     const decipher = createDecipheriv('aes-128-cbc', key, iv);
     expect(Buffer.concat([decipher.update(sealed), decipher.final()]).equals(clear)).toBe(true);
+  });
+});
+
+describe(`hls.js on a low-latency channel${SCALE_UNITS > 0 ? ' behind the balancer' : ''}`, () => {
+  it('plays the AES-128 locator from its parts (LL-HLS with envelope encryption), about three part targets behind the live edge', async () => {
+    const browser = await launchChromium();
+    const page = await browser.context.newPage();
+    const server = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(`<!doctype html><html><body>
+<video id="video" muted playsinline></video>
+<script src="${origin}/preview/hls.min.js"></script>
+<script>
+  window.events = []; window.parts = 0; window.keys = 0;
+  const video = document.getElementById('video');
+  const hls = new Hls({ lowLatencyMode: true });
+  window.hls = hls;
+  hls.on(Hls.Events.ERROR, (_e, d) => window.events.push(d.details + (d.fatal ? ' (fatal)' : '')));
+  hls.on(Hls.Events.FRAG_LOADED, (_e, d) => { if (d.part) window.parts++; });
+  hls.on(Hls.Events.KEY_LOADED, () => window.keys++);
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
+  hls.loadSource('${origin}/${ENVELOPE}/index.m3u8');
+  hls.attachMedia(video);
+</script></body></html>`));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+      await eventually('playback past 8 s', () => page.evaluate(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 8 || undefined), 40_000, 250);
+      const state = await page.evaluate(() => {
+        const w = window as unknown as { events: string[]; parts: number; keys: number; hls: { latency: number; targetLatency: number } };
+        return { events: w.events, parts: w.parts, keys: w.keys, latency: w.hls.latency, target: w.hls.targetLatency };
+      });
+      expect(state.events.filter((e) => e.includes('fatal') || e.includes('DECRYPT'))).toEqual([]);
+      expect(state.keys).toBeGreaterThan(0);
+      expect(state.parts).toBeGreaterThan(10);
+      // hls.js's own estimate (from program date times): near PART-HOLD-BACK, far below a standard player's ~3 segments.
+      expect(state.latency).toBeLessThan(3);
+    } finally {
+      server.close();
+      await browser.close();
+    }
   });
 });
 
