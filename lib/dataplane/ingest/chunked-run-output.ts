@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { initTimescale } from '../mp4/fragment-timing';
 import { Logger } from '../common/log';
 import { ChunkScanner } from '../mp4/cmaf-chunks';
-import { PartEvent, PartInfo, RunReader, SegmentEvent } from './run-output';
+import { PartEvent, PartInfo, RunReader, runSegmentFile, SegmentEvent } from './run-output';
 import { CHUNKED_RUN_FILES, RenditionPlan } from './transcode-args';
 
 interface Cursor {
@@ -104,10 +104,9 @@ export class ChunkedRunOutput implements RunReader {
   }
 
   isHandedOn(segmentPath: string): boolean {
-    const rendition = path.basename(path.dirname(segmentPath));
-    const cursor = this.cursors.find((c) => c.name === rendition);
-    const number = /^seg-(\d+)\.m4s$/.exec(path.basename(segmentPath))?.[1];
-    return cursor !== undefined && number !== undefined && Number(number) < cursor.number;
+    const file = runSegmentFile(segmentPath);
+    const cursor = file && this.cursors.find((c) => c.name === file.rendition);
+    return cursor !== undefined && file !== undefined && file.number < cursor.number;
   }
 
   private pollRendition(cursor: Cursor): number {

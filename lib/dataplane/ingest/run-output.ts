@@ -103,10 +103,9 @@ export class RunOutput implements RunReader {
 
   /** Whether `segmentPath` (a file of this run) was handed on. */
   isHandedOn(segmentPath: string): boolean {
-    const rendition = path.basename(path.dirname(segmentPath));
-    const cursor = this.cursors.find((c) => c.name === rendition);
-    const sequence = /^seg-(\d+)\.m4s$/.exec(path.basename(segmentPath))?.[1];
-    return cursor !== undefined && sequence !== undefined && Number(sequence) <= cursor.lastSequence;
+    const file = runSegmentFile(segmentPath);
+    const cursor = file && this.cursors.find((c) => c.name === file.rendition);
+    return cursor !== undefined && file !== undefined && file.number <= cursor.lastSequence;
   }
 
   close(): void {
@@ -206,6 +205,12 @@ export class RunOutput implements RunReader {
       this.log.error(`run ${this.run}: recording ${event.rendition}/${path.basename(event.segmentPath)} failed: ${(error as Error).message}`);
     }
   }
+}
+
+/** Rendition and number of a segment file of a run (`<run>/<rendition>/seg-<n>.m4s`). */
+export function runSegmentFile(segmentPath: string): { rendition: string; number: number } | undefined {
+  const number = /^seg-(\d+)\.m4s$/.exec(path.basename(segmentPath))?.[1];
+  return number === undefined ? undefined : { rendition: path.basename(path.dirname(segmentPath)), number: Number(number) };
 }
 
 function sizeOf(file: string): number | undefined {

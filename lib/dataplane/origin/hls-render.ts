@@ -5,7 +5,7 @@
  * so one rendering serves every player.
  */
 import { AssetDescriptor, StoredRendition } from '../../contract/storage-layout';
-import { StoredPlaylist } from '../media-playlist';
+import { StoredPlaylist, StoredSegment } from '../media-playlist';
 
 /** Placeholder for `?token=...` (or nothing); a control character no URI or tag can contain. */
 export const TOKEN_SLOT = '\u0001';
@@ -47,6 +47,35 @@ export interface EnvelopeTags {
   ivFor(file: string): string;
 }
 
+/** What the opening tags of the segments before carried over: the init section in effect. */
+export interface OpeningState {
+  map?: string;
+}
+
+/**
+ * The tags before a segment (or before its first part): EXT-X-DISCONTINUITY (not on the playlist's
+ * first), EXT-X-MAP when the init section changes, EXT-X-KEY when encrypted, EXT-X-PROGRAM-DATE-TIME.
+ */
+export function openingTags(
+  segment: Pick<StoredSegment, 'discontinuity' | 'mapUri' | 'uri' | 'programDateTimeMs'>,
+  first: boolean,
+  state: OpeningState,
+  envelope?: EnvelopeTags,
+): string[] {
+  const out: string[] = [];
+  const key = (file: string) => `#EXT-X-KEY:METHOD=AES-128,URI="${envelope!.keyUri}${TOKEN_SLOT}",IV=${envelope!.ivFor(file)}`;
+  if (segment.discontinuity && !first) out.push('#EXT-X-DISCONTINUITY');
+  if (segment.mapUri && segment.mapUri !== state.map) {
+    state.map = segment.mapUri;
+    // The init section is encrypted too, under its own IV (RFC 8216bis: IV required for an encrypted EXT-X-MAP).
+    if (envelope) out.push(key(state.map));
+    out.push(`#EXT-X-MAP:URI="${state.map}"`);
+  }
+  if (envelope) out.push(key(segment.uri));
+  if (segment.programDateTimeMs !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.programDateTimeMs).toISOString()}`);
+  return out;
+}
+
 /** A media playlist for players: what is stored (already windowed), with key tags when encrypted. */
 export function renderMediaPlaylist(playlist: StoredPlaylist, envelope?: EnvelopeTags): string {
   const segments = playlist.segments;
@@ -61,18 +90,9 @@ export function renderMediaPlaylist(playlist: StoredPlaylist, envelope?: Envelop
   if (first && first.discontinuitySequence > 0) out.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence}`);
   if (playlist.endList) out.push('#EXT-X-PLAYLIST-TYPE:VOD');
   out.push('#EXT-X-INDEPENDENT-SEGMENTS');
-  const key = (file: string) => `#EXT-X-KEY:METHOD=AES-128,URI="${envelope!.keyUri}${TOKEN_SLOT}",IV=${envelope!.ivFor(file)}`;
-  let map: string | undefined;
+  const tags: OpeningState = {};
   for (const segment of segments) {
-    if (segment.discontinuity && segment !== first) out.push('#EXT-X-DISCONTINUITY');
-    if (segment.mapUri && segment.mapUri !== map) {
-      map = segment.mapUri;
-      // The init section is encrypted too, under its own IV (RFC 8216bis: IV required for an encrypted EXT-X-MAP).
-      if (envelope) out.push(key(map));
-      out.push(`#EXT-X-MAP:URI="${map}"`);
-    }
-    if (envelope) out.push(key(segment.uri));
-    if (segment.programDateTimeMs !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.programDateTimeMs).toISOString()}`);
+    out.push(...openingTags(segment, segment === first, tags, envelope));
     out.push(`#EXTINF:${segment.durationSeconds.toFixed(6)},`, segment.uri);
   }
   if (playlist.endList) out.push('#EXT-X-ENDLIST');

@@ -10,7 +10,7 @@
  */
 import { LivePart, LiveEdge, LiveSegment } from '../../contract/storage-layout';
 import { StoredPlaylist, StoredSegment } from '../media-playlist';
-import { EnvelopeTags, TOKEN_SLOT } from './hls-render';
+import { EnvelopeTags, openingTags, OpeningState, TOKEN_SLOT } from './hls-render';
 
 /** A segment of the merged playlist: stored or from the live edge, with its parts when known. */
 export interface LowLatencySegment extends StoredSegment {
@@ -177,19 +177,8 @@ export function renderLowLatencyPlaylist(playlist: LowLatencyPlaylist, options: 
     while (start < segments.length - 1 && after[start] + segments[start].durationSeconds > skipUntil) start++;
     if (start > 0) out.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${start}`);
   }
-  const envelope = options.envelope;
-  const key = (file: string) => `#EXT-X-KEY:METHOD=AES-128,URI="${envelope!.keyUri}${TOKEN_SLOT}",IV=${envelope!.ivFor(file)}`;
-  let map: string | undefined;
-  const opening = (segment: Pick<LowLatencySegment, 'discontinuity' | 'mapUri' | 'uri' | 'programDateTimeMs'>, isFirst: boolean) => {
-    if (segment.discontinuity && !isFirst) out.push('#EXT-X-DISCONTINUITY');
-    if (segment.mapUri && segment.mapUri !== map) {
-      map = segment.mapUri;
-      if (envelope) out.push(key(map));
-      out.push(`#EXT-X-MAP:URI="${map}"`);
-    }
-    if (envelope) out.push(key(segment.uri));
-    if (segment.programDateTimeMs !== undefined) out.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(segment.programDateTimeMs).toISOString()}`);
-  };
+  const tags: OpeningState = {};
+  const opening = (segment: LowLatencySegment | LiveSegment, first: boolean) => out.push(...openingTags(segment, first, tags, options.envelope));
   const partLines = (segmentUri: string, parts: readonly LivePart[]) => parts.map((p, index) =>
     `#EXT-X-PART:DURATION=${p.durationSeconds.toFixed(5)},URI="${partUri(segmentUri, index)}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
   for (let i = start; i < segments.length; i++) {
