@@ -212,7 +212,12 @@ export class OriginServer extends HttpService {
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
       this.requireProtocol(entry, 'hls');
       const key = target.keyId ? this.keyUri(req, target.keyId) : undefined;
-      return this.mediaPlaylist(target, segments[1], query, key?.uri).then((r) => this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors, key?.forwarded));
+      return this.mediaPlaylist(target, segments[1], query, key?.uri).then((r) => {
+        // A held request may outlive the locator's publication window: the window decides at answer time too.
+        const verdict = windowVerdict(entry, Date.now());
+        if (!verdict.open) throw new HttpRefusal(verdict.status, verdict.reason);
+        return this.sendPlaylist(res, r, token, 'application/vnd.apple.mpegurl', cors, key?.forwarded);
+      });
     }
     throw new HttpRefusal(404, 'no such manifest or segment under this locator');
   }
