@@ -1,6 +1,6 @@
 /**
  * bench/latency: glass-to-glass latency of a channel in each latency mode, measured without trusting
- * livestack's timestamps. This process paints the wall clock (ms, as 40 black-or-white blocks and
+ * livestack's timestamps. This process paints the wall clock (ms, as 32 black-or-white blocks and
  * their inverse) into every frame it hands to an ffmpeg encoder, which pushes RTMP in real time to
  * the channel; hls.js in headless Chromium plays the channel's locator, and for every frame the page
  * presents it reads the blocks back from a canvas and takes `now - painted`. Page and painter share
@@ -26,8 +26,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WIDTH = 640;
 const HEIGHT = 360;
 const FPS = 30;
-const BITS = 40;
-/** Rows of the code: the clock in blocks of 16 x 32 pixels, then its inverse (a frame that does not read back both is skipped). */
+/** The clock modulo 2^32 ms (49 days): enough to tell any two moments of a run apart. */
+const BITS = 32;
+/** Rows of the code: the clock in blocks of 20 x 32 pixels, then its inverse (a frame that does not read back both is skipped). */
 const BLOCK_W = WIDTH / BITS;
 const BLOCK_H = 32;
 
@@ -53,8 +54,9 @@ interface ModeResult {
 }
 
 /** A yuv420p frame: mid grey, with the clock code in the top rows. */
-function paint(frame: Buffer, ms: number): void {
+function paint(frame: Buffer, now: number): void {
   const luma = frame.subarray(0, WIDTH * HEIGHT);
+  const ms = now % 2 ** BITS;
   for (let bit = 0; bit < BITS; bit++) {
     const on = Math.floor(ms / 2 ** (BITS - 1 - bit)) % 2 === 1;
     for (let y = 0; y < 2 * BLOCK_H; y++) {
@@ -122,7 +124,7 @@ function playerPage(hlsJsUrl: string): string {
           if (top === bottom) { ok = false; break; }
           ms = ms * 2 + (top ? 1 : 0);
         }
-        if (ok && window.playing) window.samples.push(now - ms);
+        if (ok && window.playing) window.samples.push(((now % ${2 ** 32}) - ms + ${2 ** 32}) % ${2 ** 32});
       }
       video.requestVideoFrameCallback(read);
     };
