@@ -107,7 +107,7 @@ function playerPage(hlsJsUrl: string): string {
     const ctx = document.getElementById('code').getContext('2d', { willReadFrequently: true });
     const hls = new Hls({ lowLatencyMode: true });
     window.hls = hls;
-    hls.on(Hls.Events.ERROR, (_e, d) => window.events.push('error ' + d.details + (d.fatal ? ' (fatal)' : '')));
+    hls.on(Hls.Events.ERROR, (_e, d) => window.events.push('error ' + d.details + (d.fatal ? ' (fatal)' : '') + (d.response ? ' ' + d.response.code : '') + (d.error ? ' ' + d.error.message : '')));
     hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch((e) => window.events.push('play refused ' + e.message)));
     video.addEventListener('playing', () => { window.playing = true; });
     video.addEventListener('waiting', () => { if (window.playing) window.rebuffers++; });
@@ -171,7 +171,10 @@ async function measure(mode: LatencyMode, page: Page): Promise<ModeResult> {
     painter.current = startPainter(`rtmp://127.0.0.1:${account.channels[0].port}/live/${key}`);
     await until(`${mode}: the locator serves a playlist`, async () => (await fetch(source)).ok, 90_000);
     await page.evaluate((url) => (window as unknown as { start: (u: string) => void }).start(url), source);
-    await until(`${mode}: the player is playing`, () => page.evaluate(() => (window as unknown as { playing: boolean }).playing), 60_000);
+    await until(`${mode}: the player is playing`, () => page.evaluate(() => (window as unknown as { playing: boolean }).playing), 60_000).catch(async (error: Error) => {
+      const events = await page.evaluate(() => (window as unknown as { events: string[] }).events.slice(0, 20));
+      throw new Error(`${error.message} (player events: ${events.join('; ') || 'none'})`);
+    });
     // Let the player settle at its live position, then count from zero.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     await page.evaluate(() => { const w = window as unknown as { samples: number[]; rebuffers: number }; w.samples = []; w.rebuffers = 0; });

@@ -4,6 +4,11 @@
  * `seg-<n>.m4s` once complete. Every chunk is handed on as a part the moment it is complete, every
  * segment once renamed, in order, exactly once. The folders are watched (inotify), so a part is seen
  * within a millisecond or two of being written; the caller's poll is the safety net.
+ *
+ * Parts are made here from chunks: video comes a frame per chunk, audio in chunks of about 0.3 s, and
+ * a part is closed as soon as one more chunk like the last would take it past the part target. So no
+ * part outlasts the target, whatever the frame rate, and a part is listed the moment its last frame is
+ * written (ffmpeg's own duration-cut fragments of video were sometimes twice as long as asked).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +32,8 @@ interface Cursor {
   elapsedTicks: number;
   /** Media time (track ticks) read into the current segment. */
   segmentTicks: number;
+  /** Chunks read but not yet handed on as a part: byte range and media time. */
+  open?: { offset: number; end: number; ticks: number; independent: boolean };
   complained: boolean;
 }
 
@@ -43,6 +50,7 @@ export class ChunkedRunOutput implements RunReader {
     private readonly onSegment: (event: SegmentEvent) => void,
     private readonly onPart: (event: PartEvent) => void,
     private readonly log: Logger,
+    private readonly partTargetSeconds: number,
     private readonly now: () => number = Date.now,
   ) {
     this.cursors = renditions.map((r) => ({
@@ -79,7 +87,7 @@ export class ChunkedRunOutput implements RunReader {
     for (const watcher of this.watchers.splice(0)) watcher.close();
     this.poll();
     for (const cursor of this.cursors) {
-      if (cursor.fd !== undefined && cursor.parts.length > 0) this.completeCutShort(cursor);
+      if (cursor.fd !== undefined && (cursor.parts.length > 0 || cursor.open)) this.completeCutShort(cursor);
       this.closeFile(cursor);
     }
   }
@@ -90,7 +98,7 @@ export class ChunkedRunOutput implements RunReader {
     try {
       fs.truncateSync(writingPath, cursor.scanner!.consumed);
       fs.renameSync(writingPath, segmentPath);
-      this.log.info(`run ${this.run}: ${cursor.name}/${path.basename(segmentPath)} was cut short; kept its ${cursor.parts.length} complete parts as the run's last segment`);
+      this.log.info(`run ${this.run}: ${cursor.name}/${path.basename(segmentPath)} was cut short; kept its complete chunks as the run's last segment`);
       this.finishSegment(cursor, segmentPath, path.join(cursor.dir, CHUNKED_RUN_FILES.init));
     } catch (error) {
       this.log.error(`run ${this.run}: could not complete ${cursor.name}/${path.basename(segmentPath)}: ${(error as Error).message}`);
@@ -149,29 +157,44 @@ export class ChunkedRunOutput implements RunReader {
   private handParts(cursor: Cursor, segmentPath: string, writingPath: string, initPath: string): void {
     const timescale = cursor.timescale!;
     for (const chunk of cursor.scanner!.scan(cursor.fd!)) {
-      const part: PartInfo = { offset: chunk.offset, length: chunk.length, durationSeconds: chunk.duration / timescale, independent: chunk.independent };
       cursor.segmentTicks += chunk.duration;
-      this.anchorMs ??= this.now() - ((cursor.elapsedTicks + cursor.segmentTicks) / timescale) * 1000;
-      cursor.parts.push(part);
-      const event: PartEvent = {
-        ...part,
-        run: this.run,
-        rendition: cursor.name,
-        segmentPath,
-        writingPath,
-        initPath,
-        index: cursor.parts.length - 1,
-        segmentProgramDateTimeMs: Math.round(this.anchorMs + (cursor.elapsedTicks / timescale) * 1000),
-      };
-      try {
-        this.onPart(event);
-      } catch (error) {
-        this.log.error(`run ${this.run}: listing part ${event.index} of ${cursor.name}/${path.basename(segmentPath)} failed: ${(error as Error).message}`);
-      }
+      const open = cursor.open
+        ? { ...cursor.open, end: chunk.offset + chunk.length, ticks: cursor.open.ticks + chunk.duration }
+        : { offset: chunk.offset, end: chunk.offset + chunk.length, ticks: chunk.duration, independent: chunk.independent };
+      cursor.open = open;
+      if ((open.ticks + chunk.duration) / timescale > this.partTargetSeconds) this.handPart(cursor, segmentPath, writingPath, initPath);
+    }
+  }
+
+  /** Hands on the chunks read so far as the segment's next part. */
+  private handPart(cursor: Cursor, segmentPath: string, writingPath: string, initPath: string): void {
+    const open = cursor.open;
+    if (!open) return;
+    cursor.open = undefined;
+    const timescale = cursor.timescale!;
+    const part: PartInfo = { offset: open.offset, length: open.end - open.offset, durationSeconds: open.ticks / timescale, independent: open.independent };
+    this.anchorMs ??= this.now() - ((cursor.elapsedTicks + cursor.segmentTicks) / timescale) * 1000;
+    cursor.parts.push(part);
+    const event: PartEvent = {
+      ...part,
+      run: this.run,
+      rendition: cursor.name,
+      segmentPath,
+      writingPath,
+      initPath,
+      index: cursor.parts.length - 1,
+      segmentProgramDateTimeMs: Math.round(this.anchorMs + (cursor.elapsedTicks / timescale) * 1000),
+    };
+    try {
+      this.onPart(event);
+    } catch (error) {
+      this.log.error(`run ${this.run}: listing part ${event.index} of ${cursor.name}/${path.basename(segmentPath)} failed: ${(error as Error).message}`);
     }
   }
 
   private finishSegment(cursor: Cursor, segmentPath: string, initPath: string): void {
+    // The segment's last part: whatever was read since the one before (it may be short).
+    this.handPart(cursor, segmentPath, segmentPath + CHUNKED_RUN_FILES.writingSuffix, initPath);
     const timescale = cursor.timescale!;
     const bytes = fs.fstatSync(cursor.fd!).size;
     const parts = cursor.parts;
@@ -188,6 +211,7 @@ export class ChunkedRunOutput implements RunReader {
       parts,
     };
     this.closeFile(cursor);
+    cursor.open = undefined;
     cursor.elapsedTicks += cursor.segmentTicks;
     cursor.segmentTicks = 0;
     cursor.parts = [];

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { LOW_LATENCY } from '../../model/latency';
 import { Encoding, LatencyMode } from '../../model/manifest';
 import { Logger } from '../common/log';
 import { RunKnowledge, RunState } from './retention';
@@ -275,7 +276,7 @@ export class Transcoder {
   private readerFor(id: string, dir: string): RunReader {
     const { options } = this;
     if (options.latency !== 'low') return new RunOutput(id, dir, this.renditions, options.onSegment, options.log);
-    const reader = new ChunkedRunOutput(id, dir, renditionPlan(options.encoding), options.onSegment, options.onPart ?? (() => undefined), options.log);
+    const reader = new ChunkedRunOutput(id, dir, renditionPlan(options.encoding), options.onSegment, options.onPart ?? (() => undefined), options.log, LOW_LATENCY.partTargetSeconds);
     reader.watch();
     return reader;
   }
