@@ -58,6 +58,7 @@ export class Packager {
   private readonly encrypting = new Map<string, Promise<Buffer>>();
   private readonly contentKeys = new Map<string, Buffer>();
   private readonly partBodies: ByteLru<Buffer>;
+  private readonly merged = new Map<string, { stored: StoredPlaylist; version: number; playlist?: LowLatencyPlaylist }>();
   readonly liveEdges: LiveEdges;
 
   constructor(
@@ -235,9 +236,16 @@ export class Packager {
   private async lowLatencyState(target: PackagingTarget, rendition: string): Promise<{ playlist?: LowLatencyPlaylist; version: number }> {
     const asset = await this.store.descriptor(target.assetName);
     this.requireRendition(asset, rendition);
-    const stored = this.window(await this.store.playlist(target.assetName, rendition), asset, target);
+    const stored = await this.store.playlist(target.assetName, rendition);
     const view = await this.liveEdges.get(target.assetName, rendition);
-    return { playlist: mergeLiveEdge(stored, view.edge), version: view.version };
+    // Hundreds of requests held for one part wake together: they share one merge, not one each.
+    const key = `${target.assetName}|${rendition}|${target.archiveWindowSeconds}`;
+    const known = this.merged.get(key);
+    if (known && known.stored === stored && known.version === view.version) return known;
+    const state = { stored, version: view.version, playlist: mergeLiveEdge(this.window(stored, asset, target), view.edge) };
+    if (this.merged.size >= 1024 && !this.merged.has(key)) this.merged.clear();
+    this.merged.set(key, state);
+    return state;
   }
 
   private async renderLowLatency(target: PackagingTarget, rendition: string, playlist: LowLatencyPlaylist, version: number, skip: boolean, keyUri?: string): Promise<Rendered> {
