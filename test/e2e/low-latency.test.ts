@@ -248,7 +248,9 @@ describe(`hls.js on a low-latency channel${SCALE_UNITS > 0 ? ' behind the balanc
 <script>
   window.events = []; window.parts = 0; window.keys = 0; window.loads = [];
   const video = document.getElementById('video');
-  const hls = new Hls({ lowLatencyMode: true });
+  window.logs = [];
+  const keep = (level) => (...args) => { window.logs.push(level + ' ' + args.map(String).join(' ').slice(0, 300)); if (window.logs.length > 400) window.logs.shift(); };
+  const hls = new Hls({ lowLatencyMode: true, debug: { log: keep('log'), warn: keep('warn'), error: keep('error'), info: keep('info'), debug: () => {} } });
   window.hls = hls;
   hls.on(Hls.Events.ERROR, (_e, d) => window.events.push(d.details + (d.fatal ? ' (fatal)' : '') + (d.response ? ' ' + d.response.code : '') + (d.reason ? ' ' + d.reason : '') + (d.error ? ' ' + d.error.message : '')));
   hls.on(Hls.Events.LEVEL_LOADED, (_e, d) => window.loads.push('level ' + d.level + ' parts ' + (d.details.partList ? d.details.partList.length : 0) + ' block ' + d.details.canBlockReload + ' live ' + d.details.live));
@@ -272,7 +274,8 @@ describe(`hls.js on a low-latency channel${SCALE_UNITS > 0 ? ' behind the balanc
           const w = window as unknown as { events: string[]; loads: string[] };
           const v = document.getElementById('video') as HTMLVideoElement;
           const ranges = Array.from({ length: v.buffered.length }, (_x, i) => `${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
-          return { events: w.events.slice(0, 20), loads: w.loads.filter((l) => !l.startsWith('level')).slice(0, 40), currentTime: v.currentTime, readyState: v.readyState, buffered: ranges };
+          const logs = (window as unknown as { logs: string[] }).logs;
+          return { events: w.events.slice(0, 20), loads: w.loads.filter((l) => !l.startsWith('level') && !l.startsWith('audio track')).slice(0, 40), currentTime: v.currentTime, readyState: v.readyState, buffered: ranges, logs: logs.filter((l) => !/REFRESHED|UPDATED|Loading level|Loading audio|playlist/.test(l)).slice(0, 120) };
         });
         const stuck = [...pending].map(([url, at]) => `${url.replace(origin, '')} (${Date.now() - at} ms)`);
         throw new Error(`${error.message}; hls.js saw: ${JSON.stringify(seen)}; pending requests: ${JSON.stringify(stuck)}; first finished: ${JSON.stringify(finished.slice(0, 25))}`);
