@@ -220,7 +220,9 @@ async function main(): Promise<void> {
       const page = await browser.context.newPage();
       await page.goto(`http://127.0.0.1:${pagePort}/`);
       console.log(`bench/latency: ${mode}: pushing ${WIDTH}x${HEIGHT}@${FPS} with the clock painted in, playing ${SECONDS} s with hls.js (load average ${os.loadavg()[0].toFixed(2)})`);
-      results.push(await measure(mode, page));
+      const result = await measure(mode, page);
+      results.push(result);
+      console.log(`bench/latency: ${mode}: ${result.samples} frames read back, p50 ${result.p50.toFixed(2)} s, p95 ${result.p95.toFixed(2)} s, ${result.rebuffers} rebuffers`);
       await page.close();
     }
   } finally {
