@@ -5,10 +5,9 @@
  * segment once renamed, in order, exactly once. The folders are watched (inotify), so a part is seen
  * within a millisecond or two of being written; the caller's poll is the safety net.
  *
- * Parts are made here from chunks: video comes a frame per chunk, audio in chunks of about 0.3 s, and
- * a part is closed as soon as one more chunk like the last would take it past the part target. So no
- * part outlasts the target, whatever the frame rate, and a part is listed the moment its last frame is
- * written (ffmpeg's own duration-cut fragments of video were sometimes twice as long as asked).
+ * Parts are made here from chunks: a part is closed as soon as one more chunk like the last would take
+ * it past the part target, so with ffmpeg's ~0.3-s chunks each chunk is a part, and shorter chunks (a
+ * muxer cutting every frame) would be grouped without a part ever outlasting the target.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

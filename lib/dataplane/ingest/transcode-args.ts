@@ -16,8 +16,9 @@ import { Encoding, LatencyMode } from '../../model/manifest';
 export const PASSTHROUGH_RENDITION = 'source';
 
 /**
- * Audio fragment duration asked of ffmpeg in low-latency mode: ffmpeg closes a fragment at the first
- * frame at or after this much media time, so 0.299 s of AAC at 48 kHz, within the part target.
+ * Fragment duration asked of ffmpeg in low-latency mode. ffmpeg closes a fragment at the first frame at
+ * or after this much media time, so a fragment lasts less than this plus one frame: 0.3 s at 30 or
+ * 60 fps, 0.32 s at 25 fps, 0.299 s of AAC at 48 kHz, all within the part target.
  */
 export const LOW_LATENCY_FRAGMENT_SECONDS = 0.29;
 
@@ -144,18 +145,17 @@ export function transcodeArgs(job: TranscodeJob): string[] {
 }
 
 /**
- * Low latency: one DASH muxer per rendition (so each writes into its own folder), in streaming mode:
- * video a frame per fragment, audio fragments of LOW_LATENCY_FRAGMENT_SECONDS. x264 is tuned for zero latency: without look-ahead and
+ * Low latency: one DASH muxer per rendition (so each writes into its own folder), in streaming mode with
+ * fragments of LOW_LATENCY_FRAGMENT_SECONDS. x264 is tuned for zero latency: without look-ahead and
  * B-frames a frame leaves the encoder as soon as it is encoded.
  */
 function chunkedTranscodeArgs(job: TranscodeJob): string[] {
   const renditions = renditionPlan(job.encoding);
   const encoding = job.encoding;
-  // Video a frame per chunk (the workload groups frames into parts), audio in chunks of about 0.3 s.
-  const dash = (rendition: string, type: 'video' | 'audio') => [
+  const dash = (rendition: string) => [
     '-f', 'dash', '-streaming', '1', '-ldash', '0', '-write_prft', '0',
     '-seg_duration', formatSeconds(job.segmentDurationSeconds),
-    ...(type === 'video' ? ['-frag_type', 'every_frame'] : ['-frag_type', 'duration', '-frag_duration', String(LOW_LATENCY_FRAGMENT_SECONDS)]),
+    '-frag_type', 'duration', '-frag_duration', String(LOW_LATENCY_FRAGMENT_SECONDS),
     '-use_template', '1', '-use_timeline', '1', '-window_size', '0',
     '-init_seg_name', CHUNKED_RUN_FILES.init, '-media_seg_name', CHUNKED_RUN_FILES.segmentTemplate,
     path.join(job.outputDir, rendition, CHUNKED_RUN_FILES.manifest),
@@ -171,7 +171,7 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
   ];
   const audio = renditions[renditions.length - 1];
   if (encoding.type === 'passthrough') {
-    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION, 'video'), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name, 'audio')];
+    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name)];
   }
   const kfi = job.keyFrameIntervalSeconds;
   const gop = String(Math.ceil(kfi * MAX_FRAME_RATE));
@@ -189,10 +189,10 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
       '-c:v', 'libx264', '-preset', encoding.speedPreset, '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-profile:v', r.profile, '-b:v', `${r.videoBitrateKbps}k`, '-maxrate:v', `${r.videoBitrateKbps}k`, '-bufsize:v', `${r.videoBitrateKbps * 2}k`,
       '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
-      ...dash(r.name, 'video'),
+      ...dash(r.name),
     ]),
     '-map', '0:a:0', '-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
-    ...dash(audio.name, 'audio'),
+    ...dash(audio.name),
   ];
 }
 

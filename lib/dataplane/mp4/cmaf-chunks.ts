@@ -60,7 +60,8 @@ export function moofTiming(moof: Buffer): MoofTiming | undefined {
       offset += 4;
     }
     const perSample = ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) + ((flags & 0x400) ? 4 : 0) + ((flags & 0x800) ? 4 : 0);
-    for (let i = 0; i < count && offset + perSample <= trun.length; i++) {
+    // Without per-sample fields every sample has the default duration (counted once, below).
+    for (let i = 0; perSample > 0 && i < count && offset + perSample <= trun.length; i++) {
       let field = offset;
       duration += flags & 0x100 ? trun.readUInt32BE(field) : defaultDuration;
       if (flags & 0x100) field += 4;

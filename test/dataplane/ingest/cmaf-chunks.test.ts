@@ -32,6 +32,14 @@ it('reads the timing of a fragment: duration from the default sample duration, s
   expect(moofTiming(fragment.subarray(8, fragment.readUInt32BE(0)))).toEqual({ duration: 8 * 512, decodeTime: 4096, independent: true });
 });
 
+it('counts a fragment without per-sample fields once: every sample at the default duration', () => {
+  // What ffmpeg writes for a fragment whose samples share size and duration: trun with a data offset only.
+  const tfhd = box('tfhd', u32(0x020038, 1, 512, 1000, 0x00010000));
+  const trun = box('trun', u32(0x001, 3, 0));
+  const moof = box('moof', box('traf', tfhd, trun));
+  expect(moofTiming(moof.subarray(8))).toEqual({ duration: 3 * 512, decodeTime: 0, independent: false });
+});
+
 it('hands on each chunk once complete, whatever the write boundaries', () => {
   const styp = box('styp', Buffer.from('msdh\0\0\0\0msdhmsix', 'latin1'));
   const file = Buffer.concat([styp, chunk(8, 0, true), chunk(8, 4096, false), chunk(6, 8192, false)]);
