@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { initTimescale } from '../mp4/fragment-timing';
 import { Logger } from '../common/log';
 import { ChunkScanner } from '../mp4/cmaf-chunks';
-import { PartEvent, PartInfo, RunReader, runSegmentFile, SegmentEvent } from './run-output';
+import { handedOn, PartEvent, PartInfo, RunReader, SegmentEvent } from './run-output';
 import { CHUNKED_RUN_FILES, RenditionPlan } from './transcode-args';
 
 interface Cursor {
@@ -111,9 +111,10 @@ export class ChunkedRunOutput implements RunReader {
   }
 
   isHandedOn(segmentPath: string): boolean {
-    const file = runSegmentFile(segmentPath);
-    const cursor = file && this.cursors.find((c) => c.name === file.rendition);
-    return cursor !== undefined && file !== undefined && file.number < cursor.number;
+    return handedOn(segmentPath, (rendition) => {
+      const cursor = this.cursors.find((c) => c.name === rendition);
+      return cursor && cursor.number - 1;
+    });
   }
 
   private pollRendition(cursor: Cursor): number {

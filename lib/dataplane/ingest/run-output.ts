@@ -103,9 +103,7 @@ export class RunOutput implements RunReader {
 
   /** Whether `segmentPath` (a file of this run) was handed on. */
   isHandedOn(segmentPath: string): boolean {
-    const file = runSegmentFile(segmentPath);
-    const cursor = file && this.cursors.find((c) => c.name === file.rendition);
-    return cursor !== undefined && file !== undefined && file.number <= cursor.lastSequence;
+    return handedOn(segmentPath, (rendition) => this.cursors.find((c) => c.name === rendition)?.lastSequence);
   }
 
   close(): void {
@@ -207,10 +205,14 @@ export class RunOutput implements RunReader {
   }
 }
 
-/** Rendition and number of a segment file of a run (`<run>/<rendition>/seg-<n>.m4s`). */
-export function runSegmentFile(segmentPath: string): { rendition: string; number: number } | undefined {
+/**
+ * Whether a segment file of a run (`<run>/<rendition>/seg-<n>.m4s`) was handed on, given the number of
+ * the last segment handed on in each rendition.
+ */
+export function handedOn(segmentPath: string, lastHandedOn: (rendition: string) => number | undefined): boolean {
   const number = /^seg-(\d+)\.m4s$/.exec(path.basename(segmentPath))?.[1];
-  return number === undefined ? undefined : { rendition: path.basename(path.dirname(segmentPath)), number: Number(number) };
+  const last = number === undefined ? undefined : lastHandedOn(path.basename(path.dirname(segmentPath)));
+  return last !== undefined && Number(number) <= last;
 }
 
 function sizeOf(file: string): number | undefined {
