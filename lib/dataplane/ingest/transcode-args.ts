@@ -156,7 +156,10 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
     '-f', 'dash', '-streaming', '1', '-ldash', '0', '-write_prft', '0',
     '-seg_duration', formatSeconds(job.segmentDurationSeconds),
     '-frag_type', 'duration', '-frag_duration', String(LOW_LATENCY_FRAGMENT_SECONDS),
-    '-use_template', '1', '-use_timeline', '1', '-window_size', '0',
+    // Without a timeline, segment n ends at the first frame at or after n segment durations from the
+    // stream's start; with one, each segment lasts at least a segment duration from the last cut, so
+    // audio (whose frames do not divide 2 s) drifts a frame a segment away from video.
+    '-use_template', '1', '-use_timeline', '0', '-window_size', '0',
     '-init_seg_name', CHUNKED_RUN_FILES.init, '-media_seg_name', CHUNKED_RUN_FILES.segmentTemplate,
     path.join(job.outputDir, rendition, CHUNKED_RUN_FILES.manifest),
   ];
@@ -191,7 +194,10 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
       '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
       ...dash(r.name),
     ]),
-    '-map', '0:a:0', '-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
+    // Each DASH muxer cuts segments from its own stream's start. Constant frame rate fills video from media
+    // time 0; first_pts=0 pads audio from 0 too (an encoder's sound often starts later than its picture),
+    // so segment n of every rendition covers the same media time and their sequence numbers agree.
+    '-map', '0:a:0', '-af', 'aresample=async=1:first_pts=0', '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
     ...dash(audio.name),
   ];
 }

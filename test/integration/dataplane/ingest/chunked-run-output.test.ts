@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { LOW_LATENCY } from '../../../../lib/model/latency';
 import { Encoding } from '../../../../lib/model/manifest';
 import { ChunkedRunOutput } from '../../../../lib/dataplane/ingest/chunked-run-output';
+import { fragmentTime, initTimescale } from '../../../../lib/dataplane/mp4/fragment-timing';
 import { PartEvent, SegmentEvent } from '../../../../lib/dataplane/ingest/run-output';
 import { renditionPlan, transcodeArgs } from '../../../../lib/dataplane/ingest/transcode-args';
 
@@ -31,7 +32,8 @@ let dir: string;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chunked-output-'));
   await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    // The sound starts 1.2 s after the picture, as it may from an encoder.
+    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-itsoffset', '1.2', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-t', '5', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-c:a', 'aac', '-ac', '2', '-f', 'flv', path.join(dir, 'input.flv'),
   ], { timeout: 30_000 });
 });
@@ -73,4 +75,32 @@ it('hands on every chunk while its segment is written, then the segment made of 
       expect(Math.abs(its.reduce((t, p) => t + p.durationSeconds, 0) - segment.durationSeconds)).toBeLessThan(1e-6);
     }
   }
+  // Segment n of every rendition starts at the same time (to an audio frame), though the sound started
+  // 1.2 s after the picture: by its decode time (what hls.js reads) and by its presentation time (the
+  // init section's edit list applied, as ffprobe does). Players line renditions up by sequence number.
+  const video = segments.filter((s) => s.rendition === '180p');
+  const audio = segments.filter((s) => s.rendition === 'audio');
+  expect(Math.abs(audio.length - video.length)).toBeLessThanOrEqual(1);
+  const apart: { decodeMs: number; presentedMs: number }[] = [];
+  for (let n = 0; n < Math.min(audio.length, video.length); n++) {
+    const [a, v] = [audio[n], video[n]];
+    apart.push({ decodeMs: Math.abs(decodeStartMs(a) - decodeStartMs(v)), presentedMs: Math.abs((await presentedStartMs(a)) - (await presentedStartMs(v))) });
+  }
+  expect(apart.length).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...apart.map((x) => x.decodeMs))).toBeLessThanOrEqual(25);
+  expect(Math.max(...apart.map((x) => x.presentedMs))).toBeLessThanOrEqual(25);
 });
+
+/** Decode time of a segment's first sample (its `tfdt`), in milliseconds. */
+function decodeStartMs(segment: SegmentEvent): number {
+  const timescale = initTimescale(fs.readFileSync(segment.initPath))!;
+  return (fragmentTime(fs.readFileSync(segment.segmentPath))!.time / timescale) * 1000;
+}
+
+/** Presentation time of a segment's first sample as ffprobe reads it (init section and edit list applied), in milliseconds. */
+async function presentedStartMs(segment: SegmentEvent): Promise<number> {
+  const file = `${segment.segmentPath}.probe.mp4`;
+  fs.writeFileSync(file, Buffer.concat([fs.readFileSync(segment.initPath), fs.readFileSync(segment.segmentPath)]));
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', file], { timeout: 10_000 });
+  return Number(stdout.trim().split('\n')[0]) * 1000;
+}
