@@ -34,11 +34,20 @@ export async function launchChromium(): Promise<Browser> {
       context,
       close: async () => {
         await context.close();
-        fs.rmSync(profile, { recursive: true, force: true });
+        removeProfile(profile);
       },
     };
   } catch (error) {
-    fs.rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
     throw error;
+  }
+}
+
+/** Chromium's last writes into its profile may land while it is removed: retry, and never hide why a launch failed. */
+function removeProfile(profile: string): void {
+  try {
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  } catch (error) {
+    process.stderr.write(`could not remove the Chromium profile ${profile}: ${(error as Error).message}\n`);
   }
 }
