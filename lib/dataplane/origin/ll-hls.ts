@@ -203,6 +203,37 @@ export function renderLowLatencyPlaylist(playlist: LowLatencyPlaylist, options: 
 
 /** The file name the transcoder gives the segment after `uri` (`<run>-seg-<n>.m4s`), if it follows that pattern. */
 export function nextSegmentUri(uri: string): string | undefined {
+  const named = segmentNumber(uri);
+  return named && `${named.run}${named.number + 1}.m4s`;
+}
+
+/** The run prefix (`<run>-seg-`) and number of a segment file name, if it follows the transcoder's pattern. */
+function segmentNumber(uri: string): { run: string; number: number } | undefined {
   const match = /^(.*-seg-)(\d+)\.m4s$/.exec(uri);
-  return match ? `${match[1]}${Number(match[2]) + 1}.m4s` : undefined;
+  return match ? { run: match[1], number: Number(match[2]) } : undefined;
+}
+
+/** What a request for a part gets from the live edge as this origin sees it now. */
+export type PartVerdict =
+  | { readonly kind: 'ready'; readonly part: LivePart }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'gone'; readonly reason: string };
+
+/**
+ * A part the live edge lists is ready. One it does not list yet is waited for while it can still come:
+ * a later part of the segment being written, or a part of one of the two segments after the newest this
+ * origin knows (the playlist that named it may come from another replica, or from a change this one has
+ * not read yet), within `maxParts` parts of its segment's start. A part past the end of a complete
+ * segment, of an older segment or of another run never comes.
+ */
+export function partVerdict(segments: readonly LiveSegment[], segmentUri: string, index: number, maxParts: number): PartVerdict {
+  const segment = segments.find((s) => s.uri === segmentUri);
+  const part = segment?.parts[index];
+  if (part) return { kind: 'ready', part };
+  if (index >= maxParts) return { kind: 'gone', reason: `a segment has at most ${maxParts} parts` };
+  if (segment) return segment.complete ? { kind: 'gone', reason: `its segment is complete with ${segment.parts.length} parts` } : { kind: 'wait' };
+  const named = segmentNumber(segmentUri);
+  const newest = segments.length > 0 ? segmentNumber(segments[segments.length - 1].uri) : undefined;
+  const ahead = named && newest && named.run === newest.run ? named.number - newest.number : 0;
+  return ahead >= 1 && ahead <= 2 ? { kind: 'wait' } : { kind: 'gone', reason: 'its segment is not at the live edge' };
 }

@@ -15,7 +15,8 @@ import { StoredPlaylist, windowed } from '../media-playlist';
 import { encryptSegment, ivAttribute, segmentIv } from './segment-crypto';
 import { TtlCache } from './ttl-cache';
 import { LiveEdges } from './live-edges';
-import { blockingVerdict, lastPartOf, LowLatencyPlaylist, mergeLiveEdge, nextSegmentUri, parsePartUri, renderLowLatencyPlaylist, RenditionReport } from './ll-hls';
+import { BatchedRelease } from './batched-release';
+import { blockingVerdict, lastPartOf, LowLatencyPlaylist, mergeLiveEdge, parsePartUri, partVerdict, renderLowLatencyPlaylist, RenditionReport } from './ll-hls';
 
 /** A request the origin answers with a status other than 200 (a blocking request too far ahead, or not answered in time). */
 export class PackagingRefusal extends Error {
@@ -50,6 +51,9 @@ export interface Rendered {
   readonly blockingMaxAgeSeconds?: number;
 }
 
+/** Held playlist requests answered per event-loop turn: a few milliseconds of writes at most. */
+const ANSWERS_PER_TURN = 32;
+
 const SEGMENT_EXTENSIONS = /\.(m4s|mp4|m4a|m4v|cmfv|cmfa|cmft)$/;
 
 export class Packager {
@@ -59,6 +63,9 @@ export class Packager {
   private readonly contentKeys = new Map<string, Buffer>();
   private readonly partBodies: ByteLru<Buffer>;
   private readonly merged = new Map<string, { stored: StoredPlaylist; version: number; playlist?: LowLatencyPlaylist }>();
+  /** Blocking playlist requests being held, by what they wait for (see lowLatencyMedia). */
+  private readonly held = new Map<string, Promise<Rendered>>();
+  private readonly answers = new BatchedRelease(ANSWERS_PER_TURN);
   readonly liveEdges: LiveEdges;
 
   constructor(
@@ -86,52 +93,67 @@ export class Packager {
    * The LL-HLS media playlist of a rendition. A blocking request waits (up to three target durations,
    * then 503) until the segment or part it names is there; one too far ahead is refused (400). Falls
    * back to the plain playlist when the recording has no live edge to show (then blocking is not offered).
+   * Requests held for the same thing share one wait and one rendering, and are answered a batch per
+   * event-loop turn: hundreds of players held for one part cost about what one does, and delay no one.
    */
   async lowLatencyMedia(target: PackagingTarget, rendition: string, request: PlaylistRequest, keyUri?: string): Promise<Rendered> {
     if (request.part !== undefined && request.msn === undefined) throw new PackagingRefusal(400, '_HLS_part needs _HLS_msn');
+    if (request.msn === undefined) return this.lowLatencyNow(target, rendition, request.skip, keyUri);
+    const key = [target.assetName, rendition, target.archiveWindowSeconds, target.keyId ?? '', keyUri ?? '', request.msn, request.part ?? '', request.skip ? 1 : 0].join('|');
+    let held = this.held.get(key);
+    if (!held) {
+      held = this.holdFor(target, rendition, request.msn, request.part, request.skip, keyUri).finally(() => this.held.delete(key));
+      this.held.set(key, held);
+    }
+    const rendered = await held;
+    await this.answers.turn();
+    return rendered;
+  }
+
+  private async lowLatencyNow(target: PackagingTarget, rendition: string, skip: boolean, keyUri?: string): Promise<Rendered> {
+    const { playlist, version } = await this.lowLatencyState(target, rendition);
+    if (!playlist) return this.media(target, rendition, keyUri);
+    return this.renderLowLatency(target, rendition, playlist, version, skip, keyUri);
+  }
+
+  private async holdFor(target: PackagingTarget, rendition: string, msn: number, part: number | undefined, skip: boolean, keyUri?: string): Promise<Rendered> {
     let deadline: number | undefined;
     for (;;) {
       const { playlist, version } = await this.lowLatencyState(target, rendition);
       if (!playlist) return this.media(target, rendition, keyUri);
-      if (request.msn !== undefined) {
-        const verdict = blockingVerdict(playlist, request.msn, request.part);
-        if (verdict.kind === 'refuse') throw new PackagingRefusal(verdict.status, verdict.reason);
-        if (verdict.kind === 'wait') {
-          deadline ??= Date.now() + 3 * playlist.targetDurationSeconds * 1000;
-          const left = deadline - Date.now();
-          if (left <= 0 || !(await this.liveEdges.changed(target.assetName, rendition, version, left))) {
-            throw new PackagingRefusal(503, `the requested ${request.part !== undefined ? `part ${request.part} of segment` : 'segment'} ${request.msn} was not written within three target durations`);
-          }
-          continue;
-        }
+      const verdict = blockingVerdict(playlist, msn, part);
+      if (verdict.kind === 'refuse') throw new PackagingRefusal(verdict.status, verdict.reason);
+      if (verdict.kind === 'ready') {
+        const rendered = await this.renderLowLatency(target, rendition, playlist, version, skip, keyUri);
+        return { ...rendered, blockingMaxAgeSeconds: 3 * playlist.targetDurationSeconds };
       }
-      const rendered = await this.renderLowLatency(target, rendition, playlist, version, request.skip, keyUri);
-      return request.msn !== undefined ? { ...rendered, blockingMaxAgeSeconds: 3 * playlist.targetDurationSeconds } : rendered;
+      deadline ??= Date.now() + 3 * playlist.targetDurationSeconds * 1000;
+      const left = deadline - Date.now();
+      if (left <= 0 || !(await this.liveEdges.changed(target.assetName, rendition, version, left))) {
+        throw new PackagingRefusal(503, `the requested ${part !== undefined ? `part ${part} of segment` : 'segment'} ${msn} was not written within three target durations`);
+      }
     }
   }
 
   /**
    * A part (`<segment>.part<i>.m4s`) of a low-latency recording: a byte range of its segment's file,
-   * encrypted on its own under its segment's IV when the target is. The next part of the segment being
-   * written (what EXT-X-PRELOAD-HINT names) is waited for, up to three part targets... then 503.
+   * encrypted on its own under its segment's IV when the target is. A part not written yet but on its way
+   * (what EXT-X-PRELOAD-HINT names, or what another replica already lists) is waited for, up to three
+   * segment durations... then 503; one that never comes is 404.
    */
   async part(target: PackagingTarget, rendition: string, file: string): Promise<Buffer> {
     const named = parsePartUri(file);
     const asset = await this.store.descriptor(target.assetName);
     this.requireRendition(asset, rendition);
     if (!named || !asset.lowLatency) throw new NotFoundError(`${rendition}/${file} is not a part of this recording`);
+    const maxParts = Math.ceil(asset.segmentDurationSeconds / asset.lowLatency.partTargetSeconds) + 1;
     const waitMs = 3 * Math.max(1, Math.round(asset.segmentDurationSeconds)) * 1000;
     const deadline = Date.now() + waitMs;
     for (;;) {
       const view = await this.liveEdges.get(target.assetName, rendition);
-      const segments = view.edge?.segments ?? [];
-      const segment = segments.find((s) => s.uri === named.segmentUri);
-      const part = segment?.parts[named.index];
-      if (segment && part) return this.partBody(target, rendition, segment.uri, named.index, part.offset, part.length);
-      const last = segments[segments.length - 1];
-      const next = (segment !== undefined && !segment.complete && named.index === segment.parts.length)
-        || (segment === undefined && named.index === 0 && last?.complete === true && nextSegmentUri(last.uri) === named.segmentUri);
-      if (!next) throw new NotFoundError(`${rendition}/${file} is not a part of the live edge`);
+      const verdict = partVerdict(view.edge?.segments ?? [], named.segmentUri, named.index, maxParts);
+      if (verdict.kind === 'ready') return this.partBody(target, rendition, named.segmentUri, named.index, verdict.part.offset, verdict.part.length);
+      if (verdict.kind === 'gone') throw new NotFoundError(`${rendition}/${file} is not a part of the live edge: ${verdict.reason}`);
       const left = deadline - Date.now();
       if (left <= 0 || !(await this.liveEdges.changed(target.assetName, rendition, view.version, left))) {
         throw new PackagingRefusal(503, `${rendition}/${file} was not written in time`);

@@ -9,7 +9,7 @@ import { AssetPlaylist } from '../../../lib/dataplane/ingest/asset-playlist';
 import { LiveEdgeModel } from '../../../lib/dataplane/ingest/asset-live-edge';
 import { parseMediaPlaylist } from '../../../lib/dataplane/media-playlist';
 import {
-  blockingVerdict, lastPartOf, LowLatencyPlaylist, mergeLiveEdge, parsePartUri, partUri, renderLowLatencyPlaylist,
+  blockingVerdict, lastPartOf, LowLatencyPlaylist, mergeLiveEdge, parsePartUri, partUri, partVerdict, renderLowLatencyPlaylist,
 } from '../../../lib/dataplane/origin/ll-hls';
 import { continuityProblems, lowLatencyProblems, parseLowLatencyPlaylist } from '../../support/ll-hls-validator';
 
@@ -128,6 +128,30 @@ describe('LL-HLS playlists against RFC 8216bis', () => {
     expect(blockingVerdict(ll, 3, 0)).toEqual({ kind: 'wait' });
     expect(blockingVerdict(ll, 4, undefined)).toMatchObject({ kind: 'refuse', status: 400 });
     expect(blockingVerdict(ll, 2, 40)).toMatchObject({ kind: 'refuse', status: 400 });
+  });
+
+  it('serves a part its live edge lists, waits for one on its way (hinted, or listed by another replica), refuses one that never comes', () => {
+    const edge = new LiveEdgeModel();
+    const part = (index: number) => ({ offset: 24 + index * 1000, length: 1000, durationSeconds: 0.3, independent: index === 0 });
+    const identity = (n: number) => ({ sequence: n - 1, discontinuitySequence: 0, discontinuity: false, uri: `r1-seg-${n}.m4s`, mapUri: 'r1-init.mp4', programDateTimeMs: 0 });
+    edge.finish(identity(1), 2.1, PART_DURATIONS.map((_d, i) => part(i)));
+    edge.addPart(identity(2), 0, part(0));
+    edge.addPart(identity(2), 1, part(1));
+    const segments = edge.toLiveEdge(PART_TARGET).segments;
+    const verdict = (uri: string, index: number) => partVerdict(segments, uri, index, 8).kind;
+    expect(partVerdict(segments, 'r1-seg-2.m4s', 1, 8)).toEqual({ kind: 'ready', part: part(1) });
+    expect(verdict('r1-seg-1.m4s', 6)).toBe('ready');
+    // The hinted part, parts further on, the next two segments' parts: written soon, or already elsewhere.
+    expect(verdict('r1-seg-2.m4s', 2)).toBe('wait');
+    expect(verdict('r1-seg-2.m4s', 5)).toBe('wait');
+    expect(verdict('r1-seg-3.m4s', 0)).toBe('wait');
+    expect(verdict('r1-seg-4.m4s', 1)).toBe('wait');
+    // Never: past a complete segment's last part, more parts than a segment has, too far ahead, another run, no live edge.
+    expect(verdict('r1-seg-1.m4s', 7)).toBe('gone');
+    expect(verdict('r1-seg-2.m4s', 8)).toBe('gone');
+    expect(verdict('r1-seg-5.m4s', 0)).toBe('gone');
+    expect(verdict('r0-seg-3.m4s', 0)).toBe('gone');
+    expect(partVerdict([], 'r1-seg-1.m4s', 0, 8).kind).toBe('gone');
   });
 
   it('names parts after their segment, and reads the names back', () => {

@@ -120,3 +120,73 @@ describe('Packager', () => {
     expect(mpd).toMatch(/timeShiftBufferDepth="PT(5M|300(\.0+)?S)"/);
   });
 });
+
+describe('Packager, a low-latency recording (LL-HLS)', () => {
+  let storage: string;
+  let packager: Packager;
+  const target: PackagingTarget = { assetName: ASSET, archiveWindowSeconds: 300 };
+  const text = (parts: readonly string[]) => parts.join('');
+  const part = (index: number) => ({ offset: 24 + index * 1000, length: 1000, durationSeconds: 0.3, independent: index === 0 });
+  const segment = (n: number, parts: number, complete: boolean) => ({
+    sequence: n, discontinuitySequence: 0, discontinuity: false, uri: `seg-${n}.m4s`, mapUri: 'init.mp4',
+    programDateTimeMs: Date.parse('2026-12-01T12:00:00Z') + n * 1000, complete, durationSeconds: complete ? 1 : parts * 0.3,
+    parts: Array.from({ length: parts }, (_v, i) => part(i)),
+  });
+  /** Ingest's live edge of rendition `v`: segments 0-2 complete (4 parts each), segment 3 being written with `writing` parts. */
+  const writeEdge = (writing: number, thirdComplete = false) => {
+    const segments = [segment(0, 4, true), segment(1, 4, true), segment(2, 4, true), segment(3, writing, thirdComplete)];
+    const file = storagePaths.liveEdge(storage, ASSET, 'v');
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ version: 1, partTargetSeconds: 0.334, segments }));
+    fs.renameSync(`${file}.tmp`, file);
+  };
+
+  beforeEach(() => {
+    storage = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-packager-ll-'));
+    writeAsset(storage, 'recording');
+    const file = storagePaths.assetDescriptor(storage, ASSET);
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), lowLatency: { partTargetSeconds: 0.334 } }));
+    fs.copyFileSync(path.join(FIXTURES, 'video-segment.m4s'), path.join(storagePaths.renditionDir(storage, ASSET, 'v'), 'seg-3.m4s'));
+    writeEdge(2);
+    const store = new AssetStore(storage, { cacheBytes: 8 << 20, metadataTtlMs: 0, revalidateMs: 60_000 });
+    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0 }, () => undefined);
+  });
+  afterEach(() => {
+    packager.close();
+    fs.rmSync(storage, { recursive: true, force: true });
+  });
+
+  test('holds 500 requests for the next part, answers them all with the playlist that lists it once it is written', async () => {
+    const held = Array.from({ length: 500 }, () => packager.lowLatencyMedia(target, 'v', { msn: 3, part: 2, skip: false }));
+    let answered = 0;
+    held.forEach((h) => void h.then(() => answered++));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(0);
+    writeEdge(3);
+    const answers = await Promise.all(held);
+    const playlist = text(answers[0].parts);
+    expect(playlist).toContain('#EXT-X-PART:DURATION=0.30000,URI="seg-3.part2.m4s"');
+    expect(playlist).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg-3.part3.m4s"');
+    expect(new Set(answers.map((a) => text(a.parts)))).toEqual(new Set([playlist]));
+    // The answer names the part it waited for: caches may keep it for the longest hold.
+    expect(answers[0].blockingMaxAgeSeconds).toBe(3);
+  });
+
+  test('refuses a request too far ahead (400) and a part without its segment (400); gives up after three target durations (503)', async () => {
+    await expect(packager.lowLatencyMedia(target, 'v', { msn: 6, skip: false })).rejects.toMatchObject({ status: 400 });
+    await expect(packager.lowLatencyMedia(target, 'v', { part: 1, skip: false })).rejects.toMatchObject({ status: 400 });
+    const started = Date.now();
+    await expect(packager.lowLatencyMedia(target, 'v', { msn: 3, part: 3, skip: false })).rejects.toMatchObject({ status: 503 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+  });
+
+  test('serves a part as its byte range, holds the hinted one until written, and answers 404 once its segment ends without it', async () => {
+    const file = fs.readFileSync(path.join(storagePaths.renditionDir(storage, ASSET, 'v'), 'seg-3.m4s'));
+    expect((await packager.part(target, 'v', 'seg-3.part1.m4s')).equals(file.subarray(1024, 2024))).toBe(true);
+    const hinted = packager.part(target, 'v', 'seg-3.part2.m4s');
+    setTimeout(() => writeEdge(3), 200);
+    expect((await hinted).equals(file.subarray(2024, 3024))).toBe(true);
+    const never = packager.part(target, 'v', 'seg-3.part3.m4s');
+    setTimeout(() => writeEdge(3, true), 200);
+    await expect(never).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
