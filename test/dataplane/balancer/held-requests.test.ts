@@ -7,7 +7,7 @@ import { LOW_LATENCY } from '../../../lib/model/latency';
 import { renderBalancerNginxConfig } from '../../../lib/dataplane/balancer/balancer-nginx-config';
 
 it('waits for an upstream answer longer than the origin ever holds a blocking request', () => {
-  const config = renderBalancerNginxConfig({ workDir: '/tmp/w', listenHost: '127.0.0.1', port: 8080, controlPort: 8081, upstreams: [{ address: '127.0.0.1:9000', up: true }] });
+  const config = renderBalancerNginxConfig({ workDir: '/tmp/w', listenHost: '127.0.0.1', port: 8080, controlPort: 8081, upstreams: [{ address: '127.0.0.1:9000', up: true }], proofToken: 'test-proof-token' });
   const readTimeout = Number(/proxy_read_timeout (\d+)s;/.exec(config)?.[1]);
   // TARGETDURATION is the longest segment rounded: at most one second over the limit.
   const longestHoldSeconds = 3 * (LOW_LATENCY.maxSegmentDurationSeconds + 1);
