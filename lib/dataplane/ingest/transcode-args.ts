@@ -152,7 +152,8 @@ export function transcodeArgs(job: TranscodeJob): string[] {
 function chunkedTranscodeArgs(job: TranscodeJob): string[] {
   const renditions = renditionPlan(job.encoding);
   const encoding = job.encoding;
-  const dash = (rendition: string) => [
+  const dash = (rendition: string, muxerOptions: readonly string[] = []) => [
+    ...muxerOptions,
     '-f', 'dash', '-streaming', '1', '-ldash', '0', '-write_prft', '0',
     '-seg_duration', formatSeconds(job.segmentDurationSeconds),
     '-frag_type', 'duration', '-frag_duration', String(LOW_LATENCY_FRAGMENT_SECONDS),
@@ -173,8 +174,15 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
     '-i', job.input,
   ];
   const audio = renditions[renditions.length - 1];
+  // No edit list on audio: the AAC encoder's priming frame would otherwise be shifted 1024 samples
+  // before the decode time (elst media_time 1024), and browsers present it so. Every audio part would
+  // then play 21 ms earlier than the playlist says; at the last part of a segment hls.js saw its buffer
+  // end inside that part and loaded it again and again instead of the next segment's first part, until
+  // playback stalled (and hls.js added a second to its target latency). Without it the media timeline is
+  // the decode timeline the playlists are built from (the priming frame plays as 21 ms of silence).
+  const audioMuxer = ['-format_options', 'use_editlist=0'];
   if (encoding.type === 'passthrough') {
-    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name)];
+    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name, audioMuxer)];
   }
   const kfi = job.keyFrameIntervalSeconds;
   const gop = String(Math.ceil(kfi * MAX_FRAME_RATE));
@@ -198,7 +206,7 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
     // time 0; first_pts=0 pads audio from 0 too (an encoder's sound often starts later than its picture),
     // so segment n of every rendition covers the same media time and their sequence numbers agree.
     '-map', '0:a:0', '-af', 'aresample=async=1:first_pts=0', '-c:a', 'aac', '-b:a', `${encoding.audioBitrateKbps}k`,
-    ...dash(audio.name),
+    ...dash(audio.name, audioMuxer),
   ];
 }
 
