@@ -58,9 +58,11 @@ it('hands on every chunk while its segment is written, then the segment made of 
     expect(own.length).toBeGreaterThanOrEqual(2);
     for (const segment of own) {
       const its = parts.filter((p) => p.segmentPath === segment.segmentPath);
-      // Several parts per segment, all but the last seen before the segment had its final name.
+      // Several parts per segment, all but the last seen before the segment had its final name. Not the
+      // run's last segment: at the end of the input ffmpeg writes its last fragments and renames the file
+      // at once (seen in a loaded run: two parts of it only after the rename), which no live input does.
       expect(its.length).toBeGreaterThanOrEqual(2);
-      expect(its.filter((p) => !p.final).length).toBeGreaterThanOrEqual(its.length - 1);
+      if (segment !== own[own.length - 1]) expect(its.filter((p) => !p.final).length).toBeGreaterThanOrEqual(its.length - 1);
       expect(its.map((p) => p.index)).toEqual(its.map((_p, i) => i));
       expect(segment.parts).toHaveLength(its.length);
       for (const p of its) expect(p.durationSeconds).toBeLessThanOrEqual(LOW_LATENCY.partTargetSeconds);
