@@ -148,7 +148,7 @@ async function benchManifest(mode: LatencyMode): Promise<Manifest> {
       ...testAccountBase(name, keyPort),
       endpoints: [{ ...testEndpoint(name, originPort), corsAllowedOrigins: ['*'] }],
       channels: [{
-        name: 'bench', path: `app/${name}/bench`, protocol: 'rtmp', port: ingestPort,
+        name: 'bench', path: `app/${name}/bench`, protocols: ['rtmp'], port: ingestPort,
         streamKey: { kind: 'variable', id: 'bench-key', name: 'bench_key' }, ingestAllowList: [], previewAllowList: [],
         ...(mode === 'low' ? { latency: 'low' as const, keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2 } : { keyFrameIntervalSeconds: 2, segmentDurationSeconds: 4 }),
         encoding: LADDER, state: 'running',

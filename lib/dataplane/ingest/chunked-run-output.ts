@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initTimescale } from '../mp4/fragment-timing';
+import { initTiming } from '../mp4/fragment-timing';
 import { Logger } from '../common/log';
 import { ChunkScanner } from '../mp4/cmaf-chunks';
 import { handedOn, PartEvent, PartInfo, RunReader, SegmentEvent } from './run-output';
@@ -132,7 +132,7 @@ export class ChunkedRunOutput implements RunReader {
     if (cursor.timescale === undefined) {
       // ffmpeg writes the init section in place: until its track header is there, try again later.
       const init = readIfExists(initPath);
-      const timescale = init && initTimescale(init);
+      const timescale = init && initTiming(init)?.timescale;
       if (!timescale) return 0;
       cursor.timescale = timescale;
     }

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { LOW_LATENCY } from '../../../../lib/model/latency';
 import { Encoding } from '../../../../lib/model/manifest';
 import { ChunkedRunOutput } from '../../../../lib/dataplane/ingest/chunked-run-output';
-import { fragmentTime, initTimescale } from '../../../../lib/dataplane/mp4/fragment-timing';
+import { fragmentTiming, initTiming } from '../../../../lib/dataplane/mp4/fragment-timing';
 import { PartEvent, SegmentEvent } from '../../../../lib/dataplane/ingest/run-output';
 import { renditionPlan, transcodeArgs } from '../../../../lib/dataplane/ingest/transcode-args';
 
@@ -95,8 +95,8 @@ it('hands on every chunk while its segment is written, then the segment made of 
 
 /** Decode time of a segment's first sample (its `tfdt`), in milliseconds. */
 function decodeStartMs(segment: SegmentEvent): number {
-  const timescale = initTimescale(fs.readFileSync(segment.initPath))!;
-  return (fragmentTime(fs.readFileSync(segment.segmentPath))!.time / timescale) * 1000;
+  const timescale = initTiming(fs.readFileSync(segment.initPath))!.timescale;
+  return (fragmentTiming(fs.readFileSync(segment.segmentPath))!.decodeTime / timescale) * 1000;
 }
 
 /** Presentation time of a segment's first sample as ffprobe reads it (init section and edit list applied), in milliseconds. */
