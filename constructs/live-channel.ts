@@ -74,7 +74,7 @@ export interface LiveChannelProps {
    * - `'low'`: LL-HLS (RFC 8216bis) besides the same HLS and DASH: the transcoder writes each segment
    *   as chunked CMAF, the origin lists the chunks as partial segments of a third of a second, answers
    *   blocking playlist requests as soon as a part is written, and hints the next one, so LL-HLS players
-   *   run about 2 s behind the encoder (hls.js in Chromium: 1.97 s p50, `npm run bench:latency`).
+   *   run about 2 s behind the encoder (hls.js in Chromium: 1.78 s p50, `npm run bench:latency`).
    *   Costs: x264 runs with zero-latency tuning (no B-frames or look-ahead: roughly 10-20% more bits
    *   for the same picture), key frames every second by
    *   default, and each viewer makes about three playlist and three part requests per second per
