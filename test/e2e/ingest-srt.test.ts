@@ -31,6 +31,8 @@ const KEY = `srt-${randomBytes(12).toString('hex')}`;
 const WRONG_KEY = `wrong-${randomBytes(12).toString('hex')}`;
 const PUSH_SECONDS = 12;
 const FRAME_RATE = 25;
+/** What the reconnecting encoder of the reconnect case pushes (of the 6-s clip). */
+const RECONNECT_SECONDS = 4;
 
 let manifest: Manifest;
 /** The manifest as last applied (programs stopped along the way). */
@@ -273,25 +275,42 @@ describe('reconnects', () => {
     await dropped.done;
     // The listener notices the silence after SRT's peer idle timeout (5 s); an encoder retries meanwhile, as OBS does.
     const reconnected = await eventually('the reconnect accepted', async () => {
-      const encoder = startEncoder(srtUrl(manifest, 'raw', KEY, { keyLength: 32 }), { seconds: 4, file: clip });
+      // (lingering on close, as in the passthrough test: the encoder sends its last frames instead of discarding them)
+      const encoder = startEncoder(srtUrl(manifest, 'raw', KEY, { keyLength: 32, lingerSeconds: 2 }), { seconds: RECONNECT_SECONDS, file: clip });
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       if (encoder.process.exitCode === null) return encoder;
       return undefined;
     }, 15_000, 500);
     expect((await reconnected.done).code).toBe(0);
-    const newRuns = await eventually('the second session recorded', () => {
+    // A session's run writes its last segment once the listener has closed the session and ffmpeg read
+    // the end of its input: read the playlist when both sessions' runs have ended, not when the second
+    // run's first segment shows up (then a run still writing would look short).
+    const newRuns = await eventually('both sessions recorded and their runs ended', async () => {
       const runs = [...new Set(segmentUris('raw-archive', 'source').map(runOf))].filter((r) => !runsBefore.has(r));
-      return runs.length >= 2 ? runs : undefined;
+      const log = await logsOf('raw');
+      return runs.length >= 2 && runs.every((r) => log.includes(`transcoder run ${r} ended`)) ? runs : undefined;
     }, 15_000, 100);
+
+    const recordedBy = (runId: string, playlist = readPlaylist(storage, 'raw-archive', 'source')!) => playlist.segments
+      .filter((s) => runOf(s.uri) === runId).reduce((sum, s) => sum + s.durationSeconds, 0);
+    // (the ingest logs a run's end just before it hands on the run's last segments: a moment to settle, then the exact check below)
+    await eventually('the reconnect\'s clip recorded whole', () => (recordedBy(newRuns[1]) >= RECONNECT_SECONDS - 1 / FRAME_RATE ? true : undefined), 5_000, 100)
+      .catch(() => undefined);
 
     // THEN the playlist keeps everything it had when the encoder dropped, and each new session follows a discontinuity
     const after = readPlaylist(storage, 'raw-archive', 'source')!;
     expect(after.segments.slice(0, atDrop.length).map((s) => s.uri)).toEqual(atDrop);
     for (const runId of newRuns) {
-      expect(after.segments.find((s) => runOf(s.uri) === runId)!.discontinuity).toBe(true);
-      // Each session recorded whole, by one run of its own (no transcoder restart made these runs)
-      expect(after.segments.filter((s) => runOf(s.uri) === runId).reduce((sum, s) => sum + s.durationSeconds, 0)).toBeGreaterThan(2);
+      // (the first session's run opens the playlist when this case runs alone: nothing before it to be discontinuous with)
+      const first = after.segments.findIndex((s) => runOf(s.uri) === runId);
+      expect(after.segments[first].discontinuity).toBe(first > 0);
+      // One run of its own per session (no transcoder restart made these runs): the dropped one's, and the reconnect's
+      expect(recordedBy(runId, after)).toBeGreaterThan(2);
     }
+    expect(newRuns).toHaveLength(2);
+    expect(after.segments.findIndex((s) => runOf(s.uri) === newRuns[1])).toBeGreaterThan(0);
+    // The reconnect's session recorded whole: every second of its clip, within a frame
+    expect(recordedBy(newRuns[1], after)).toBeCloseTo(RECONNECT_SECONDS, 1);
     expect(await logsOf('raw')).not.toContain('stopped while the publisher is connected');
     for (const rendition of ['source', 'audio']) {
       for (const segment of readPlaylist(storage, 'raw-archive', rendition)!.segments) {
