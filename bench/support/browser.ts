@@ -28,7 +28,8 @@ export async function launchChromium(): Promise<Browser> {
       headless: true,
       args: ARGS,
       viewport: { width: 1280, height: 800 },
-      timeout: 30_000,
+      // Chromium took more than 30 s to start while the other test lane built Docker images (2 cores).
+      timeout: 60_000,
     });
     return {
       context,

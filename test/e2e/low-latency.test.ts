@@ -303,7 +303,7 @@ describe(`hls.js on a low-latency channel${SCALE_UNITS > 0 ? ' behind the balanc
       server.close();
       await browser.close();
     }
-  });
+  }, 120_000);
 });
 
 function transcoderFile(assetUri: string): string {
