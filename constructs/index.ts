@@ -11,7 +11,7 @@ export { Duration } from '../lib/model/values/duration';
 export { Secret } from '../lib/model/values/secret';
 export { Encoding, EncodingPreset, LadderRung, SpeedPreset } from '../lib/model/values/encoding';
 export { KeyRestriction, TokenRestrictionOptions, VerificationKey } from '../lib/model/values/key-restriction';
-export { DeliveryEncryption } from '../lib/model/values/delivery-encryption';
+export { CommonEncryptionOptions, DeliveryEncryption, KeySystem } from '../lib/model/values/delivery-encryption';
 export { RuntimeImage } from '../lib/model/values/runtime-image';
 export { Platform } from '../lib/model/values/platform';
 export type { KubernetesOptions, ResourceAmounts, ResourceOptions, ServiceOptions } from '../lib/model/values/platform';

@@ -4,7 +4,7 @@
  * Schemas, so a data-plane program refuses a malformed config with a clear error before serving.
  */
 import { z } from 'zod';
-import { channel, endpoint, keyPolicy, port, program } from '../model/manifest';
+import { channel, deliveryEncryption, endpoint, keyPolicy, port, program } from '../model/manifest';
 
 export const ingestConfig = z.object({
   kind: z.literal('ingest'),
@@ -47,10 +47,7 @@ export const servedLocator = z.object({
   manifestName: z.string(),
   archiveWindowSeconds: z.number(),
   protocols: z.array(z.enum(['hls', 'dash'])),
-  encryption: z.discriminatedUnion('type', [
-    z.object({ type: z.literal('none') }),
-    z.object({ type: z.literal('envelope'), keyPolicy: z.string() }),
-  ]),
+  encryption: deliveryEncryption,
   start: z.string().optional(),
   end: z.string().optional(),
 });
@@ -71,7 +68,7 @@ export const keyServiceConfig = z.object({
   /** Origins allowed to call the key service from a browser (union of the endpoints' CORS origins). */
   corsAllowedOrigins: z.array(z.string()),
   policies: z.array(keyPolicy),
-  /** Content keys the service hands out, one per envelope-encrypted locator, each under one policy (ids derived at run time). */
+  /** Content keys the service hands out, one per protected (envelope, cenc or cbcs) locator, each under one policy (ids derived at run time). */
   keys: z.array(z.object({ locator: z.string(), id: z.string().optional(), keyPolicy: z.string() })),
 });
 export type KeyServiceConfig = z.infer<typeof keyServiceConfig>;

@@ -234,14 +234,26 @@ export const keyPolicy = z.object({
 });
 export type KeyPolicyManifest = z.infer<typeof keyPolicy>;
 
+/** DRM systems of common encryption (model/values/delivery-encryption.ts: only ClearKey is provided). */
+export const keySystems = z.array(z.literal('clearkey')).min(1);
+
+/**
+ * How a delivery policy encrypts: nothing, HLS AES-128 envelope, or common encryption (`cenc`:
+ * AES-CTR, `cbcs`: AES-CBC pattern) with the key delivered through the named DRM systems.
+ */
+export const deliveryEncryption = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }),
+  z.object({ type: z.literal('envelope'), keyPolicy: dnsLabel }),
+  z.object({ type: z.literal('cenc'), keyPolicy: dnsLabel, keySystems }),
+  z.object({ type: z.literal('cbcs'), keyPolicy: dnsLabel, keySystems }),
+]);
+export type DeliveryEncryptionManifest = z.infer<typeof deliveryEncryption>;
+
 export const deliveryPolicy = z.object({
   name: dnsLabel,
   path: z.string(),
   protocols: z.array(z.enum(['hls', 'dash'])).min(1),
-  encryption: z.discriminatedUnion('type', [
-    z.object({ type: z.literal('none') }),
-    z.object({ type: z.literal('envelope'), keyPolicy: dnsLabel }),
-  ]),
+  encryption: deliveryEncryption,
 });
 export type DeliveryPolicyManifest = z.infer<typeof deliveryPolicy>;
 

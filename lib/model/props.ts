@@ -130,7 +130,7 @@ export const keyPolicyProps = z.strictObject({
 export const deliveryPolicyProps = z.strictObject({
   name: name.optional(),
   protocols: z.array(z.enum(['hls', 'dash'])).min(1).optional(),
-  encryption: instanceOf(DeliveryEncryption, 'a DeliveryEncryption: DeliveryEncryption.none() or .envelope(keyPolicy)').optional(),
+  encryption: instanceOf(DeliveryEncryption, 'a DeliveryEncryption: DeliveryEncryption.none(), .envelope(keyPolicy), .cenc(keyPolicy) or .cbcs(keyPolicy)').optional(),
 });
 
 export const locatorProps = z.strictObject({

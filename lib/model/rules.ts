@@ -81,9 +81,9 @@ export const RULES: readonly Rule[] = [
   {
     id: 'references',
     scope: 'account',
-    description: 'Locators name a program, an endpoint and a delivery policy of their account; envelope policies a key policy of it.',
+    description: 'Locators name a program, an endpoint and a delivery policy of their account; protected (envelope, cenc, cbcs) policies a key policy of it.',
     check: (account) => [...account.locators.flatMap((l) => locatorReferences(account, l)), ...account.deliveryPolicies.flatMap((policy) => {
-      if (policy.encryption.type !== 'envelope') return [];
+      if (policy.encryption.type === 'none') return [];
       const name = policy.encryption.keyPolicy;
       return account.keyPolicies.some((k) => k.name === name) ? [] : [issue(
         policy.path, 'encryption.keyPolicy', JSON.stringify(name),
@@ -98,6 +98,15 @@ export const RULES: readonly Rule[] = [
     check: (account) => account.deliveryPolicies.flatMap((policy) => (policy.encryption.type === 'envelope' && policy.protocols.includes('dash') ? [issue(
       policy.path, 'protocols', JSON.stringify(policy.protocols),
       'only ["hls"] with envelope encryption: AES-128 envelope is an HLS method, and livestack does not silently serve DASH in clear',
+    )] : [])),
+  },
+  {
+    id: 'cenc-is-dash',
+    scope: 'account',
+    description: 'The cenc scheme (AES-CTR) is served over DASH only: HLS players (Apple\'s, hls.js) decrypt SAMPLE-AES, which is cbcs.',
+    check: (account) => account.deliveryPolicies.flatMap((policy) => (policy.encryption.type === 'cenc' && policy.protocols.includes('hls') ? [issue(
+      policy.path, 'protocols', JSON.stringify(policy.protocols),
+      'only ["dash"] with cenc: HLS carries common encryption as SAMPLE-AES, the cbcs scheme (Apple devices and hls.js cannot decrypt cenc); use DeliveryEncryption.cbcs(keyPolicy) to serve HLS and DASH with one key',
     )] : [])),
   },
   {
@@ -164,13 +173,13 @@ export const RULES: readonly Rule[] = [
   {
     id: 'kubernetes-key-url',
     scope: 'account',
-    description: 'On Kubernetes the key service has a Service (an address) of its own: players of envelope-encrypted locators need its public URL.',
+    description: 'On Kubernetes the key service has a Service (an address) of its own: players of protected locators need its public URL.',
     check: (account) => {
       if (account.platform?.kind !== 'kubernetes' || account.keyDelivery.publicBaseUrl) return [];
-      const envelope = new Set(account.deliveryPolicies.filter((d) => d.encryption.type === 'envelope').map((d) => d.name));
-      const locator = account.locators.find((l) => envelope.has(l.deliveryPolicy));
+      const protectedPolicies = protectedPolicyNames(account);
+      const locator = account.locators.find((l) => protectedPolicies.has(l.deliveryPolicy));
       return locator ? [issue(
-        account.path, 'keyDelivery.publicBaseUrl', `nothing (locator ${locator.name} is envelope-encrypted)`,
+        account.path, 'keyDelivery.publicBaseUrl', `nothing (locator ${locator.name} is encrypted and its players ask the key service for keys)`,
         'the URL players reach the key service at on the cluster, e.g. https://keys.example.com (its Service has its own address, not the origin\'s)',
       )] : [];
     },
@@ -190,12 +199,12 @@ export const RULES: readonly Rule[] = [
   {
     id: 'key-uris-reachable',
     scope: 'account',
-    description: 'An endpoint serving envelope-encrypted locators on every interface (0.0.0.0, ::) names the host players use: key URIs come from configuration, never from the Host header.',
+    description: 'An endpoint serving protected locators on every interface (0.0.0.0, ::) names the host players use: key and license URIs come from configuration, never from the Host header.',
     check: (account) => {
       if (account.keyDelivery.publicBaseUrl !== undefined || (account.bindAddress !== '0.0.0.0' && account.bindAddress !== '::')) return [];
-      const envelope = new Set(account.deliveryPolicies.filter((d) => d.encryption.type === 'envelope').map((d) => d.name));
+      const protectedPolicies = protectedPolicyNames(account);
       return account.endpoints
-        .filter((e) => e.hostNames.length === 0 && account.locators.some((l) => l.endpoint === e.name && envelope.has(l.deliveryPolicy)))
+        .filter((e) => e.hostNames.length === 0 && account.locators.some((l) => l.endpoint === e.name && protectedPolicies.has(l.deliveryPolicy)))
         .map((e) => issue(
           e.path, 'hostNames', `none, with bindAddress ${account.bindAddress} (key URIs would say localhost)`,
           'the host name players reach this endpoint by (hostNames), or the account\'s keyDelivery.publicBaseUrl: key URIs are never taken from the Host header',
@@ -344,4 +353,9 @@ function distinctPorts(manifest: Manifest): ValidationIssue[] {
     }
   }
   return issues;
+}
+
+/** Delivery policies whose players fetch keys from the key service (envelope, cenc, cbcs). */
+function protectedPolicyNames(account: AccountManifest): Set<string> {
+  return new Set(account.deliveryPolicies.filter((d) => d.encryption.type !== 'none').map((d) => d.name));
 }

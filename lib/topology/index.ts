@@ -51,7 +51,7 @@ function keyService(account: AccountManifest): WorkloadSpec {
     allowList: account.keyDelivery.allowList,
     corsAllowedOrigins: [...new Set(account.endpoints.flatMap((e) => e.corsAllowedOrigins))].sort(),
     policies,
-    keys: envelopeLocators(account),
+    keys: protectedLocators(account),
   };
   const keyPort = account.keyDelivery.port;
   const name = workloadName(account.name, 'keys');
@@ -253,19 +253,18 @@ function servedLocators(account: AccountManifest, endpointName: string): ServedL
         manifestName: program.manifestName,
         archiveWindowSeconds: program.archiveWindowSeconds,
         protocols: policy.protocols,
-        encryption: policy.encryption.type === 'envelope'
-          ? { type: 'envelope' as const, keyPolicy: policy.encryption.keyPolicy }
-          : { type: 'none' as const },
+        encryption: policy.encryption,
         start: l.start,
         end: l.end,
       };
     });
 }
 
-function envelopeLocators(account: AccountManifest): KeyServiceConfig['keys'] {
+/** One content key per encrypted locator (envelope or common encryption), each under its policy's key policy. */
+function protectedLocators(account: AccountManifest): KeyServiceConfig['keys'] {
   return account.locators.flatMap((l) => {
-    const policy = account.deliveryPolicies.find((d) => d.name === l.deliveryPolicy);
-    return policy?.encryption.type === 'envelope' ? [{ locator: l.name, ...(l.id !== undefined ? { id: l.id } : {}), keyPolicy: policy.encryption.keyPolicy }] : [];
+    const encryption = account.deliveryPolicies.find((d) => d.name === l.deliveryPolicy)?.encryption;
+    return encryption && encryption.type !== 'none' ? [{ locator: l.name, ...(l.id !== undefined ? { id: l.id } : {}), keyPolicy: encryption.keyPolicy }] : [];
   });
 }
 

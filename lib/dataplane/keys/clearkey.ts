@@ -18,6 +18,8 @@ import {
 
 /** The ClearKey system id (DASH-IF registry; `urn:uuid:e2719d58-...` in MPDs). */
 export const CLEARKEY_SYSTEM_ID = 'e2719d58-a985-b3c9-781a-b030af78d30e';
+/** Where players POST ClearKey license requests on the key service (the license URL signalled in MPDs and to hls.js). */
+export const CLEARKEY_PATH = '/clearkey';
 /** What a player's license request may hold: a few key ids, not a flood. */
 export const CLEARKEY_MAX_KIDS = 32;
 export const CLEARKEY_MAX_REQUEST_BYTES = 4096;

@@ -16,7 +16,7 @@ import { HttpService, send, sendText as text } from '../common/http-kit';
 import { HttpMetrics } from '../common/http-metrics';
 import { IpAllowList } from '../common/ip-allow-list';
 import { Logger } from '../common/log';
-import { CLEARKEY_MAX_REQUEST_BYTES, licenseResponse, LicenseRequestError, parseLicenseRequest } from './clearkey';
+import { CLEARKEY_MAX_REQUEST_BYTES, CLEARKEY_PATH, licenseResponse, LicenseRequestError, parseLicenseRequest } from './clearkey';
 import { readOrCreateContentKey } from './content-key-store';
 import { Decision, KeyAuthorizer } from './key-authorizer';
 
@@ -36,9 +36,9 @@ export interface KeyServerOptions {
   readonly log?: Logger;
 }
 
+export { CLEARKEY_PATH };
+
 const KEY_PATH = /^\/keys\/([0-9a-f]{32})$/;
-/** Where players POST ClearKey license requests (the license URL signalled in MPDs and to hls.js). */
-export const CLEARKEY_PATH = '/clearkey';
 /** A flood of bad requests must not flood the log: at most this many refusal lines a second. */
 const REFUSAL_LINES_PER_SECOND = 20;
 

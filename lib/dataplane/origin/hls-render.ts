@@ -1,7 +1,7 @@
 /**
  * Rendering HLS for a locator from stored assets: the master playlist (one EXT-X-STREAM-INF per video
  * rendition, audio as an EXT-X-MEDIA group) and media playlists (windowed, optionally with AES-128
- * EXT-X-KEY tags). Output carries TOKEN_SLOT where a player's `token` query parameter is carried on,
+ * or SAMPLE-AES EXT-X-KEY tags). Output carries TOKEN_SLOT where a player's `token` query parameter is carried on,
  * so one rendering serves every player.
  */
 import { AssetDescriptor, StoredRendition } from '../../contract/storage-layout';
@@ -76,8 +76,12 @@ export function openingTags(
   return out;
 }
 
-/** A media playlist for players: what is stored (already windowed), with key tags when encrypted. */
-export function renderMediaPlaylist(playlist: StoredPlaylist, envelope?: EnvelopeTags): string {
+/**
+ * A media playlist for players: what is stored (already windowed), with key tags when encrypted:
+ * per segment for envelope encryption (each file has its IV), or `sampleAesKeys` once before the first
+ * segment for common encryption (`cbcs`: the key tags of hls-protection.ts hold for every segment).
+ */
+export function renderMediaPlaylist(playlist: StoredPlaylist, envelope?: EnvelopeTags, sampleAesKeys: readonly string[] = []): string {
   const segments = playlist.segments;
   const longest = segments.reduce((max, s) => Math.max(max, s.durationSeconds), 0);
   const first = segments[0];
@@ -89,7 +93,7 @@ export function renderMediaPlaylist(playlist: StoredPlaylist, envelope?: Envelop
   ];
   if (first && first.discontinuitySequence > 0) out.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${first.discontinuitySequence}`);
   if (playlist.endList) out.push('#EXT-X-PLAYLIST-TYPE:VOD');
-  out.push('#EXT-X-INDEPENDENT-SEGMENTS');
+  out.push('#EXT-X-INDEPENDENT-SEGMENTS', ...sampleAesKeys);
   const tags: OpeningState = {};
   for (const segment of segments) {
     out.push(...openingTags(segment, segment === first, tags, envelope));

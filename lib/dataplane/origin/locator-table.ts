@@ -21,12 +21,16 @@ export function locatorTable(live: OriginLiveConfig, account: string, idKey: str
   const table = new Map<string, LocatorEntry>();
   for (const locator of live.locators) {
     const id = locatorId(idKey, { account, name: locator.name, id: locator.id });
+    const { encryption } = locator;
     table.set(id, {
       locator,
       target: {
         assetName: locator.assetName,
         archiveWindowSeconds: locator.archiveWindowSeconds,
-        keyId: locator.encryption.type === 'envelope' ? contentKeyId(id) : undefined,
+        keyId: encryption.type === 'envelope' ? contentKeyId(id) : undefined,
+        commonEncryption: encryption.type === 'cenc' || encryption.type === 'cbcs'
+          ? { scheme: encryption.type, keyId: contentKeyId(id), keySystems: encryption.keySystems }
+          : undefined,
       },
       startMs: locator.start ? Date.parse(locator.start) : undefined,
       endMs: locator.end ? Date.parse(locator.end) : undefined,

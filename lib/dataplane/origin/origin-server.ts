@@ -39,6 +39,7 @@ import { parsePartUri } from './ll-hls';
 import { hlsJs, previewPage } from './preview-page';
 import { answerRange, rangeStatus, sliceFor } from './byte-range';
 import { splitRequestPath } from './request-path';
+import { CLEARKEY_PATH } from '../keys/clearkey';
 
 export interface OriginServerOptions {
   readonly config: OriginConfig;
@@ -99,7 +100,11 @@ export class OriginServer extends HttpService {
       encryptedHit: this.cacheLookups.bound('encrypted', 'hit'),
     };
     this.store = new AssetStore(options.storageDir, { cacheBytes: cacheBytes / 2, metadataTtlMs: 500, revalidateMs: 5000 });
-    this.packager = new Packager(this.store, options.storageDir, { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500 }, (cache, hit) => this.cacheLookups.inc(cache, hit ? 'hit' : 'miss'));
+    this.packager = new Packager(
+      this.store, options.storageDir,
+      { encryptedCacheBytes: cacheBytes / 2, playlistTtlMs: 500, licenseUrl: `${config.keyDelivery.baseUrl}${CLEARKEY_PATH}` },
+      (cache, hit) => this.cacheLookups.inc(cache, hit ? 'hit' : 'miss'),
+    );
     this.locatorIdKey = readOrCreateSecret(locatorIdKeyPath(options.storageDir));
     this.allowList = new IpAllowList(config.endpoint.allowList);
     this.cors = new CorsPolicy(config.endpoint.corsAllowedOrigins);
@@ -204,14 +209,17 @@ export class OriginServer extends HttpService {
     }
     if (segments.length === 2 && segments[1] === `${locator.manifestName}.mpd`) {
       this.requireDash(entry);
-      return this.packager.mpd(target).then((r) => {
+      // A protected MPD names the license URL, with the player's token carried on as for HLS key URIs.
+      const license = target.commonEncryption ? this.keyServiceUrl(req, CLEARKEY_PATH) : undefined;
+      return this.packager.mpd(target, license?.uri).then((r) => {
         const sent = { ...r, parts: r.parts.map((part) => part.replace(SEND_TIME_SLOT, new Date().toISOString())) };
-        return this.sendPlaylist(res, sent, undefined, 'application/dash+xml', cors);
+        return this.sendPlaylist(res, sent, license && token, 'application/dash+xml', cors, license?.forwarded);
       });
     }
     if (segments.length === 3 && segments[2] === MEDIA_PLAYLIST) {
       this.requireProtocol(entry, 'hls');
-      const key = target.keyId ? this.keyUri(req, target.keyId) : undefined;
+      if (target.commonEncryption?.scheme === 'cenc') throw new HttpRefusal(403, 'HLS is not offered for cenc locators (HLS carries common encryption as SAMPLE-AES, the cbcs scheme)');
+      const key = target.keyId ? this.keyServiceUrl(req, `/keys/${target.keyId}`) : undefined;
       return this.mediaPlaylist(target, segments[1], query, key?.uri).then((r) => {
         // A held request may outlive the locator's publication window: the window decides at answer time too.
         const verdict = windowVerdict(entry, Date.now());
@@ -282,16 +290,16 @@ export class OriginServer extends HttpService {
   }
 
   /**
-   * Key service URL of a content key, from configuration (keyDelivery.publicBaseUrl, else the endpoint's
+   * Key service URL (of a content key, or of ClearKey licenses), from configuration (keyDelivery.publicBaseUrl, else the endpoint's
    * host on the key port), never from the Host header: a cached playlist must not send players to
    * whatever key server a forged Host named. Behind a declared proxy (without a public base URL), the
    * host it forwards; such a playlist is that request's own (`forwarded`: not for shared caches).
    */
-  private keyUri(req: http.IncomingMessage, keyId: string): { readonly uri: string; readonly forwarded: boolean } {
+  private keyServiceUrl(req: http.IncomingMessage, path: string): { readonly uri: string; readonly forwarded: boolean } {
     const { publicBaseUrl, port, baseUrl } = this.options.config.keyDelivery;
     const proxied = publicBaseUrl === undefined && this.options.config.endpoint.trustedProxies.length > 0 ? this.forwarding.forwardedHost(req) : undefined;
-    if (proxied) return { uri: `${proxied.proto}://${proxied.host}:${port}/keys/${keyId}`, forwarded: true };
-    return { uri: `${baseUrl}/keys/${keyId}`, forwarded: false };
+    if (proxied) return { uri: `${proxied.proto}://${proxied.host}:${port}${path}`, forwarded: true };
+    return { uri: `${baseUrl}${path}`, forwarded: false };
   }
 
   private clientAddress(req: http.IncomingMessage): string | undefined {
@@ -330,7 +338,7 @@ export class OriginServer extends HttpService {
     if (req && entry && req.method === 'GET' && !cors) {
       // The whole answer, ranged or not: the fast path cuts ranges from its body (its range headers come last).
       const whole = [...headers, ...rangeStatus({ kind: 'whole' }, body.length).headers];
-      this.hot.remember(req.url ?? '', { entry, body, headers: whole, encrypted: entry.target.keyId !== undefined }, Date.now());
+      this.hot.remember(req.url ?? '', { entry, body, headers: whole, encrypted: entry.target.keyId !== undefined || entry.target.commonEncryption !== undefined }, Date.now());
     }
     if (cors) for (const [name, value] of Object.entries(cors)) headers.push(name, value);
     return this.writeRanged(req, res, body, headers);

@@ -1,11 +1,16 @@
 /**
  * Dynamic packaging and encryption: turns what ingest stored into what a player asks for — HLS master
- * and media playlists, DASH MPDs, and segment bodies (clear or AES-128 encrypted) — for one packaging
- * target (a locator, or a channel preview). Rendered playlists are reused for a fraction of a segment;
- * encrypted bodies are cached by bytes so hot segments are encrypted once.
+ * and media playlists, DASH MPDs, and segment bodies (clear, AES-128 encrypted, or protected with
+ * common encryption: cenc-packaging.ts) — for one packaging target (a locator, or a channel preview).
+ * Rendered playlists are reused for a fraction of a segment; encrypted bodies are cached by bytes so
+ * hot segments are encrypted once.
  */
 import { AssetDescriptor } from '../../contract/storage-layout';
 import { readOrCreateContentKey } from '../keys/content-key-store';
+import { ClearKeyProvider } from '../keys/clearkey';
+import { CencPackaging, CommonEncryptionTarget } from './cenc-packaging';
+import { protectMpd } from './dash-protection';
+import { sampleAesKeyLines } from './hls-protection';
 import { AssetStore, FileEntry, NotFoundError } from './asset-store';
 import { ByteLru } from './byte-lru';
 import { DashRendition, DashRun, DashSegment, initStem, renderMpd } from './dash-render';
@@ -40,6 +45,16 @@ export interface PackagingTarget {
   readonly archiveWindowSeconds: number;
   /** Content key id when the target is envelope-encrypted. */
   readonly keyId?: string;
+  /** Scheme, key id and DRM systems when the target is protected with common encryption. */
+  readonly commonEncryption?: CommonEncryptionTarget;
+}
+
+export interface PackagerOptions {
+  /** Budget of encrypted and protected bodies. */
+  readonly encryptedCacheBytes: number;
+  readonly playlistTtlMs: number;
+  /** The key service's ClearKey license URL as configured (keys/clearkey.ts CLEARKEY_PATH on its base URL). */
+  readonly licenseUrl: string;
 }
 
 /** Rendered text, split where the player's token goes (see TOKEN_SLOT). */
@@ -67,16 +82,21 @@ export class Packager {
   private readonly held = new Map<string, Promise<Rendered>>();
   private readonly answers = new BatchedRelease(ANSWERS_PER_TURN);
   readonly liveEdges: LiveEdges;
+  private readonly cenc: CencPackaging;
 
   constructor(
     private readonly store: AssetStore,
     private readonly storageDir: string,
-    private readonly options: { encryptedCacheBytes: number; playlistTtlMs: number },
+    private readonly options: PackagerOptions,
     private readonly onCache: (cache: CacheName, hit: boolean) => void,
   ) {
     this.encrypted = new ByteLru(options.encryptedCacheBytes);
     this.partBodies = new ByteLru(Math.max(1 << 20, options.encryptedCacheBytes / 8));
     this.liveEdges = new LiveEdges(storageDir);
+    this.cenc = new CencPackaging(store, this.encrypted, {
+      licenseUrl: options.licenseUrl,
+      providerFor: (licenseUrl) => new ClearKeyProvider({ storageDir, licenseUrl }),
+    });
   }
 
   close(): void {
@@ -171,19 +191,22 @@ export class Packager {
   /** @param keyUri key service URL of the target's content key (without token) when encrypted */
   media(target: PackagingTarget, rendition: string, keyUri?: string): Promise<Rendered> {
     const keyId = target.keyId;
-    return this.render(`p|${target.assetName}|${rendition}|${target.archiveWindowSeconds}|${keyId ?? ''}|${keyUri ?? ''}`, async () => {
+    return this.render(`p|${target.assetName}|${rendition}|${target.archiveWindowSeconds}|${keyId ?? ''}|${keyUri ?? ''}|${protectionKey(target)}`, async () => {
       const asset = await this.store.descriptor(target.assetName);
       this.requireRendition(asset, rendition);
       const stored = this.window(await this.store.playlist(target.assetName, rendition), asset, target);
       const envelope = keyId && keyUri
         ? { keyUri, ivFor: (file: string) => ivAttribute(segmentIv(keyId, rendition, file)) }
         : undefined;
-      return { parts: renderMediaPlaylist(stored, envelope).split(TOKEN_SLOT), live: !stored.endList };
+      const common = target.commonEncryption;
+      const sampleAes = common ? sampleAesKeyLines(await this.cenc.signalling(common)) : [];
+      return { parts: renderMediaPlaylist(stored, envelope, sampleAes).split(TOKEN_SLOT), live: !stored.endList };
     });
   }
 
-  mpd(target: PackagingTarget): Promise<Rendered> {
-    return this.render(`d|${target.assetName}|${target.archiveWindowSeconds}`, async () => {
+  /** @param licenseUrl ClearKey license URL players are sent to (without token) when the target uses common encryption */
+  mpd(target: PackagingTarget, licenseUrl?: string): Promise<Rendered> {
+    return this.render(`d|${target.assetName}|${target.archiveWindowSeconds}|${protectionKey(target)}|${licenseUrl ?? ''}`, async () => {
       const asset = await this.store.descriptor(target.assetName);
       const live = asset.state === 'recording';
       const renditions = await Promise.all(asset.renditions.map(async (rendition) => {
@@ -198,7 +221,10 @@ export class Packager {
         renditions,
         nowMs: Date.now(),
       });
-      return { parts: [body], live };
+      const common = target.commonEncryption;
+      if (!common) return { parts: [body], live };
+      const systems = await this.cenc.signalling(common, licenseUrl);
+      return { parts: protectMpd(body, { scheme: common.scheme, keyId: common.keyId, systems }).split(TOKEN_SLOT), live };
     });
   }
 
@@ -226,6 +252,11 @@ export class Packager {
   peekSegment(target: PackagingTarget, rendition: string, file: string, now: number): Buffer | undefined {
     const entry = this.store.peekFile(target.assetName, rendition, file, now);
     this.onCache('segment', entry !== undefined);
+    if (entry && target.commonEncryption) {
+      const body = this.cenc.peek(target.commonEncryption, rendition, file, entry);
+      this.onCache('encrypted', body !== undefined);
+      return body;
+    }
     if (!entry || !target.keyId) return entry?.body;
     const body = this.encrypted.get(encryptedKey(target.keyId, rendition, file, entry));
     this.onCache('encrypted', body !== undefined);
@@ -238,6 +269,7 @@ export class Packager {
     const asset = await this.store.descriptor(target.assetName);
     this.requireRendition(asset, rendition);
     const entry = await this.store.loadFile(target.assetName, rendition, file);
+    if (target.commonEncryption) return this.cenc.protect(target.commonEncryption, target.assetName, rendition, file, entry);
     const keyId = target.keyId;
     if (!keyId) return entry.body;
     const cacheKey = encryptedKey(keyId, rendition, file, entry);
@@ -358,4 +390,10 @@ export class Packager {
 
 function encryptedKey(keyId: string, rendition: string, file: string, entry: FileEntry): string {
   return `${keyId}|${rendition}/${file}|${entry.stamp}`;
+}
+
+/** What distinguishes a target's protected renderings (scheme, key, systems). */
+function protectionKey(target: PackagingTarget): string {
+  const common = target.commonEncryption;
+  return common ? `${common.scheme}:${common.keyId}:${common.keySystems.join(',')}` : '';
 }

@@ -17,6 +17,7 @@ import { encryptSegment, ivAttribute, segmentIv } from '../../../lib/dataplane/o
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'cmaf');
 const KEY_ID = '0123456789abcdef0123456789abcdef';
 const ASSET = 'news-live';
+const LICENSE_URL = 'http://keys.example.com:8090/clearkey';
 
 function writeAsset(storage: string, state: 'recording' | 'stopped'): void {
   const renditions = [
@@ -54,7 +55,7 @@ describe('Packager', () => {
     storage = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-packager-'));
     writeAsset(storage, 'stopped');
     const store = new AssetStore(storage, { cacheBytes: 8 << 20, metadataTtlMs: 0, revalidateMs: 60_000 });
-    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0 }, () => undefined);
+    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0, licenseUrl: LICENSE_URL }, () => undefined);
   });
   afterEach(() => fs.rmSync(storage, { recursive: true, force: true }));
 
