@@ -178,8 +178,9 @@ export const RULES: readonly Rule[] = [
       if (account.platform?.kind !== 'kubernetes' || account.keyDelivery.publicBaseUrl) return [];
       const protectedPolicies = protectedPolicyNames(account);
       const locator = account.locators.find((l) => protectedPolicies.has(l.deliveryPolicy));
+      const encryption = account.deliveryPolicies.find((d) => d.name === locator?.deliveryPolicy)?.encryption.type;
       return locator ? [issue(
-        account.path, 'keyDelivery.publicBaseUrl', `nothing (locator ${locator.name} is encrypted and its players ask the key service for keys)`,
+        account.path, 'keyDelivery.publicBaseUrl', `nothing (locator ${locator.name} is ${encryption}-encrypted)`,
         'the URL players reach the key service at on the cluster, e.g. https://keys.example.com (its Service has its own address, not the origin\'s)',
       )] : [];
     },

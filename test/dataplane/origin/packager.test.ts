@@ -13,6 +13,9 @@ import { AssetStore, NotFoundError } from '../../../lib/dataplane/origin/asset-s
 import { TOKEN_SLOT } from '../../../lib/dataplane/origin/hls-render';
 import { PackagingTarget, Packager } from '../../../lib/dataplane/origin/packager';
 import { encryptSegment, ivAttribute, segmentIv } from '../../../lib/dataplane/origin/segment-crypto';
+import { CLEARKEY_SYSTEM_ID } from '../../../lib/dataplane/keys/clearkey';
+import { COMMON_SYSTEM_ID } from '../../../lib/dataplane/mp4/pssh';
+import { decryptSegment, readTrackEncryption, sampleBytes } from '../../support/cenc-decrypter';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'cmaf');
 const KEY_ID = '0123456789abcdef0123456789abcdef';
@@ -149,7 +152,7 @@ describe('Packager, a low-latency recording (LL-HLS)', () => {
     fs.copyFileSync(path.join(FIXTURES, 'video-segment.m4s'), path.join(storagePaths.renditionDir(storage, ASSET, 'v'), 'seg-3.m4s'));
     writeEdge(2);
     const store = new AssetStore(storage, { cacheBytes: 8 << 20, metadataTtlMs: 0, revalidateMs: 60_000 });
-    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0 }, () => undefined);
+    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0, licenseUrl: LICENSE_URL }, () => undefined);
   });
   afterEach(() => {
     packager.close();
@@ -189,5 +192,74 @@ describe('Packager, a low-latency recording (LL-HLS)', () => {
     const never = packager.part(target, 'v', 'seg-3.part3.m4s');
     setTimeout(() => writeEdge(3, true), 200);
     await expect(never).rejects.toBeInstanceOf(NotFoundError);
+
+describe('Packager with common encryption', () => {
+  let storage: string;
+  let packager: Packager;
+  const cenc: PackagingTarget = { assetName: ASSET, archiveWindowSeconds: 300, commonEncryption: { scheme: 'cenc', keyId: KEY_ID, keySystems: ['clearkey'] } };
+  const cbcs: PackagingTarget = { ...cenc, commonEncryption: { ...cenc.commonEncryption!, scheme: 'cbcs' } };
+  const text = (parts: readonly string[], token = '') => parts.join(token);
+  const stored = (rendition: string, file: string) => fs.readFileSync(path.join(storagePaths.renditionDir(storage, ASSET, rendition), file));
+
+  beforeEach(() => {
+    storage = fs.mkdtempSync(path.join(os.tmpdir(), 'livestack-packager-cenc-'));
+    writeAsset(storage, 'stopped');
+    const store = new AssetStore(storage, { cacheBytes: 8 << 20, metadataTtlMs: 0, revalidateMs: 60_000 });
+    packager = new Packager(store, storage, { encryptedCacheBytes: 8 << 20, playlistTtlMs: 0, licenseUrl: LICENSE_URL }, () => undefined);
+  });
+  afterEach(() => fs.rmSync(storage, { recursive: true, force: true }));
+
+  test.each([['cenc', cenc], ['cbcs', cbcs]] as const)('%s: the init section carries the scheme, the KID and the common pssh; every segment decrypts to the stored samples with the account\'s content key', async (scheme, target) => {
+    for (const rendition of ['v', 'a']) {
+      const init = await packager.segment(target, rendition, 'init.mp4');
+      const encryption = readTrackEncryption(init);
+      const key = fs.readFileSync(storagePaths.contentKey(storage, KEY_ID));
+      for (const file of ['seg-0.m4s', 'seg-2.m4s']) {
+        const body = await packager.segment(target, rendition, file);
+        const clearSamples = sampleBytes(stored(rendition, file));
+
+        expect(sampleBytes(body).equals(clearSamples)).toBe(false);
+        expect(sampleBytes(decryptSegment(body, encryption, key).clear).equals(clearSamples)).toBe(true);
+        expect(packager.peekSegment(target, rendition, file, Date.now())).toBe(body);
+      }
+      expect(encryption).toEqual(expect.objectContaining({ scheme, kid: Buffer.from(KEY_ID, 'hex'), isProtected: 1 }));
+      expect(encryption.pssh).toEqual([{ systemId: COMMON_SYSTEM_ID.replace(/-/g, ''), version: 1, kids: [Buffer.from(KEY_ID, 'hex')], dataSize: 0 }]);
+    }
+  });
+
+  test('the same clear file protects to the same bytes (cacheable; every replica agrees), and two files never share IVs under cenc', async () => {
+    const first = await packager.segment(cenc, 'v', 'seg-0.m4s');
+    const other = new Packager(new AssetStore(storage, { cacheBytes: 1 << 20, metadataTtlMs: 0, revalidateMs: 0 }), storage, { encryptedCacheBytes: 1 << 20, playlistTtlMs: 0, licenseUrl: LICENSE_URL }, () => undefined);
+
+    expect((await other.segment(cenc, 'v', 'seg-0.m4s')).equals(first)).toBe(true);
+    // seg-0 and seg-1 are copies of one fixture: only their IVs tell them apart.
+    expect((await packager.segment(cenc, 'v', 'seg-1.m4s')).equals(first)).toBe(false);
+  });
+
+  test('the MPD signals the scheme with the default KID, and ClearKey with its license URL (token slot) and pssh, in every AdaptationSet', async () => {
+    const mpd = text((await packager.mpd(cenc, 'https://keys.example.com/clearkey')).parts, '?token=T');
+    const kid = `${KEY_ID.slice(0, 8)}-${KEY_ID.slice(8, 12)}-${KEY_ID.slice(12, 16)}-${KEY_ID.slice(16, 20)}-${KEY_ID.slice(20)}`;
+
+    expect(mpd).toMatch(/<MPD xmlns:cenc="urn:mpeg:cenc:2013" xmlns:dashif="https:\/\/dashif.org\/CPS" xmlns="urn:mpeg:dash:schema:mpd:2011" /);
+    expect(mpd.match(/<AdaptationSet [^\n]*>\n\s*<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="([^"]+)"\/>/g)).toHaveLength(2);
+    expect(mpd).toContain(`cenc:default_KID="${kid}"`);
+    expect(mpd.match(new RegExp(`<ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_SYSTEM_ID}" value="ClearKey1.0">\\n\\s*<dashif:Laurl>https://keys.example.com/clearkey\\?token=T</dashif:Laurl>\\n\\s*<cenc:pssh>[A-Za-z0-9+/=]+</cenc:pssh>\\n\\s*</ContentProtection>`, 'g'))).toHaveLength(2);
+    expect(text((await packager.mpd(cbcs, 'https://keys.example.com/clearkey')).parts)).toContain('value="cbcs"');
+    expect(text((await packager.mpd({ assetName: ASSET, archiveWindowSeconds: 300 })).parts)).not.toContain('ContentProtection');
+  });
+
+  test('a cbcs media playlist carries one SAMPLE-AES key for ClearKey (the KID in a data URI) and no IV; the init section is not encrypted as a whole', async () => {
+    const media = text((await packager.media(cbcs, 'v')).parts, '?token=T');
+    const keys = media.match(/^#EXT-X-KEY:.*$/gm);
+
+    expect(keys).toEqual([`#EXT-X-KEY:METHOD=SAMPLE-AES,URI="data:text/plain;base64,${Buffer.from(KEY_ID, 'hex').toString('base64')}",KEYFORMAT="org.w3.clearkey",KEYFORMATVERSIONS="1"`]);
+    expect(media.indexOf(keys![0])).toBeLessThan(media.indexOf('#EXT-X-MAP'));
+    expect(media).not.toContain('?token=T');
+  });
+
+  test('refuses to protect a file the playlist does not list, saying so', async () => {
+    fs.copyFileSync(path.join(storagePaths.renditionDir(storage, ASSET, 'v'), 'seg-0.m4s'), path.join(storagePaths.renditionDir(storage, ASSET, 'v'), 'seg-7.m4s'));
+
+    await expect(packager.segment(cenc, 'v', 'seg-7.m4s')).rejects.toThrow(new NotFoundError(`v/seg-7.m4s is not listed in asset ${ASSET}'s playlist (protected copies are made of listed files only)`));
   });
 });
