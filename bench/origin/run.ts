@@ -7,7 +7,8 @@
  *   (1 origin replica, as `livestack up` runs an endpoint with 0 scale units).
  * - nginx (1 worker, sendfile, keep-alive, no access log) serves the storage's asset folder.
  * - wrk (CONNECTIONS connections, 1 thread) cycles over every segment file of the asset: nginx, the
- *   origin clear, the origin AES-128 encrypted (hot cache: a warm-up pass first), ROUNDS rounds
+ *   origin clear, the origin AES-128 encrypted and the origin CENC-protected (`cenc` scheme, AES-CTR
+ *   on the samples with senc/saiz/saio; hot cache: a warm-up pass first), ROUNDS rounds
  *   interleaved; figures are medians over rounds. One wrk thread leaves the server under test a core
  *   of its own on this 2-core machine; the CPU each server spent per request is printed beside, a
  *   figure that does not depend on the load generator.
@@ -16,15 +17,16 @@
  *
  *   npm run bench:origin                     (BENCH_SECONDS=8 BENCH_ROUNDS=3 by default)
  *
- * Targets (issue 4): clear and encrypted >= 0.8x nginx requests/s, origin p99 <= 20 ms at 50
- * connections, key service >= 5,000 token-checked key requests/s.
+ * Targets (issues 4 and 13): clear, encrypted and CENC >= 0.8x nginx requests/s, origin p99 <= 20 ms
+ * at 50 connections, key service >= 5,000 token-checked key requests/s. Also printed: the cold cost of
+ * protecting each segment once (what a cache miss costs the origin), from one pass over new files.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { storagePaths } from '../../lib/contract/storage-layout';
-import { clearPolicy, envelopePolicy, viewersKeyPolicy } from '../support/origin-manifest';
+import { clearPolicy, commonEncryptionPolicy, envelopePolicy, viewersKeyPolicy } from '../support/origin-manifest';
 import { OriginStack, startOriginStack } from '../support/origin-stack';
 import { viewerToken } from '../support/tokens';
 import { freePort } from '../support/manifest-fixtures';
@@ -45,7 +47,7 @@ const LADDER = [
 /** Distinct tokens for the full-verification key run: more than it can use at the target rate. */
 const DISTINCT_TOKENS = 250_000;
 
-type Target = 'nginx' | 'origin clear' | 'origin encrypted';
+type Target = 'nginx' | 'origin clear' | 'origin encrypted' | 'origin cenc';
 
 const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
   const jwtSecret = randomBytes(32).toString('base64url');
   const clearId = randomUUID();
   const protectedId = randomUUID();
+  const cencId = randomUUID();
   let stack: OriginStack | undefined;
   let nginx: StaticNginx | undefined;
   const cleanUp = async () => {
@@ -69,10 +72,11 @@ async function main(): Promise<void> {
       env: { ...process.env, TF_VAR_jwt_secret: jwtSecret },
       programs: [{ name: 'show', assetName: ASSET }],
       keyPolicies: [viewersKeyPolicy()],
-      deliveryPolicies: [clearPolicy(['hls']), envelopePolicy('viewers')],
+      deliveryPolicies: [clearPolicy(['hls']), envelopePolicy('viewers'), commonEncryptionPolicy('cenc', 'viewers')],
       locators: [
         { name: 'clear', program: 'show', deliveryPolicy: 'clear', id: clearId },
         { name: 'protected', program: 'show', deliveryPolicy: 'envelope', id: protectedId },
+        { name: 'drm', program: 'show', deliveryPolicy: 'cenc', id: cencId },
       ],
       assets: [{ asset: ASSET, durationSeconds: 20, video: LADDER }],
     });
@@ -86,12 +90,15 @@ async function main(): Promise<void> {
       nginx: { url: `http://127.0.0.1:${nginx.port}`, requests: files.map((f) => ({ path: `/${ASSET}/${f}` })), pid: nginx.pid },
       'origin clear': { url: stack.url(''), requests: files.map((f) => ({ path: `/${clearId}/${f}` })), pid: originPid },
       'origin encrypted': { url: stack.url(''), requests: files.map((f) => ({ path: `/${protectedId}/${f}` })), pid: originPid },
+      'origin cenc': { url: stack.url(''), requests: files.map((f) => ({ path: `/${cencId}/${f}` })), pid: originPid },
     };
     await checkSameBytes(targets, files[0]);
+    const cold = await coldProtection(stack.url(`/${cencId}`), files, originPid);
+    console.log(`cenc, cold: ${files.length} segments protected once each in ${cold.wallMs.toFixed(0)} ms (${(cold.wallMs / files.length).toFixed(2)} ms a segment, ${cold.cpuMicrosPerSegment.toFixed(0)} µs origin CPU a segment, read from disk included)`);
 
     const run = (target: Target, seconds: number) => withCpu(targets[target].pid, () => wrk({ ...targets[target], connections: CONNECTIONS, threads: THREADS, seconds, scratch }));
     for (const target of Object.keys(targets) as Target[]) await run(target, 2);
-    const results: Record<Target, Measured[]> = { nginx: [], 'origin clear': [], 'origin encrypted': [] };
+    const results: Record<Target, Measured[]> = { nginx: [], 'origin clear': [], 'origin encrypted': [], 'origin cenc': [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of Object.keys(targets) as Target[]) results[target].push(await run(target, SECONDS));
     }
@@ -134,10 +141,11 @@ async function main(): Promise<void> {
 
     const clearRatio = summary['origin clear'].rps / summary.nginx.rps;
     const encryptedRatio = summary['origin encrypted'].rps / summary.nginx.rps;
-    const p99 = Math.max(summary['origin clear'].p99, summary['origin encrypted'].p99);
-    console.log(`\nratios to nginx: clear ${clearRatio.toFixed(2)}, encrypted ${encryptedRatio.toFixed(2)} (targets >= 0.80); origin p99 ${p99.toFixed(2)} ms (target <= 20); key service ${keyRps.toFixed(0)} requests/s with distinct tokens (target >= 5000)`);
+    const cencRatio = summary['origin cenc'].rps / summary.nginx.rps;
+    const p99 = Math.max(summary['origin clear'].p99, summary['origin encrypted'].p99, summary['origin cenc'].p99);
+    console.log(`\nratios to nginx: clear ${clearRatio.toFixed(2)}, encrypted ${encryptedRatio.toFixed(2)}, cenc ${cencRatio.toFixed(2)} (targets >= 0.80); origin p99 ${p99.toFixed(2)} ms (target <= 20); key service ${keyRps.toFixed(0)} requests/s with distinct tokens (target >= 5000)`);
     console.log(`load average at end ${loadAverage()}; reproduce with: npm run bench:origin (BENCH_SECONDS=${SECONDS} BENCH_ROUNDS=${ROUNDS})`);
-    console.log(`RESULT origin_clear_ratio=${clearRatio.toFixed(2)} origin_encrypted_ratio=${encryptedRatio.toFixed(2)} p99_ms=${p99.toFixed(2)} key_rps=${keyRps.toFixed(0)}`);
+    console.log(`RESULT origin_clear_ratio=${clearRatio.toFixed(2)} origin_encrypted_ratio=${encryptedRatio.toFixed(2)} origin_cenc_ratio=${cencRatio.toFixed(2)} cenc_cold_ms_per_segment=${(cold.wallMs / files.length).toFixed(2)} p99_ms=${p99.toFixed(2)} key_rps=${keyRps.toFixed(0)}`);
   } finally {
     await cleanUp();
   }
@@ -174,9 +182,22 @@ async function checkSameBytes(targets: Record<Target, { url: string; requests: W
     if (!response.ok) throw new Error(`${target}: GET ${file} answered ${response.status}`);
     return Buffer.from(await response.arrayBuffer());
   };
-  const [nginx, clear, encrypted] = await Promise.all([body('nginx'), body('origin clear'), body('origin encrypted')]);
+  const [nginx, clear, encrypted, cenc] = await Promise.all([body('nginx'), body('origin clear'), body('origin encrypted'), body('origin cenc')]);
   if (!nginx.equals(clear)) throw new Error(`nginx and the origin sent different bytes for ${file}`);
   if (encrypted.equals(clear) || encrypted.length !== (Math.floor(clear.length / 16) + 1) * 16) throw new Error(`the encrypted origin did not send AES-128-CBC of ${file}`);
+  if (cenc.length <= clear.length || !cenc.includes(Buffer.from('senc'))) throw new Error(`the cenc origin did not send a protected fragment (with senc) of ${file}`);
+}
+
+/** One request per segment, in order, each a cache miss: what protecting costs the first viewer. */
+async function coldProtection(base: string, files: readonly string[], pid: number): Promise<{ wallMs: number; cpuMicrosPerSegment: number }> {
+  const before = cpuSeconds(pid);
+  const started = performance.now();
+  for (const file of files) {
+    const response = await fetch(`${base}/${file}`);
+    if (!response.ok) throw new Error(`origin cenc: GET ${file} answered ${response.status}`);
+    await response.arrayBuffer();
+  }
+  return { wallMs: performance.now() - started, cpuMicrosPerSegment: ((cpuSeconds(pid) - before) * 1e6) / files.length };
 }
 
 main().catch((error: Error) => {

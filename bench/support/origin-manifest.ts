@@ -118,6 +118,11 @@ export const envelopePolicy = (keyPolicy: string, name = 'envelope') => ({
   name, path: `app/acme/${name}`, protocols: ['hls'], encryption: { type: 'envelope', keyPolicy },
 });
 
+/** Common encryption (`cenc`: DASH; `cbcs`: HLS and DASH) with ClearKey under `keyPolicy`. */
+export const commonEncryptionPolicy = (scheme: 'cenc' | 'cbcs', keyPolicy: string, name: string = scheme) => ({
+  name, path: `app/acme/${name}`, protocols: scheme === 'cenc' ? ['dash'] : ['hls', 'dash'], encryption: { type: scheme, keyPolicy, keySystems: ['clearkey'] },
+});
+
 /** A key policy that hands its keys to anyone (AMS's open restriction). */
 export const openKeyPolicy = (name = 'open') => ({
   name, path: `app/acme/${name}`, keyType: 'aes-128', restriction: { type: 'open' },
