@@ -75,8 +75,8 @@ export interface ClearKeyProviderOptions {
 
 /**
  * ClearKey as a `KeyProvider`. Signals `CLEARKEY_SYSTEM_ID` (the ClearKey `ContentProtection` with
- * its license URL) and `COMMON_SYSTEM_ID` (the common `ContentProtection`); both carry the common
- * `pssh`, which is all a ClearKey player needs in the init section.
+ * its license URL, no pssh) and `COMMON_SYSTEM_ID` (the common `ContentProtection` with the common
+ * `pssh`); the init section carries the common `pssh`, which is all a ClearKey CDM needs.
  */
 export class ClearKeyProvider implements KeyProvider {
   readonly name = 'clearkey';
@@ -97,7 +97,11 @@ export class ClearKeyProvider implements KeyProvider {
           return {
             systemId: CLEARKEY_SYSTEM_ID,
             pssh,
-            dash: { schemeIdUri: `urn:uuid:${CLEARKEY_SYSTEM_ID}`, value: 'ClearKey1.0', licenseUrl: this.options.licenseUrl, psshBase64: pssh.toString('base64') },
+            // No cenc:pssh here: dash.js 5 takes this element's pssh as its ClearKey init data and hands
+            // it to EME as 'keyids' (Chromium: TypeError, no license request); without one it builds
+            // {"kids":[default_KID]} itself. The common pssh stays in the init section (and under
+            // COMMON_SYSTEM_ID when asked), where EME's 'cenc' init data comes from.
+            dash: { schemeIdUri: `urn:uuid:${CLEARKEY_SYSTEM_ID}`, value: 'ClearKey1.0', licenseUrl: this.options.licenseUrl },
             hls: {
               method: 'SAMPLE-AES',
               // hls.js takes the key id from the first 16 bytes of a data URI for org.w3.clearkey.

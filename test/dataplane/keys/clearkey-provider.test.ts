@@ -47,7 +47,7 @@ describe('ClearKeyProvider', () => {
     expect(systems[0]).toEqual({
       systemId: CLEARKEY_SYSTEM_ID,
       pssh,
-      dash: { schemeIdUri: 'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e', value: 'ClearKey1.0', licenseUrl: LICENSE_URL, psshBase64: pssh.toString('base64') },
+      dash: { schemeIdUri: 'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e', value: 'ClearKey1.0', licenseUrl: LICENSE_URL },
       hls: { method: 'SAMPLE-AES', uri: `data:text/plain;base64,${keyId.toString('base64')}`, keyFormat: 'org.w3.clearkey', keyFormatVersions: '1' },
     });
     expect(systems[1]).toEqual({ systemId: COMMON_SYSTEM_ID, pssh, dash: { schemeIdUri: `urn:uuid:${COMMON_SYSTEM_ID}`, psshBase64: pssh.toString('base64') } });
