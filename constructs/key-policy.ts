@@ -20,7 +20,13 @@ export interface KeyPolicyProps {
   readonly name?: string;
   /** Who may fetch content keys. @default KeyRestriction.open() */
   readonly restriction?: KeyRestriction;
-  /** Key delivery type. @default 'aes-128' (HLS envelope) */
+  /**
+   * The content keys' type. Every protection a delivery policy offers encrypts with a 128-bit AES key:
+   * envelope (AES-128-CBC, key fetched from the key service's key URL), `cenc` (AES-CTR) and `cbcs`
+   * (AES-CBC with a pattern), whose keys go out in ClearKey licenses. The delivery policy, not this,
+   * decides how a key is used and delivered; one key policy serves all three.
+   * @default 'aes-128'
+   */
   readonly keyType?: 'aes-128';
 }
 

@@ -124,7 +124,7 @@ export const programProps = z.strictObject({
 export const keyPolicyProps = z.strictObject({
   name: name.optional(),
   restriction: instanceOf(KeyRestriction, 'a KeyRestriction: KeyRestriction.open(), .token({...}) or .ip([...])').optional(),
-  keyType: z.literal('aes-128', { error: '"aes-128" (ClearKey and CENC are planned)' }).optional(),
+  keyType: z.literal('aes-128', { error: '"aes-128" (the content key type of envelope, cenc and cbcs alike; the delivery policy picks the protection)' }).optional(),
 });
 
 export const deliveryPolicyProps = z.strictObject({
