@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { contentKeyId } from '../../lib/contract/content-keys';
 import { storagePaths } from '../../lib/contract/storage-layout';
 import { CLEARKEY_SYSTEM_ID } from '../../lib/dataplane/keys/clearkey';
+import { dashSegmentPath } from '../../lib/dataplane/origin/dash-render';
 import { parseMediaPlaylist } from '../../lib/dataplane/media-playlist';
 import { commonEncryptionPolicy, viewersKeyPolicy } from '../../bench/support/origin-manifest';
 import { keyLeaks, OriginStack, startOriginStack } from '../../bench/support/origin-stack';
@@ -94,6 +95,11 @@ test('the cenc MPD signals mp4protection with the default KID and ClearKey with 
   expect(mpd).toContain(`<ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_SYSTEM_ID}" value="ClearKey1.0">`);
   expect(mpd).toContain(`<dashif:Laurl>http://127.0.0.1:${stack.keyPort}/clearkey?token=${token}</dashif:Laurl>`);
   expect((await get(`/${LOCATORS.cbcs}/manifest.mpd`)).body.toString()).toContain('value="cbcs"');
+  // every AdaptationSet of every Period says so
+  const sets = mpd.match(/<AdaptationSet /g)?.length ?? 0;
+  expect(sets).toBeGreaterThanOrEqual(2);
+  expect(mpd.match(/<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011"/g)).toHaveLength(sets);
+  expect(mpd.match(/<dashif:Laurl>/g)).toHaveLength(sets);
 });
 
 test('the cbcs HLS media playlist carries SAMPLE-AES for ClearKey; cenc is not offered over HLS', async () => {
@@ -125,7 +131,9 @@ describe.each(['cenc', 'cbcs'] as const)('%s', (scheme) => {
       const encryption = readTrackEncryption(init);
       expect(encryption).toEqual(expect.objectContaining({ scheme, kid: kidOf(LOCATORS[scheme]) }));
       for (const segment of segments) {
-        const served = (await get(`/${LOCATORS[scheme]}/${rendition}/${segment.uri}`)).body;
+        // cenc is DASH only: fetched where the MPD's SegmentTemplate points, as a DASH player does.
+        const where = scheme === 'cenc' ? dashSegmentPath(rendition, segment.mapUri!, segment.sequence) : `${rendition}/${segment.uri}`;
+        const served = (await get(`/${LOCATORS[scheme]}/${where}`)).body;
         const clear = sampleBytes(storedFile(rendition, segment.uri));
 
         expect(sampleBytes(decryptSegment(served, encryption, key!).clear).equals(clear)).toBe(true);
