@@ -16,7 +16,7 @@ import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { commonEncryptionPolicy, VIEWERS, viewersKeyPolicy } from '../../bench/support/origin-manifest';
 import { viewerToken } from '../../bench/support/tokens';
 import { Browser, launchChromium } from './support/browser';
-import { Encoder, ingestManifest, readDescriptor, readPlaylist, rtmpUrl, SMALL_LADDER, startEncoder, tearDown } from './support/ingest-support';
+import { ingestManifest, pushUntilRecording, rtmpUrl, SMALL_LADDER, startEncoder, tearDown } from './support/ingest-support';
 import { describe as describeState, longestStallMs, openPlayer, Player, PlayerKind, PLAYER_NAMES, PlayerPage, startPlayerPage } from './support/player-page';
 
 const SEGMENT = 2;
@@ -72,29 +72,9 @@ beforeAll(async () => {
   browser.context.on('response', (response: Response) => {
     if (response.url().startsWith(licenseUrl())) licenses.push(response.status());
   });
-  await pushUntilRecording(60_000);
+  const push = () => startEncoder(rtmpUrl(manifest, 'show', KEY), { seconds: 900 });
+  await pushUntilRecording(stack, push, { storage: stack.storageDir(account().name), asset: LIVE_ASSET, rendition: '180p' }, 60_000);
 }, 120_000);
-
-/** Pushes until the live asset has three segments (an encoder finding no ingest yet exits: push again). */
-async function pushUntilRecording(timeoutMs: number): Promise<void> {
-  const storage = stack.storageDir(account().name);
-  const deadline = Date.now() + timeoutMs;
-  const start = () => {
-    const attempt = { exited: false };
-    const encoder: Encoder = startEncoder(rtmpUrl(manifest, 'show', KEY), { seconds: 900 });
-    void encoder.done.then(() => { attempt.exited = true; });
-    return attempt;
-  };
-  let pushing = start();
-  while ((readPlaylist(storage, LIVE_ASSET, '180p')?.segments.length ?? 0) < 3 || !readDescriptor(storage, LIVE_ASSET)) {
-    if (Date.now() > deadline) throw new Error(`no recording after ${timeoutMs / 1000} s; ingest log: ${await stack.logs(stack.specs.find((s) => s.role === 'ingest')!.name)}`);
-    if (pushing.exited) {
-      await sleep(1000);
-      pushing = start();
-    }
-    await sleep(250);
-  }
-}
 
 afterAll(async () => {
   await browser?.close();

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { Manifest } from '../../lib/model/manifest';
 import { LocalStack, startLocalStack } from '../../bench/support/local-stack';
 import { Browser, launchChromium } from './support/browser';
-import { Encoder, ingestManifest, readDescriptor, readPlaylist, rtmpUrl, SMALL_LADDER, startEncoder, tearDown, withProgramState } from './support/ingest-support';
+import { Encoder, ingestManifest, pushUntilRecording, readDescriptor, readPlaylist, rtmpUrl, SMALL_LADDER, startEncoder, tearDown, withProgramState } from './support/ingest-support';
 import { describe as describeState, longestStallMs, openPlayer, Player, PlayerKind, PLAYER_NAMES, PlayerPage, PlayerState, startPlayerPage } from './support/player-page';
 
 const SEGMENT = 4;
@@ -91,30 +91,8 @@ beforeAll(async () => {
   await stack.waitReady(30_000);
   storage = stack.storageDir(account().name);
   browser = await launchChromium();
-  await pushUntilRecording(60_000);
+  await pushUntilRecording(stack, push, { storage, asset: LIVE_ASSET, rendition: VIDEO[0] }, 60_000);
 }, 120_000);
-
-/**
- * Pushes until the live asset records three segments. An encoder that finds no ingest listening (the
- * runtime restarting a workload that could not bind at its first start) exits at once: push again.
- */
-async function pushUntilRecording(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const start = () => {
-    const attempt = { exited: false };
-    void push().done.then(() => { attempt.exited = true; });
-    return attempt;
-  };
-  let pushing = start();
-  while (segmentsOf(LIVE_ASSET).length < 3 || !readDescriptor(storage, LIVE_ASSET)) {
-    if (Date.now() > deadline) throw new Error(`no recording after ${timeoutMs / 1000} s; ingest log: ${await stack.logs(stack.specs.find((s) => s.role === 'ingest')!.name)}`);
-    if (pushing.exited) {
-      await sleep(1000);
-      pushing = start();
-    }
-    await sleep(250);
-  }
-}
 
 afterAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });

@@ -156,6 +156,31 @@ export async function tearDown(stack: LocalStack | undefined, scratch: string | 
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 }
 
+/**
+ * Pushes with `push()` until `asset` has recorded three segments of `rendition` and its descriptor. An
+ * encoder that finds no ingest listening (the runtime restarting a workload that could not bind at
+ * its first start) exits at once: push again.
+ */
+export async function pushUntilRecording(
+  stack: LocalStack, push: () => Encoder, where: { storage: string; asset: string; rendition: string }, timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const start = () => {
+    const attempt = { exited: false };
+    void push().done.then(() => { attempt.exited = true; });
+    return attempt;
+  };
+  let pushing = start();
+  while ((readPlaylist(where.storage, where.asset, where.rendition)?.segments.length ?? 0) < 3 || !readDescriptor(where.storage, where.asset)) {
+    if (Date.now() > deadline) throw new Error(`no recording after ${timeoutMs / 1000} s; ingest log: ${await stack.logs(stack.specs.find((s) => s.role === 'ingest')!.name)}`);
+    if (pushing.exited) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      pushing = start();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export function rtmpUrl(manifest: Manifest, channel: string, key: string): string {
   return `rtmp://127.0.0.1:${channelOf(manifest, channel).port}/live/${key}`;
 }
