@@ -110,6 +110,19 @@ export const RULES: readonly Rule[] = [
     )] : [])),
   },
   {
+    id: 'common-encryption-standard-latency',
+    scope: 'account',
+    description: 'Common encryption (cenc, cbcs) is packaged per segment: a protected locator serves a standard-latency channel, not LL-HLS parts.',
+    check: (account) => account.locators.flatMap((locator) => {
+      const encryption = account.deliveryPolicies.find((d) => d.name === locator.deliveryPolicy)?.encryption.type;
+      const channel = account.channels.find((c) => c.name === locator.channel);
+      return (encryption === 'cenc' || encryption === 'cbcs') && channel?.latency === 'low' ? [issue(
+        locator.path, 'deliveryPolicy', `${JSON.stringify(locator.deliveryPolicy)} (${encryption}) on channel ${channel.name} with latency "low"`,
+        'a clear or envelope delivery policy on a low-latency channel (the origin protects whole segments; LL-HLS parts would go out unprotected, so they are not offered), or latency "standard"',
+      )] : [];
+    }),
+  },
+  {
     id: 'keys-match-algorithms',
     scope: 'account',
     description: 'Every verification key of a token policy is of a family its pinned algorithms use, and every pinned algorithm has a key (RFC 8725: no algorithm confusion).',

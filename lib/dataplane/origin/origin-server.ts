@@ -238,7 +238,8 @@ export class OriginServer extends HttpService {
   /** A media playlist: LL-HLS (blocking requests held) for a low-latency recording, else the plain one. */
   private async mediaPlaylist(target: PackagingTarget, rendition: string, query: string, keyUri?: string): Promise<Rendered> {
     const request = playlistRequest(query);
-    if (await this.packager.isLowLatencyLive(target)) return this.packager.lowLatencyMedia(target, rendition, request, keyUri);
+    // Protected with common encryption: whole segments only (see Packager.part), so the plain playlist.
+    if (!target.commonEncryption && await this.packager.isLowLatencyLive(target)) return this.packager.lowLatencyMedia(target, rendition, request, keyUri);
     return this.packager.media(target, rendition, keyUri);
   }
 

@@ -166,6 +166,9 @@ export class Packager {
     const asset = await this.store.descriptor(target.assetName);
     this.requireRendition(asset, rendition);
     if (!named || !asset.lowLatency) throw new NotFoundError(`${rendition}/${file} is not a part of this recording`);
+    // Rule common-encryption-standard-latency keeps protected locators off low-latency channels; should
+    // one get here anyway, its parts are not sent (they would leave in the clear).
+    if (target.commonEncryption) throw new PackagingRefusal(403, `parts are not offered for ${target.commonEncryption.scheme}-protected locators (protection is per segment)`);
     const maxParts = Math.ceil(asset.segmentDurationSeconds / asset.lowLatency.partTargetSeconds) + 1;
     const waitMs = 3 * Math.max(1, Math.round(asset.segmentDurationSeconds)) * 1000;
     const deadline = Date.now() + waitMs;

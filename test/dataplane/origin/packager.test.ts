@@ -192,6 +192,8 @@ describe('Packager, a low-latency recording (LL-HLS)', () => {
     const never = packager.part(target, 'v', 'seg-3.part3.m4s');
     setTimeout(() => writeEdge(3, true), 200);
     await expect(never).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
 
 describe('Packager with common encryption', () => {
   let storage: string;
