@@ -44,6 +44,9 @@ export const RUN_FILES = {
  */
 const MAX_FRAME_RATE = 60;
 
+/** Timescale of low-latency video tracks: one tick a microsecond, the unit browsers keep media time in. */
+const VIDEO_TIMESCALE = 1_000_000;
+
 /** Segments ffmpeg keeps listed in its own playlist: the workload reads it several times a segment. */
 const RUN_PLAYLIST_LENGTH = 30;
 
@@ -181,8 +184,16 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
   // playback stalled (and hls.js added a second to its target latency). Without it the media timeline is
   // the decode timeline the playlists are built from (the priming frame plays as 21 ms of silence).
   const audioMuxer = ['-format_options', 'use_editlist=0'];
+  // Video in microseconds: browsers keep media time in whole microseconds and Chromium truncates each
+  // frame's time into them, so at 30 fps (a frame lasts 33333.3 us) the frame before a segment boundary
+  // ended 1 us short of it in the browser's buffered ranges (1.999999 s). Next to the live edge hls.js
+  // then found that buffer end still inside the segment it had played, loaded its parts again and again
+  // until the playlist grew, and stalled (raising its target latency by a second). With a timescale of
+  // 1 000 000 every frame starts on a whole microsecond (durations 33333 and 33334 that add up exactly)
+  // and each boundary falls where the playlist says.
+  const videoMuxer = ['-format_options', `video_track_timescale=${VIDEO_TIMESCALE}`];
   if (encoding.type === 'passthrough') {
-    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name, audioMuxer)];
+    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION, videoMuxer), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name, audioMuxer)];
   }
   const kfi = job.keyFrameIntervalSeconds;
   const gop = String(Math.ceil(kfi * MAX_FRAME_RATE));
@@ -200,7 +211,7 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
       '-c:v', 'libx264', '-preset', encoding.speedPreset, '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-profile:v', r.profile, '-b:v', `${r.videoBitrateKbps}k`, '-maxrate:v', `${r.videoBitrateKbps}k`, '-bufsize:v', `${r.videoBitrateKbps * 2}k`,
       '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${formatSeconds(kfi)})`,
-      ...dash(r.name),
+      ...dash(r.name, videoMuxer),
     ]),
     // Each DASH muxer cuts segments from its own stream's start. Constant frame rate fills video from media
     // time 0; first_pts=0 pads audio from 0 too (an encoder's sound often starts later than its picture),

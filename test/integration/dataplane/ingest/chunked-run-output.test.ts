@@ -91,7 +91,33 @@ it('hands on every chunk while its segment is written, then the segment made of 
   expect(apart.length).toBeGreaterThanOrEqual(2);
   expect(Math.max(...apart.map((x) => x.decodeMs))).toBeLessThanOrEqual(25);
   expect(Math.max(...apart.map((x) => x.presentedMs))).toBeLessThanOrEqual(25);
+
+  // Video frames start and last whole microseconds, the unit browsers keep media time in (Chromium
+  // truncates into it): the frames of segment n then end exactly where segment n + 1 starts in the
+  // browser's buffered ranges, not 1 us short of it (which stalled hls.js at the live edge).
+  const frameEdgesUs: number[][] = [];
+  for (const segment of video) {
+    const frames = await videoFramesUs(segment);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const f of frames) {
+      expect(Number.isInteger(f.startUs)).toBe(true);
+      expect(Number.isInteger(f.durationUs)).toBe(true);
+    }
+    frameEdgesUs.push([frames[0].startUs, frames[frames.length - 1].startUs + frames[frames.length - 1].durationUs]);
+  }
+  for (let n = 1; n < frameEdgesUs.length; n++) expect(frameEdgesUs[n][0]).toBe(frameEdgesUs[n - 1][1]);
 });
+
+/** Each video frame's start and duration in microseconds, from its timestamps in the track's timescale as ffprobe lists them. */
+async function videoFramesUs(segment: SegmentEvent): Promise<{ startUs: number; durationUs: number }[]> {
+  const file = `${segment.segmentPath}.frames.mp4`;
+  fs.writeFileSync(file, Buffer.concat([fs.readFileSync(segment.initPath), fs.readFileSync(segment.segmentPath)]));
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=time_base:packet=pts,duration', '-of', 'json', file], { timeout: 10_000 });
+  const probe = JSON.parse(stdout) as { streams: { time_base: string }[]; packets: { pts: number; duration: number }[] };
+  const ticksPerSecond = Number(probe.streams[0].time_base.split('/')[1]);
+  return probe.packets.map((p) => ({ startUs: (p.pts * 1e6) / ticksPerSecond, durationUs: (p.duration * 1e6) / ticksPerSecond }))
+    .sort((a, b) => a.startUs - b.startUs);
+}
 
 /** Decode time of a segment's first sample (its `tfdt`), in milliseconds. */
 function decodeStartMs(segment: SegmentEvent): number {
