@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { LivestackValidationError, ValidationIssue } from '../lib/model/errors';
 import { LOW_LATENCY } from '../lib/model/latency';
 import {
-  ChannelManifest, encoding as encodingSchema, IngestProtocol, KEY_FRAME_SECONDS, LatencyMode, RunState, SEGMENT_SECONDS, SrtIngest,
+  ChannelManifest, encoding as encodingSchema, IngestProtocol, KEY_FRAME_SECONDS, LatencyMode, RunState, SEGMENT_SECONDS, SRT_LATENCY_MS, SrtIngest,
 } from '../lib/model/manifest';
 import { liveChannelProps, toDuration } from '../lib/model/props';
 import { validateProps, zodIssues } from '../lib/model/validate';
@@ -88,21 +88,26 @@ export interface LiveChannelProps {
   readonly state?: RunState;
 }
 
-/**
- * SRT settings of a channel. There is no latency to set: the ingest hands packets on as soon as they
- * are in order and asks for a lost one until it arrives, unless the encoder gives it up (it records,
- * it does not play: SRT's timestamp-based delivery would only delay the stream, and lose its last
- * `latency` when the encoder closes).
- */
+/** SRT settings of a channel. */
 export interface SrtIngestOptions {
   /** UDP port SRT encoders call. @default - the channel's port (RTMP uses it over TCP) */
   readonly port?: number;
   /**
-   * The shortest AES key the channel accepts, in bytes: 16, 24 or 32 (AES-128/192/256). The encoder
-   * chooses its key length (`pbkeylen`); one with a shorter key is closed as soon as it connects.
-   * @default 16 - any
+   * SRT latency, 20 ms to 8 s in whole milliseconds: how long the link keeps asking for a lost packet
+   * again before it gives it up (a gap in the recording). Give it 3-4 times the round trip to the
+   * encoder on a lossy link; the stream reaches the transcoder this much later. As in libsrt, an
+   * encoder that asks for more (ffmpeg's `latency`, in microseconds) gets more; nothing sent before
+   * the encoder closes is lost to it.
+   * @default Duration.millis(120) - libsrt's default
    */
-  readonly minKeyLength?: 16 | 24 | 32;
+  readonly latency?: Duration | string;
+  /**
+   * AES key length of the contribution, in bytes: 16, 24 or 32 (AES-128/192/256), SRT's `pbkeylen`.
+   * An encoder that sets no key length gets the channel's; one that sets another is refused (the
+   * ingest log says why).
+   * @default 16
+   */
+  readonly keyLength?: 16 | 24 | 32;
 }
 
 /** An ingest point: encoders push RTMP or SRT to it; its programs record it (AMS live event). */
@@ -148,6 +153,9 @@ export class LiveChannel extends Construct implements ChannelScope {
     if (this.resolved.srt && !takesSrt) {
       issues.push({ path: this.node.path, field: 'srt', received: `SRT settings on a channel with protocols ${JSON.stringify(this.protocols)}`, allowed: 'srt settings only with "srt" in protocols' });
     }
+    const srtLatency = toDuration(this.resolved.srt?.latency, Duration.millis(SRT_LATENCY_MS.default));
+    if (!srtLatency) issues.push(this.unparsable('srt.latency', this.resolved.srt?.latency));
+    else issues.push(...this.checkSrtLatency(srtLatency));
     const key = this.resolved.streamKey ?? Secret.generated();
     this.streamKey = typeof key === 'string' ? Secret.fromString(key) : key;
     const secretProblem = this.streamKey.problem(this, takesSrt ? 'srt-stream-key' : 'stream-key');
@@ -157,7 +165,7 @@ export class LiveChannel extends Construct implements ChannelScope {
     this.segmentDuration = segmentDuration!;
     this.port = this.resolved.port ?? DEFAULT_PORT;
     this.srt = takesSrt
-      ? { port: this.resolved.srt?.port ?? this.port, minKeyLength: this.resolved.srt?.minKeyLength ?? 16 }
+      ? { port: this.resolved.srt?.port ?? this.port, keyLength: this.resolved.srt?.keyLength ?? 16, latencyMs: Math.round(srtLatency!.toSeconds() * 1000) }
       : undefined;
   }
 
@@ -213,6 +221,15 @@ export class LiveChannel extends Construct implements ChannelScope {
       issues.push({ path: this.node.path, field: 'segmentDuration', received: segmentDuration.toString(), allowed: `from ${SEGMENT_SECONDS.min}s to ${SEGMENT_SECONDS.max}s` });
     }
     return issues;
+  }
+
+  private checkSrtLatency(latency: Duration): ValidationIssue[] {
+    const ms = latency.toSeconds() * 1000;
+    if (ms >= SRT_LATENCY_MS.min && ms <= SRT_LATENCY_MS.max && Math.abs(ms - Math.round(ms)) < 1e-6) return [];
+    return [{
+      path: this.node.path, field: 'srt.latency', received: latency.toString(),
+      allowed: `from ${SRT_LATENCY_MS.min}ms to ${Duration.millis(SRT_LATENCY_MS.max)}, in whole milliseconds (SRT's latency: how long a lost packet is asked for again)`,
+    }];
   }
 
   private unparsable(field: string, value: unknown): ValidationIssue {

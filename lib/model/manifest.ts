@@ -99,15 +99,22 @@ export type IngestProtocol = z.infer<typeof ingestProtocol>;
 export const srtKeyLength = z.union([z.literal(16), z.literal(24), z.literal(32)]);
 
 /**
- * The SRT side of a channel (present exactly when `protocols` includes `srt`). There is no receive
- * latency: the ingest takes packets as soon as they are in order (it records, it does not play; see
- * lib/dataplane/ingest/native/srt-listener.c).
+ * SRT latency bounds and default, in ms: libsrt's default (120 ms) and what its receive buffer is sized
+ * for (lib/dataplane/ingest/native/srt-listener.c). Below 20 ms no loss is recovered over any real link.
  */
+export const SRT_LATENCY_MS = { min: 20, max: 8000, default: 120 } as const;
+
+/** The SRT side of a channel (present exactly when `protocols` includes `srt`). */
 export const srtIngest = z.object({
   /** UDP port encoders call. */
   port,
-  /** The shortest AES key accepted from encoders, in bytes (the encoder chooses its key length). */
-  minKeyLength: srtKeyLength,
+  /** The channel's AES key length in bytes (pbkeylen); encoders set the same or none. */
+  keyLength: srtKeyLength,
+  /**
+   * SRT latency (SRTO_LATENCY): how long the link asks for a lost packet again before it gives it up;
+   * the stream reaches the transcoder this much later. An encoder may negotiate more.
+   */
+  latencyMs: z.number().int().min(SRT_LATENCY_MS.min).max(SRT_LATENCY_MS.max),
 });
 export type SrtIngest = z.infer<typeof srtIngest>;
 

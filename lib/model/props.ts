@@ -99,7 +99,8 @@ export const liveChannelProps = z.strictObject({
   protocols: z.array(ingestProtocol, { error: 'a list of ingest protocols: ["rtmp"], ["srt"] or ["rtmp", "srt"]' }).min(1).optional(),
   srt: z.strictObject({
     port: port.optional(),
-    minKeyLength: z.union([z.literal(16), z.literal(24), z.literal(32)], { error: '16, 24 or 32 (bytes: AES-128, AES-192, AES-256)' }).optional(),
+    keyLength: z.union([z.literal(16), z.literal(24), z.literal(32)], { error: '16, 24 or 32 (bytes: AES-128, AES-192, AES-256)' }).optional(),
+    latency: durationLike.optional(),
   }).optional(),
   streamKey: streamKeyLike.optional(),
   ingestAllowList: cidrList.optional(),

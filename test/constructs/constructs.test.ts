@@ -31,18 +31,18 @@ describe('defaults', () => {
     expect(channel.encoding.type === 'standard' && channel.encoding.ladder.map((r) => r.name)).toEqual(['720p', '540p', '360p']);
   });
 
-  test('a channel with SRT takes it on its own port number over UDP, any AES key length, and says where encoders go', () => {
+  test('a channel with SRT takes it on its own port number over UDP, with libsrt\'s 120 ms latency and AES-128 unless told, and says where encoders go', () => {
     let urls: (string | undefined)[] = [];
     const manifest = render((stack) => {
       const account = new MediaAccount(stack, 'demo');
       const both = account.addLiveChannel('news', { protocols: ['rtmp', 'srt'] });
-      const tuned = account.addLiveChannel('sport', { protocols: ['srt'], port: 1936, srt: { port: 9000, minKeyLength: 32 } });
+      const tuned = account.addLiveChannel('sport', { protocols: ['srt'], port: 1936, srt: { port: 9000, keyLength: 32, latency: Duration.millis(500) } });
       urls = [both.ingestUrl, both.srtIngestUrl, tuned.srtIngestUrl, account.addLiveChannel('talk', { port: 1937 }).srtIngestUrl];
     });
 
     const [news, sport, talk] = manifest.accounts[0].channels;
-    expect(news).toEqual(expect.objectContaining({ protocols: ['rtmp', 'srt'], port: 1935, srt: { port: 1935, minKeyLength: 16 } }));
-    expect(sport).toEqual(expect.objectContaining({ protocols: ['srt'], port: 1936, srt: { port: 9000, minKeyLength: 32 } }));
+    expect(news).toEqual(expect.objectContaining({ protocols: ['rtmp', 'srt'], port: 1935, srt: { port: 1935, keyLength: 16, latencyMs: 120 } }));
+    expect(sport).toEqual(expect.objectContaining({ protocols: ['srt'], port: 1936, srt: { port: 9000, keyLength: 32, latencyMs: 500 } }));
     expect(talk.srt).toBeUndefined();
     expect(urls).toEqual(['rtmp://127.0.0.1:1935/live', 'srt://127.0.0.1:1935?streamid=publish:news', 'srt://127.0.0.1:9000?streamid=publish:sport', undefined]);
   });

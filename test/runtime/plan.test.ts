@@ -96,10 +96,13 @@ describe('plan', () => {
       .toContain('ingest protocols changed (encoders must switch)');
   });
 
-  test('changing only the SRT key length restarts the ingest but changes no URL or protocol', () => {
-    const srt = (minKeyLength: 16 | 32): Variant => ({ channel: { protocols: ['srt'], srt: { minKeyLength } } });
+  test.each([
+    ['key length', { keyLength: 16 as const }, { keyLength: 32 as const }],
+    ['latency', {}, { latency: '500ms' }],
+  ])('changing only the SRT %s restarts the ingest but changes no URL or protocol', (_what, before, after) => {
+    const srt = (settings: object): Variant => ({ channel: { protocols: ['srt'], srt: settings } });
 
-    const { byRole } = planChange(manifestOf(srt(16)), manifestOf(srt(32)));
+    const { byRole } = planChange(manifestOf(srt(before)), manifestOf(srt(after)));
 
     expect(byRole('ingest')).toMatchObject({ kind: 'replace', reason: 'changed: config.channel.srt', disruptions: ['live-ingest-restarted'] });
   });

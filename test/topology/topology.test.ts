@@ -72,7 +72,7 @@ describe('topology', () => {
 
     expect(ingest.ports.map((p) => `${p.hostPort}/${p.protocol}`)).toEqual(['1935/tcp', '9000/udp']);
     expect(ingest.urls).toEqual(['rtmp://127.0.0.1:1935/live', 'srt://127.0.0.1:9000?streamid=publish:news']);
-    expect(JSON.parse(ingest.env[ENV.config]).channel).toMatchObject({ protocols: ['rtmp', 'srt'], srt: { port: 9000, minKeyLength: 16 } });
+    expect(JSON.parse(ingest.env[ENV.config]).channel).toMatchObject({ protocols: ['rtmp', 'srt'], srt: { port: 9000, keyLength: 16, latencyMs: 120 } });
     // An SRT-only channel does not take RTMP: no TCP port, no RTMP URL.
     const [srtOnly] = topology(manifestOf((a) => a.addLiveChannel('news', { protocols: ['srt'] })));
     expect(srtOnly.ports.map((p) => `${p.hostPort}/${p.protocol}`)).toEqual(['1935/udp']);

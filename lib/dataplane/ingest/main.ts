@@ -263,7 +263,7 @@ export async function run(): Promise<void> {
   await refreshHealth();
   const doors = [
     ...(takesRtmp ? [`rtmp://${urlHost(rtmpHost)}:${channel.port}/${RTMP_APPLICATION}`] : []),
-    ...(channel.srt ? [`srt://${urlHost(rtmpHost)}:${channel.srt.port} (UDP; AES-${channel.srt.minKeyLength * 8} at least)`] : []),
+    ...(channel.srt ? [`srt://${urlHost(rtmpHost)}:${channel.srt.port} (UDP; AES-${channel.srt.keyLength * 8}, latency ${channel.srt.latencyMs} ms)`] : []),
   ];
   log.info(`ingest of channel ${channel.name} listening on ${doors.join(' and ')} `
     + `(${describeEncoding(env.config)}; recording ${recorder.recordingAssets.join(', ') || 'nothing'})`);

@@ -15,14 +15,16 @@ export type HelperFrame =
 
 /** Why the helper refused a caller: the same words as the RTMP gate's where they mean the same. */
 export const srtRefusalReason = z.enum([
-  'bad-streamid', 'wrong-streamid', 'bad-mode', 'address-not-allowed', 'already-publishing', 'wrong-key', 'weak-key', 'internal',
+  'bad-streamid', 'wrong-streamid', 'bad-mode', 'address-not-allowed', 'already-publishing', 'wrong-key', 'key-length-mismatch', 'internal',
 ]);
 export type SrtRefusalReason = z.infer<typeof srtRefusalReason>;
 
 export const srtEvent = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('ready'), port: z.number(), minKeyLength: z.number() }),
-  z.object({ event: z.literal('open'), address: z.string(), port: z.number(), keyLength: z.number() }),
-  z.object({ event: z.literal('closed'), why: z.string() }),
+  z.object({ event: z.literal('ready'), port: z.number(), keyLength: z.number(), latencyMs: z.number() }),
+  /** `latencyMs`: the session's negotiated latency (the larger of the channel's and the encoder's). */
+  z.object({ event: z.literal('open'), address: z.string(), port: z.number(), keyLength: z.number(), latencyMs: z.number() }),
+  /** `drainedPackets`: what the buffer still held when the encoder closed, handed on as its time came. */
+  z.object({ event: z.literal('closed'), why: z.string(), drainedPackets: z.number() }),
   z.object({ event: z.literal('refused'), address: z.string(), reason: srtRefusalReason, code: z.number(), detail: z.string() }),
   z.object({ event: z.literal('refusals-unreported'), count: z.number() }),
   z.object({

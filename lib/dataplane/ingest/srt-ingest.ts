@@ -7,7 +7,7 @@ import { SrtIngest as SrtSettings } from '../../model/manifest';
 import { Logger } from '../common/log';
 import { SrtLinkHealth } from './ingest-health';
 import { PublishGate } from './publish-gate';
-import { SrtListener } from './srt-listener';
+import { SrtListener, SrtOpen } from './srt-listener';
 import { Transcoder } from './transcoder';
 
 /** Refusals written to the log per second; beyond that (a flood) they are counted and summed up. */
@@ -42,19 +42,20 @@ export class SrtIngest {
       listenHost: options.listenHost,
       port: options.settings.port,
       resource: options.channel,
-      minKeyLength: options.settings.minKeyLength,
+      keyLength: options.settings.keyLength,
+      latencyMs: options.settings.latencyMs,
       allowList: options.allowList,
       passphrase: options.passphrase,
       log: options.log,
       binary: options.binary,
       handlers: {
-        opened: (session) => this.opened(session.address, session.port, session.keyLength),
+        opened: (session) => this.opened(session),
         data: (chunk) => {
           if (!this.current) return;
           this.current.bytes += chunk.length;
           options.transcoder.feed(chunk);
         },
-        closed: (why) => this.closed(why),
+        closed: (why, drained) => this.closed(drained > 0 ? `${why}; ${drained} packets it had sent handed on after it closed, as their latency ran out` : why),
         refused: (refusal) => this.refused(refusal.reason, `refused SRT caller ${refusal.address}: ${refusal.detail} (SRT reject code ${refusal.code})`),
         stats: (stats) => {
           if (!this.current) return;
@@ -97,7 +98,7 @@ export class SrtIngest {
     return this.current?.link;
   }
 
-  private opened(address: string, port: number, keyLength: number): void {
+  private opened({ address, port, keyLength, latencyMs }: SrtOpen): void {
     const clientId = `srt-${++this.sessions}`;
     const verdict = this.options.gate.admitSrt({ clientId, address });
     if (!verdict.accepted) {
@@ -106,7 +107,7 @@ export class SrtIngest {
       return;
     }
     this.current = { clientId, since: Date.now(), bytes: 0, link: { rttMs: 0, packetsLost: 0, packetsRetransmitted: 0, packetsDropped: 0 } };
-    this.options.log.info(`accepted SRT publisher ${address}:${port} (session ${clientId}, AES-${keyLength * 8})`);
+    this.options.log.info(`accepted SRT publisher ${address}:${port} (session ${clientId}, AES-${keyLength * 8}, latency ${latencyMs} ms)`);
     this.options.transcoder.publisherArrived('pipe');
     this.options.publisherChanged();
   }

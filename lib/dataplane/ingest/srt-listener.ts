@@ -27,7 +27,7 @@ export interface SrtListenerHandlers {
   opened(session: SrtOpen): void;
   /** MPEG-TS of the open session, in order. */
   data(chunk: Buffer): void;
-  closed(why: string): void;
+  closed(why: string, drainedPackets: number): void;
   refused(refusal: SrtRefusal): void;
   stats(stats: SrtStats): void;
   /** Refusals the helper could not queue (a flood); counted, not detailed. */
@@ -39,8 +39,10 @@ export interface SrtListenerOptions {
   readonly port: number;
   /** The channel name: what stream ids must name. */
   readonly resource: string;
-  /** The shortest AES key accepted: 16, 24 or 32 bytes (AES-128, -192, -256). */
-  readonly minKeyLength: number;
+  /** The channel's AES key length: 16, 24 or 32 bytes (AES-128, -192, -256); encoders set the same or none. */
+  readonly keyLength: number;
+  /** SRT receive latency in ms (the encoder may negotiate more). */
+  readonly latencyMs: number;
   readonly allowList: readonly string[];
   /** The stream key. Written to the helper's stdin only. */
   readonly passphrase: string;
@@ -66,7 +68,8 @@ export class SrtListener {
     const args = [
       '--listen', `${o.listenHost.includes(':') ? `[${o.listenHost}]` : o.listenHost}:${o.port}`,
       '--resource', o.resource,
-      '--min-key-length', String(o.minKeyLength),
+      '--key-length', String(o.keyLength),
+      '--latency', String(o.latencyMs),
       ...o.allowList.flatMap((block) => ['--allow', block]),
     ];
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -140,7 +143,7 @@ export class SrtListener {
     const handlers = this.options.handlers;
     switch (event.event) {
       case 'open': handlers.opened(event); break;
-      case 'closed': handlers.closed(event.why); break;
+      case 'closed': handlers.closed(event.why, event.drainedPackets); break;
       case 'refused': handlers.refused(event); break;
       case 'stats': handlers.stats(event); break;
       case 'refusals-unreported': handlers.unreported(event.count); break;

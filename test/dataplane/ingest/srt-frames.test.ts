@@ -9,8 +9,8 @@ function frame(type: string, payload: Buffer | string): Buffer {
   return Buffer.concat([header, body]);
 }
 
-const open = JSON.stringify({ event: 'open', address: '203.0.113.7', port: 5000, keyLength: 16 });
-const closed = JSON.stringify({ event: 'closed', why: 'the connection broke' });
+const open = JSON.stringify({ event: 'open', address: '203.0.113.7', port: 5000, keyLength: 16, latencyMs: 120 });
+const closed = JSON.stringify({ event: 'closed', why: 'the connection broke', drainedPackets: 3 });
 
 describe('FrameDecoder', () => {
   test('keeps events and data in the order they were written, whatever the chunk boundaries', () => {

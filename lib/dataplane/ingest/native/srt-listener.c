@@ -8,17 +8,25 @@
  *   - the caller's address is in the channel's ingest allow list;
  *   - nobody publishes to the channel yet (over SRT here, or over RTMP: the supervisor says `busy`);
  * and sets the channel's passphrase on the connection, so libsrt refuses a caller with another one
- * (the key itself never crosses the network, and the contribution is encrypted with it). A caller
- * whose AES key is shorter than the channel asks (the encoder chooses its key length) is closed
- * as soon as it is accepted.
+ * (the key itself never crosses the network, and the contribution is encrypted with it).
  *
- * It serves one publisher at a time and hands its MPEG-TS to the supervisor (ingest/main.ts), as soon
- * as it is in order: no timestamp-based delivery (TSBPD), because the ingest records rather than
- * plays, and libsrt abandons what a TSBPD buffer still holds when the encoder closes (Haivision/srt
- * #1671: the last `latency` of every session would be lost). Without TSBPD the listener gives up no
- * packet: it asks for a lost one until it arrives, unless the encoder gives it up.
+ * Key length: the listener advertises the channel's (SRTO_PBKEYLEN) in its first handshake answer. In
+ * HSv5 an encoder that sets none adopts it; one that sets another keeps its own when it is the sender
+ * (SRTO_SENDER, which ffmpeg and OBS set; docs/API/API-socket-options.md, SRTO_PBKEYLEN), and libsrt
+ * then takes the key the encoder generated: such a caller is closed as soon as it is accepted, with
+ * the reason in the refusal event.
  *
- *   argv:   --listen HOST:PORT --resource NAME [--min-key-length 16|24|32]
+ * Latency: SRT's own, with timestamp-based delivery (TSBPD) and too-late packet drop: the link asks
+ * for a lost packet again until `latency` after it was sent, then gives it up. The negotiated value
+ * is the larger of the channel's and the encoder's (SRTO_RCVLATENCY, SRTO_PEERLATENCY), as libsrt
+ * negotiates it. When the encoder closes, libsrt hands on only packets whose time has come and keeps
+ * the rest in the buffer (CUDT::receiveMessage on a broken socket): the listener drains them as their
+ * time comes, up to the negotiated latency, before it ends the session, so the stream's tail (the
+ * last `latency` of it) is recorded too.
+ *
+ * It serves one publisher at a time and hands its MPEG-TS to the supervisor (ingest/main.ts).
+ *
+ *   argv:   --listen HOST:PORT --resource NAME [--key-length 16|24|32] [--latency MS]
  *           [--peer-idle-timeout MS] [--allow CIDR]...            (nothing secret)
  *   stdin:  first line: the passphrase (10-79 characters). Then commands, one a line:
  *           `busy 1` / `busy 0` (another protocol's publisher holds the channel), `drop` (end the
@@ -60,6 +68,15 @@
 #define REFUSAL_QUEUE 64
 #define STATS_EVERY_MS 1000
 #define POLL_MS 100
+/* While draining a closed session: how often packets whose time has come are read. */
+#define DRAIN_POLL_MS 10
+/* A drain waits for the last packet's delivery time (negotiated latency after it was sent) plus this. */
+#define DRAIN_MARGIN_MS 250
+/* The receive buffer holds the latency (plus a second of round trips) of a contribution this fast. */
+#define MAX_CONTRIBUTION_MBPS 40
+#define LIVE_PAYLOAD_BYTES 1316
+#define MIN_LATENCY_MS 20
+#define MAX_LATENCY_MS 8000
 
 struct cidr {
   int family;              /* AF_INET or AF_INET6 */
@@ -78,13 +95,15 @@ static struct {
   char listen_host[64];
   int listen_port;
   char resource[MAX_RESOURCE + 1];
-  /* The shortest AES key accepted, in bytes. */
-  int min_key_length;
+  /* The channel's AES key length, in bytes (SRTO_PBKEYLEN). */
+  int key_length;
+  /* The channel's receive latency in ms (SRTO_LATENCY); the encoder may ask for more. */
+  int latency_ms;
   int peer_idle_ms;
   struct cidr allow[MAX_ALLOW];
   int allow_count;
   char passphrase[MAX_PASSPHRASE + 2];
-} config = { .min_key_length = 16, .peer_idle_ms = 5000 };
+} config = { .key_length = 16, .latency_ms = 120, .peer_idle_ms = 5000 };
 
 /* Set by the main thread (a session is open) and the supervisor (another protocol publishes); read by
  * libsrt's receiver thread in the listen callback. */
@@ -405,9 +424,11 @@ static void parse_arguments(int argc, char **argv) {
     } else if (strcmp(name, "--resource") == 0) {
       if (strlen(value) == 0 || strlen(value) > MAX_RESOURCE) die("--resource: expected 1-%d characters", MAX_RESOURCE);
       strcpy(config.resource, value);
-    } else if (strcmp(name, "--min-key-length") == 0) {
-      config.min_key_length = int_option(name, value, 16, 32);
-      if (config.min_key_length % 8 != 0) die("--min-key-length: expected 16, 24 or 32");
+    } else if (strcmp(name, "--key-length") == 0) {
+      config.key_length = int_option(name, value, 16, 32);
+      if (config.key_length % 8 != 0) die("--key-length: expected 16, 24 or 32");
+    } else if (strcmp(name, "--latency") == 0) {
+      config.latency_ms = int_option(name, value, MIN_LATENCY_MS, MAX_LATENCY_MS);
     } else if (strcmp(name, "--peer-idle-timeout") == 0) {
       config.peer_idle_ms = int_option(name, value, 1000, 60000);
     } else if (strcmp(name, "--allow") == 0) {
@@ -440,6 +461,20 @@ static void set_flag(SRTSOCKET socket, SRT_SOCKOPT option, const char *name, con
   if (srt_setsockflag(socket, option, value, length) != 0) die("setting %s: %s", name, srt_getlasterror_str());
 }
 
+/*
+ * libsrt's receive buffer (8192 packets) holds about 86 Mbit: enough for the default latency, not for a
+ * long one at a high bit rate (docs/API/configuration-guidelines.md). Grown for the channel's latency;
+ * the flow control window (SRTO_FC) caps it, so it grows first.
+ */
+static void size_buffers(SRTSOCKET listener) {
+  long long packets = (long long)(config.latency_ms + 1000) * MAX_CONTRIBUTION_MBPS * 1000 / 8 / LIVE_PAYLOAD_BYTES;
+  if (packets <= 8192) return;
+  int window = packets > 25600 ? (int)packets : 25600;
+  int bytes = (int)packets * (1500 - 28);
+  set_flag(listener, SRTO_FC, "SRTO_FC", &window, sizeof window);
+  set_flag(listener, SRTO_RCVBUF, "SRTO_RCVBUF", &bytes, sizeof bytes);
+}
+
 static SRTSOCKET open_listener(void) {
   struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_DGRAM };
   struct addrinfo *address;
@@ -455,7 +490,14 @@ static SRTSOCKET open_listener(void) {
   /* Stream ids (HSv5) came with SRT 1.3; older callers could not name the channel. */
   set_flag(listener, SRTO_MINVERSION, "SRTO_MINVERSION", &min_version, sizeof min_version);
   set_flag(listener, SRTO_ENFORCEDENCRYPTION, "SRTO_ENFORCEDENCRYPTION", &yes, sizeof yes);
-  set_flag(listener, SRTO_TSBPDMODE, "SRTO_TSBPDMODE", &no, sizeof no);
+  /* Live mode's defaults, said out loud: the latency below means what SRT users expect of it. */
+  set_flag(listener, SRTO_TSBPDMODE, "SRTO_TSBPDMODE", &yes, sizeof yes);
+  set_flag(listener, SRTO_TLPKTDROP, "SRTO_TLPKTDROP", &yes, sizeof yes);
+  /* Both directions (RCVLATENCY, and PEERLATENCY for what little flows back); accepted sockets inherit it. */
+  set_flag(listener, SRTO_LATENCY, "SRTO_LATENCY", &config.latency_ms, sizeof config.latency_ms);
+  /* Advertised in the induction answer, so an encoder that sets no key length adopts the channel's. */
+  set_flag(listener, SRTO_PBKEYLEN, "SRTO_PBKEYLEN", &config.key_length, sizeof config.key_length);
+  size_buffers(listener);
   set_flag(listener, SRTO_PEERIDLETIMEO, "SRTO_PEERIDLETIMEO", &config.peer_idle_ms, sizeof config.peer_idle_ms);
   set_flag(listener, SRTO_RCVSYN, "SRTO_RCVSYN", &no, sizeof no);
   /* No passphrase on the listener itself: the callback sets it on each connection it lets through,
@@ -473,6 +515,13 @@ static SRTSOCKET open_listener(void) {
 
 static SRTSOCKET session = SRT_INVALID_SOCK;
 static int64_t last_stats_ms;
+/* The session's negotiated receive latency. */
+static int session_latency_ms;
+/* The encoder closed the session: packets still in the buffer are read as their time comes, until this
+ * time (0: not draining). */
+static int64_t drain_until_ms;
+static const char *drain_why;
+static long long drained_packets;
 /* Interval counters are cleared at each stats report: the retransmissions received add up here. */
 static long long retransmitted_received;
 
@@ -487,8 +536,10 @@ static void end_session(int eid, const char *why) {
   srt_epoll_remove_usock(eid, session);
   srt_close(session);
   session = SRT_INVALID_SOCK;
+  long long drained = drain_until_ms ? drained_packets : 0;
+  drain_until_ms = 0;
   atomic_store(&session_open, 0);
-  event("{\"event\":\"closed\",\"why\":\"%s\"}", why);
+  event("{\"event\":\"closed\",\"why\":\"%s\",\"drainedPackets\":%lld}", why, drained);
 }
 
 /* One caller per readiness: the listener stays ready while more wait (and srt_accept would log an
@@ -508,36 +559,73 @@ static void accept_caller(SRTSOCKET listener, int eid) {
   }
   int key_length = 0, length = sizeof key_length;
   srt_getsockflag(caller, SRTO_PBKEYLEN, &key_length, &length);
-  if (key_length < config.min_key_length) {
+  if (key_length != config.key_length) {
     srt_close(caller);
-    event("{\"event\":\"refused\",\"address\":\"%s\",\"reason\":\"weak-key\",\"code\":%d,\"detail\":\"the encoder encrypts with AES-%d; the channel asks for AES-%d at least (set pbkeylen=%d in the encoder)\"}",
-          host, SRT_REJX_UNACCEPTABLE, key_length * 8, config.min_key_length * 8, config.min_key_length);
+    event("{\"event\":\"refused\",\"address\":\"%s\",\"reason\":\"key-length-mismatch\",\"code\":%d,\"detail\":\"the encoder sets pbkeylen=%d (AES-%d); the channel encrypts with AES-%d (set pbkeylen=%d in the encoder, or none)\"}",
+          host, SRT_REJX_UNACCEPTABLE, key_length, key_length * 8, config.key_length * 8, config.key_length);
     return;
   }
+  /* Read on a connected socket, this is the negotiated value: the larger of the channel's latency and
+   * the encoder's SRTO_PEERLATENCY (ffmpeg's `latency`). */
+  int latency = 0;
+  length = sizeof latency;
+  srt_getsockflag(caller, SRTO_RCVLATENCY, &latency, &length);
   int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
   srt_epoll_add_usock(eid, caller, &events);
   session = caller;
+  session_latency_ms = latency;
+  drain_until_ms = 0;
   retransmitted_received = 0;
   atomic_store(&session_open, 1);
   last_stats_ms = now_ms();
-  event("{\"event\":\"open\",\"address\":\"%s\",\"port\":%d,\"keyLength\":%d}", host, peer_port((struct sockaddr *)&peer), key_length);
+  event("{\"event\":\"open\",\"address\":\"%s\",\"port\":%d,\"keyLength\":%d,\"latencyMs\":%d}",
+        host, peer_port((struct sockaddr *)&peer), key_length, latency);
 }
 
-static void read_session(int eid) {
+/* Packets of the session whose delivery time has come, to the supervisor; their count. */
+static int read_ready(void) {
   char buffer[1500];
+  int count = 0;
   for (;;) {
     int got = srt_recvmsg(session, buffer, sizeof buffer);
-    if (got > 0) {
-      write_frame('D', buffer, (size_t)got);
-      continue;
-    }
-    if (got < 0 && srt_getlasterror(NULL) == SRT_EASYNCRCV) return;
-    end_session(eid, srt_getsockstate(session) == SRTS_BROKEN ? "the connection broke or the encoder closed it" : "the connection ended");
-    return;
+    if (got <= 0) return count;
+    write_frame('D', buffer, (size_t)got);
+    count++;
   }
 }
 
+/* Packets in order that wait for their delivery time (libsrt's receive buffer, up to the first gap). */
+static int packets_waiting(void) {
+  int waiting = 0, length = sizeof waiting;
+  if (srt_getsockflag(session, SRTO_RCVDATA, &waiting, &length) != 0) return 0;
+  return waiting;
+}
+
+/* A drain step: what has become due, then the end of the session once nothing waits or time is up. */
+static void drain_session(int eid) {
+  drained_packets += read_ready();
+  if (packets_waiting() == 0 || now_ms() >= drain_until_ms) end_session(eid, drain_why);
+}
+
+static void read_session(int eid) {
+  read_ready();
+  if (srt_getlasterror(NULL) == SRT_EASYNCRCV) return;
+  const char *why = srt_getsockstate(session) == SRTS_BROKEN ? "the connection broke or the encoder closed it" : "the connection ended";
+  if (packets_waiting() == 0) {
+    end_session(eid, why);
+    return;
+  }
+  /* A broken socket stays ready (error) in epoll: edge-triggered, it wakes the loop no more, which
+   * polls the drain instead. (Unsubscribing it makes libsrt log an internal error at every read.) */
+  int edge = SRT_EPOLL_IN | SRT_EPOLL_ERR | SRT_EPOLL_ET;
+  srt_epoll_update_usock(eid, session, &edge);
+  drain_why = why;
+  drained_packets = 0;
+  drain_until_ms = now_ms() + session_latency_ms + DRAIN_MARGIN_MS;
+}
+
 static void report_stats(void) {
+  if (drain_until_ms) return;
   SRT_TRACEBSTATS stats;
   if (srt_bstats(session, &stats, 1) != 0) return;
   retransmitted_received += stats.pktRcvRetrans;
@@ -600,16 +688,17 @@ int main(int argc, char **argv) {
   pthread_t commands;
   if (pthread_create(&commands, NULL, read_commands, NULL) != 0) die("cannot start the command thread");
   pthread_detach(commands);
-  event("{\"event\":\"ready\",\"port\":%d,\"minKeyLength\":%d}", config.listen_port, config.min_key_length);
+  event("{\"event\":\"ready\",\"port\":%d,\"keyLength\":%d,\"latencyMs\":%d}", config.listen_port, config.key_length, config.latency_ms);
 
   while (!stopping) {
     SRTSOCKET ready[4];
     int ready_count = 4;
-    if (srt_epoll_wait(eid, ready, &ready_count, NULL, NULL, POLL_MS, NULL, NULL, NULL, NULL) < 0) ready_count = 0;
+    if (srt_epoll_wait(eid, ready, &ready_count, NULL, NULL, drain_until_ms ? DRAIN_POLL_MS : POLL_MS, NULL, NULL, NULL, NULL) < 0) ready_count = 0;
     for (int i = 0; i < ready_count; i++) {
       if (ready[i] == listener) accept_caller(listener, eid);
-      else if (ready[i] == session) read_session(eid);
+      else if (ready[i] == session && !drain_until_ms) read_session(eid);
     }
+    if (drain_until_ms) drain_session(eid);
     if (atomic_exchange(&drop_requested, 0)) end_session(eid, "the ingest dropped it");
     flush_refusals();
     if (session != SRT_INVALID_SOCK && now_ms() - last_stats_ms >= STATS_EVERY_MS) {
