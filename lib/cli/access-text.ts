@@ -56,6 +56,10 @@ function ingestLines(ingest: IngestAccess): string[] {
   for (const { protocol, url } of ingest.urls) {
     const known = PROTOCOLS[protocol];
     lines.push(known ? `    ${known.label}: ${known.shown(url)} (${known.obs})` : `    ${protocol.toUpperCase()} URL: ${url}`);
+    if (protocol === 'srt' && ingest.srt) {
+      const { latencyMs, keyLength } = ingest.srt;
+      lines.push(`    SRT latency ${latencyMs} ms (an encoder may ask for more), AES-${keyLength * 8}: encoders set pbkeylen=${keyLength} or none`);
+    }
   }
   const key = ingest.streamKey;
   if (key.kind === 'file') {

@@ -13,7 +13,7 @@
  */
 import { locatorId } from '../contract/locator-ids';
 import { storagePaths } from '../contract/storage-layout';
-import { AccountAccessRecord, IngestUrl, LOCATOR_ID_PLACEHOLDER, PreviewAccess, accountAccessRecord } from '../topology/access-records';
+import { AccountAccessRecord, IngestUrl, LOCATOR_ID_PLACEHOLDER, PreviewAccess, SrtLinkRecord, accountAccessRecord } from '../topology/access-records';
 import { DesiredState } from './desired-state';
 
 export * from '../topology/access-records';
@@ -30,6 +30,7 @@ export interface IngestAccess {
   readonly channel: string;
   readonly urls: IngestUrl[];
   readonly streamKey: StreamKeySource;
+  readonly srt?: SrtLinkRecord;
 }
 
 export interface PlaybackAccess {
@@ -76,7 +77,7 @@ export function resolveAccess(records: readonly AccountAccessRecord[], facts: (a
         ...(deployment.storageDir ? { path: storagePaths.secret(deployment.storageDir, key.secretId) } : {}),
         ...(deployment.keyCommand ? { command: deployment.keyCommand(channel.channel) } : {}),
       };
-      access.ingest.push({ account: record.account, channel: channel.channel, urls: channel.urls, streamKey });
+      access.ingest.push({ account: record.account, channel: channel.channel, urls: channel.urls, streamKey, ...(channel.srt ? { srt: channel.srt } : {}) });
     }
     for (const play of record.playback) {
       const id = play.explicitId ?? (deployment.locatorIdKey !== undefined ? locatorId(deployment.locatorIdKey, { account: record.account, name: play.locator }) : undefined);

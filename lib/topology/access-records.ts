@@ -25,11 +25,19 @@ export interface IngestUrl {
   readonly url: string;
 }
 
+/** What an SRT encoder must match: the channel's latency (it may ask for more) and AES key length. */
+export interface SrtLinkRecord {
+  readonly latencyMs: number;
+  readonly keyLength: number;
+}
+
 /** A channel's ingest as the desired state names it (kept in status files). */
 export interface ChannelIngestRecord {
   readonly channel: string;
   readonly urls: IngestUrl[];
   readonly streamKey: StreamKeyOrigin;
+  /** On a channel that takes SRT. */
+  readonly srt?: SrtLinkRecord;
 }
 
 /** A locator's playback URLs with `<locator-id>` for its id (kept in status files). */
@@ -66,7 +74,10 @@ export function accountAccessRecord(account: AccountManifest, specs: readonly Wo
   for (const channel of account.channels) {
     const spec = specs.find((s) => s.role === 'ingest' && s.owner === channel.path);
     if (!spec) continue;
-    ingest.push({ channel: channel.name, urls: spec.urls.map(ingestUrl), streamKey: streamKeyOrigin(channel.streamKey) });
+    ingest.push({
+      channel: channel.name, urls: spec.urls.map(ingestUrl), streamKey: streamKeyOrigin(channel.streamKey),
+      ...(channel.srt ? { srt: { latencyMs: channel.srt.latencyMs, keyLength: channel.srt.keyLength } } : {}),
+    });
     // Every running endpoint serves the preview; the first one is enough to show.
     const endpoint = account.endpoints.find((e) => e.state === 'running');
     if (endpoint && channel.previewAllowList.length > 0) {
