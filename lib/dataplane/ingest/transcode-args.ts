@@ -120,6 +120,24 @@ export function concatInputArgs(encoding: Encoding): string[] {
   return ['-f', 'concat', '-safe', '0', ...(encoding.type === 'passthrough' ? ['-auto_convert', '0'] : []), '-protocol_whitelist', 'file,rtmp,tcp'];
 }
 
+/**
+ * How long ffmpeg probes an MPEG-TS pipe (an SRT publisher) before its first output, in microseconds.
+ * MPEG-TS has no header, so ffmpeg reads for its whole analyze duration whatever it has found: 5 s by
+ * default, which made SRT runs start about 5 s after RTMP's. One second holds the SPS/PPS and first
+ * key frame of an encoder that starts with one (ffmpeg and OBS do) and enough frames to measure the
+ * frame rate; what the probe reads is kept and transcoded, so no frame of the start is lost.
+ */
+const PIPE_ANALYZE_MICROSECONDS = 1_000_000;
+
+function inputArgs(job: TranscodeJob): string[] {
+  return [
+    ...(job.inputArgs ?? []),
+    ...(job.inputFormat ? ['-f', job.inputFormat] : []),
+    ...(job.inputFormat === 'mpegts' ? ['-analyzeduration', String(PIPE_ANALYZE_MICROSECONDS)] : []),
+    '-i', job.input,
+  ];
+}
+
 /** argv (without `ffmpeg`) of a transcoder run. */
 export function transcodeArgs(job: TranscodeJob): string[] {
   if (job.latency === 'low') return chunkedTranscodeArgs(job);
@@ -129,9 +147,7 @@ export function transcodeArgs(job: TranscodeJob): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', job.logLevel ?? 'warning',
     ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
-    ...(job.inputArgs ?? []),
-    ...(job.inputFormat ? ['-f', job.inputFormat] : []),
-    '-i', job.input,
+    ...inputArgs(job),
     ...(job.encoding.type === 'passthrough' ? passthroughCodecArgs(job) : standardCodecArgs(job, videoCount)),
     '-f', 'hls',
     '-hls_time', formatSeconds(job.segmentDurationSeconds),
@@ -170,11 +186,10 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
   const head = [
     '-hide_banner', '-nostdin', '-loglevel', job.logLevel ?? 'warning',
     ...(job.progress ? ['-nostats', '-progress', 'pipe:1', '-stats_period', '1'] : []),
-    // Read the input as it comes: no probing buffer beyond what the stream needs to start.
-    '-fflags', 'nobuffer',
-    ...(job.inputArgs ?? []),
-    ...(job.inputFormat ? ['-f', job.inputFormat] : []),
-    '-i', job.input,
+    // Read the input as it comes: no probing buffer beyond what the stream needs to start. (Not on a
+    // pipe: nobuffer discards what the probe read, the publisher's first second; see inputArgs.)
+    ...(job.inputFormat === 'mpegts' ? [] : ['-fflags', 'nobuffer']),
+    ...inputArgs(job),
   ];
   const audio = renditions[renditions.length - 1];
   // No edit list on audio: the AAC encoder's priming frame would otherwise be shifted 1024 samples
