@@ -40,7 +40,7 @@ export interface ChannelOptions {
   readonly programs: Pick<ProgramManifest, 'name' | 'assetName' | 'state'>[];
   /** @default ['rtmp'] */
   readonly protocols?: IngestProtocol[];
-  /** SRT settings besides the port (a free UDP port). @default the constructs' defaults: any AES key length */
+  /** SRT settings besides the port (a free UDP port). @default the constructs' defaults: AES-128, 120 ms */
   readonly srt?: Partial<Omit<SrtIngest, 'port'>>;
 }
 
@@ -73,7 +73,7 @@ export async function ingestManifest(channels: ChannelOptions[], options: Ingest
         path: `app/${account}/${c.name}`,
         protocols: c.protocols ?? ['rtmp' as const],
         port: await freePort(),
-        ...((c.protocols ?? []).includes('srt') ? { srt: { port: await freeUdpPort(), minKeyLength: c.srt?.minKeyLength ?? 16 } } : {}),
+        ...((c.protocols ?? []).includes('srt') ? { srt: { port: await freeUdpPort(), keyLength: c.srt?.keyLength ?? 16, latencyMs: c.srt?.latencyMs ?? 120 } } : {}),
         streamKey: c.streamKey,
         ingestAllowList: c.ingestAllowList ?? [],
         previewAllowList: [],
@@ -188,12 +188,13 @@ export function rtmpUrl(manifest: Manifest, channel: string, key: string): strin
 /**
  * The URL an SRT encoder calls (`srt://127.0.0.1:PORT?streamid=...&passphrase=...`), by default with the
  * stream id livestack prints; `port` to go through a relay instead; `keyLength` for the encoder's AES
- * key length (ffmpeg's default is 16 bytes); `lingerSeconds` to have the encoder send what it still
+ * key length (ffmpeg sets none by default, and takes the channel's); `latencyMs` for the latency the
+ * encoder asks for (its SRTO_PEERLATENCY); `lingerSeconds` to have the encoder send what it still
  * holds when it closes (ffmpeg's default in live mode, 0, discards it: the last frames).
  */
 export function srtUrl(
   manifest: Manifest, channel: string, passphrase: string | undefined,
-  options: { streamId?: string; port?: number; keyLength?: number; lingerSeconds?: number } = {},
+  options: { streamId?: string; port?: number; keyLength?: number; lingerSeconds?: number; latencyMs?: number } = {},
 ): string {
   const port = options.port ?? channelOf(manifest, channel).srt!.port;
   const query = [
@@ -201,6 +202,8 @@ export function srtUrl(
     ...(passphrase === undefined ? [] : [`passphrase=${passphrase}`]),
     ...(options.keyLength === undefined ? [] : [`pbkeylen=${options.keyLength}`]),
     ...(options.lingerSeconds === undefined ? [] : [`linger=${options.lingerSeconds}`]),
+    // (ffmpeg's latency is in microseconds)
+    ...(options.latencyMs === undefined ? [] : [`latency=${options.latencyMs * 1000}`]),
   ];
   return `srt://127.0.0.1:${port}?${query.join('&')}`;
 }
