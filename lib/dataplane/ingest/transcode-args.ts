@@ -208,7 +208,10 @@ function chunkedTranscodeArgs(job: TranscodeJob): string[] {
   // and each boundary falls where the playlist says.
   const videoMuxer = ['-format_options', `video_track_timescale=${VIDEO_TIMESCALE}`];
   if (encoding.type === 'passthrough') {
-    return [...head, '-map', '0:v:0', '-c', 'copy', ...dash(PASSTHROUGH_RENDITION, videoMuxer), '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job), ...dash(audio.name, audioMuxer)];
+    return [
+      ...head, '-map', '0:v:0', '-c', 'copy', ...mp4TagArgs(job, 'v', 'avc1'), ...dash(PASSTHROUGH_RENDITION, videoMuxer),
+      '-map', '0:a:0', '-c', 'copy', ...mp4TagArgs(job, 'a', 'mp4a'), ...adtsArgs(job), ...dash(audio.name, audioMuxer),
+    ];
   }
   const kfi = job.keyFrameIntervalSeconds;
   const gop = String(Math.ceil(kfi * MAX_FRAME_RATE));
@@ -241,6 +244,15 @@ function passthroughCodecArgs(job: TranscodeJob): string[] {
   // MPEG-TS (SRT) comes with ADTS headers, which MP4 does not carry: ffmpeg 5.1's HLS muxer does not
   // strip them by itself, and refuses the first audio packet.
   return ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', ...adtsArgs(job)];
+}
+
+/**
+ * Stream copy from MPEG-TS (SRT) keeps the TS stream types as codec tags (0x1b, 0x0f); the DASH muxer
+ * hands them to its MP4 muxer, which refuses them ("Tag [27][0][0][0] incompatible"): name the MP4
+ * sample entries. (The HLS muxer picks its own, so the standard path needs none.)
+ */
+function mp4TagArgs(job: TranscodeJob, stream: 'v' | 'a', tag: 'avc1' | 'mp4a'): string[] {
+  return job.inputFormat === 'mpegts' ? [`-tag:${stream}`, tag] : [];
 }
 
 /** AAC in MPEG-TS (SRT) carries ADTS headers, which MP4 does not: stream copy strips them. */

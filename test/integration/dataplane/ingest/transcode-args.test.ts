@@ -147,4 +147,25 @@ describe('transcodeArgs', () => {
     expect(audio.stderr).toBe('');
     expect(audio.stdout).toMatch(/^aac,2\d\d$/);
   }, 60_000);
+
+  it('low-latency passthrough of an MPEG-TS pipe stores every frame, the first ones the probe read included (no -fflags nobuffer there)', async () => {
+    // GIVEN the same content in MPEG-TS, piped as an SRT session is, into a low-latency (chunked CMAF) run
+    const ts = path.join(dir, 'input-low.ts');
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', input, '-c', 'copy', '-f', 'mpegts', ts], { timeout: 60_000 });
+    const outputDir = path.join(dir, 'passthrough-low');
+    const args = transcodeArgs({ input: 'pipe:0', inputFormat: 'mpegts', encoding: { type: 'passthrough' }, keyFrameIntervalSeconds: 1, segmentDurationSeconds: 2, outputDir, latency: 'low' });
+    expect(args).not.toContain('nobuffer');
+    // (the workload makes each rendition's folder before a run, as here)
+    for (const rendition of ['source', 'audio']) fs.mkdirSync(path.join(outputDir, rendition), { recursive: true });
+    await run('sh', ['-c', 'exec ffmpeg "$@" < "$0"', ts, ...args], { timeout: 60_000 });
+
+    // THEN the init section and the segments hold every one of the 125 frames
+    const renditionDir = path.join(outputDir, 'source');
+    const segments = fs.readdirSync(renditionDir).filter((f) => /^seg-\d+\.m4s$/.test(f)).sort((x, y) => Number(/\d+/.exec(x)![0]) - Number(/\d+/.exec(y)![0]));
+    const file = path.join(renditionDir, 'joined.mp4');
+    fs.writeFileSync(file, Buffer.concat(['init.mp4', ...segments].map((f) => fs.readFileSync(path.join(renditionDir, f)))));
+    const { stdout, stderr } = await run('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', file]);
+    expect({ stdout: stdout.trim(), stderr }).toEqual({ stdout: 'h264,125', stderr: '' });
+    expect(fs.existsSync(path.join(outputDir, 'audio', 'init.mp4'))).toBe(true);
+  }, 60_000);
 });
