@@ -5,6 +5,7 @@
  * type-checks separately).
  */
 const { dockerSuitesAvailability } = require('./test/docker/availability');
+const { swarmSuitesAvailability } = require('./test/swarm/availability');
 
 const SLOW = ['<rootDir>/test/integration/', '<rootDir>/test/e2e/', '<rootDir>/test/docker/', '<rootDir>/test/swarm/'];
 
@@ -43,11 +44,19 @@ function integration() {
   // The Docker suites need a daemon: where none can run, they are left out and the reason is printed.
   const docker = dockerSuitesAvailability();
   if (!docker.run) process.stderr.write(`jest: the Docker suites (test/docker) do not run: ${docker.reason}\n`);
+  // The swarm suites build the multi-host rig (several daemons in network namespaces): root as well.
+  const swarm = swarmSuitesAvailability();
+  if (!swarm.run) process.stderr.write(`jest: the swarm suites (test/swarm) do not run: ${swarm.reason}\n`);
   return {
     ...common,
     displayName: 'integration',
     testMatch: laneOnly ?? SLOW.map((dir) => `${dir}**/*.test.ts`),
-    testPathIgnorePatterns: ['/node_modules/', ...(docker.run ? [] : ['<rootDir>/test/docker/']), ...laneIgnore],
+    testPathIgnorePatterns: [
+      '/node_modules/',
+      ...(docker.run ? [] : ['<rootDir>/test/docker/']),
+      ...(swarm.run ? [] : ['<rootDir>/test/swarm/']),
+      ...laneIgnore,
+    ],
     // End-to-end suites spawn bin/livestack, which runs the compiled dist/.
     globalSetup: '<rootDir>/test/global-setup.ts',
   };
