@@ -14,5 +14,5 @@ export { KeyRestriction, TokenRestrictionOptions, VerificationKey } from '../lib
 export { CommonEncryptionOptions, DeliveryEncryption, KeySystem } from '../lib/model/values/delivery-encryption';
 export { RuntimeImage } from '../lib/model/values/runtime-image';
 export { Platform } from '../lib/model/values/platform';
-export type { KubernetesOptions, ResourceAmounts, ResourceOptions, ServiceOptions } from '../lib/model/values/platform';
+export type { KubernetesOptions, ResourceAmounts, ResourceOptions, ServiceOptions, SwarmOptions } from '../lib/model/values/platform';
 export { LivestackValidationError, ValidationIssue } from '../lib/model/errors';

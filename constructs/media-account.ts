@@ -3,7 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { z } from 'zod';
 import { formatIssue } from '../lib/model/errors';
 import { AccountManifest } from '../lib/model/manifest';
-import { kubernetesOptions, mediaAccountProps } from '../lib/model/props';
+import { kubernetesOptions, mediaAccountProps, swarmOptions } from '../lib/model/props';
 import { validateProps } from '../lib/model/validate';
 import { markAccountSource } from '../lib/model/account-source';
 import { RuntimeImage } from '../lib/model/values/runtime-image';
@@ -24,8 +24,14 @@ export interface MediaAccountProps {
   readonly runtimeImage?: RuntimeImage;
   /** Address that published ports (ingest, origins, key delivery) bind to. Use `0.0.0.0` to serve other hosts. @default '127.0.0.1' */
   readonly bindAddress?: string;
-  /** Where media, content keys and generated secrets live. @default - a Docker volume `livestack-<name>-storage` */
-  readonly storage?: { readonly volumeName?: string };
+  /**
+   * Where media, content keys and generated secrets live: a local Docker volume, or a filesystem shared
+   * by every host (NFS, EFS, CephFS, Azure Files) that each host mounts at `shared.hostPath` and every
+   * workload sees at the same path; recordings are hard links, so live segments and recordings stay on
+   * that one filesystem. Several Swarm hosts need `shared`.
+   * @default - a Docker volume `livestack-<name>-storage`
+   */
+  readonly storage?: { readonly volumeName?: string; readonly shared?: { readonly hostPath: string } };
   /** The Docker network the account's workloads share. @default - `livestack-<name>` */
   readonly network?: { readonly name?: string };
   /** Key delivery service settings. @default - port 8090, open to every address, URL derived from the player's host */
@@ -87,6 +93,7 @@ export class MediaAccount extends Construct implements AccountScope {
     this.maxChannels = this.resolved.limits?.maxChannels ?? 5;
     this.platform = this.resolved.platform ?? Platform.docker();
     if (this.platform.kind === 'kubernetes') validateProps(z.strictObject({ platform: kubernetesOptions }), { platform: this.platform.options }, this.node.path);
+    if (this.platform.kind === 'swarm') validateProps(z.strictObject({ platform: swarmOptions }), { platform: this.platform.options }, this.node.path);
     // The stack's synthesis finds its accounts itself (node.findAll) and checks the whole desired state
     // late, once everything is declared (lib/model/rules.ts); the account reports the issues about it.
     const synthesis = LivestackStackSynthesis.of(TerraformStack.of(this));
@@ -137,7 +144,10 @@ export class MediaAccount extends Construct implements AccountScope {
       image: this.runtimeImage.name,
       ...(this.runtimeImage.baseImage !== undefined ? { imageBuild: { baseImage: this.runtimeImage.baseImage } } : {}),
       bindAddress: this.bindAddress,
-      storage: { volume: this.resolved.storage?.volumeName ?? `livestack-${this.accountName}-storage` },
+      storage: {
+        volume: this.resolved.storage?.volumeName ?? `livestack-${this.accountName}-storage`,
+        ...(this.resolved.storage?.shared ? { shared: { hostPath: this.resolved.storage.shared.hostPath } } : {}),
+      },
       network: { name: this.resolved.network?.name ?? `livestack-${this.accountName}` },
       keyDelivery: {
         port: this.keyDeliveryPort,
@@ -146,7 +156,7 @@ export class MediaAccount extends Construct implements AccountScope {
       },
       limits: { maxChannels: this.maxChannels },
       // Docker is the default and is left out, so the manifests of Docker apps stay as they were.
-      ...(this.platform.kind === 'kubernetes' ? { platform: this.platform.toManifest(this.accountName) } : {}),
+      ...(this.platform.kind !== 'docker' ? { platform: this.platform.toManifest(this.accountName) } : {}),
       endpoints: this.allEndpoints.map((e) => e.toManifest()),
       channels: channels.map((c) => c.toManifest()),
       keyPolicies: childrenOf(this, isKeyPolicy).map((k) => k.toManifest()),

@@ -352,8 +352,25 @@ export const platform = z.discriminatedUnion('kind', [
       targetCpuUtilizationPercent: z.number().int().min(1).max(100),
     }).optional(),
   }),
+  z.object({
+    kind: z.literal('swarm'),
+    /**
+     * How published ports reach tasks: `ingress` (the routing mesh: every node answers on every port) or
+     * `host` (the node that runs a task answers; endpoints resolve by DNS round robin, `dnsrr`).
+     */
+    publishMode: z.enum(['ingress', 'host']),
+    placement: z.object({
+      /** Swarm placement constraints every service of the account gets, e.g. `node.labels.media==true`. */
+      constraints: z.array(z.string().min(1)),
+      /** Node labels tasks spread over evenly (`spread` preferences), e.g. `node.labels.zone`. */
+      spreadOver: z.array(z.string().min(1)),
+      /** At most this many tasks of one service on one node; absent: no bound. */
+      maxReplicasPerNode: z.number().int().min(1).max(1000).optional(),
+    }),
+  }),
 ]);
 export type Platform = z.infer<typeof platform>;
+export type SwarmPlatform = Extract<Platform, { kind: 'swarm' }>;
 export type KubernetesPlatform = Extract<Platform, { kind: 'kubernetes' }>;
 
 export const account = z.object({
@@ -368,6 +385,11 @@ export const account = z.object({
   storage: z.object({
     /** Docker volume holding media, keys and secrets (Docker and Terraform targets). */
     volume: z.string().min(1),
+    /**
+     * A filesystem every host mounts at `hostPath` (NFS, EFS, CephFS): bind-mounted at the storage root
+     * of every workload instead of the volume, so workloads on any host see the same media.
+     */
+    shared: z.object({ hostPath: z.string().min(1) }).optional(),
   }),
   network: z.object({ name: z.string().min(1) }),
   keyDelivery: z.object({

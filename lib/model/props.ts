@@ -19,6 +19,9 @@ function instanceOf<T>(cls: { prototype: T }, error: string) {
   return z.custom<T>((value) => value instanceof (cls as unknown as new () => T), { error });
 }
 
+/** An absolute path with no `.`/`..` segment, empty segment or trailing slash, and not `/` itself. */
+const SHARED_PATH = /^(\/(?!\.\.?(\/|$))[^/\0]+)+$/;
+
 const name = z.string().regex(DNS_LABEL, 'a DNS label: 1-63 of a-z, 0-9 and "-", not starting or ending with "-"');
 /** A Duration of a finite, non-negative length (`Duration.seconds(NaN)` or `-1` mean nothing useful). */
 const duration = instanceOf(Duration, 'a Duration, e.g. Duration.seconds(2) or Duration.parse("2s")')
@@ -41,7 +44,10 @@ export const mediaAccountProps = z.strictObject({
   name: name.optional(),
   runtimeImage: instanceOf(RuntimeImage, 'a RuntimeImage, e.g. RuntimeImage.build() or RuntimeImage.fromName("repo/image:tag")').optional(),
   bindAddress: ipAddress.optional(),
-  storage: z.strictObject({ volumeName: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker volume name').optional() }).optional(),
+  storage: z.strictObject({
+    volumeName: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker volume name').optional(),
+    shared: z.strictObject({ hostPath: z.string().regex(SHARED_PATH, 'an absolute, normalised host path below the root, e.g. /mnt/media (no "..", "." or "//", no trailing "/")') }).optional(),
+  }).refine((s) => !(s.volumeName !== undefined && s.shared !== undefined), 'either volumeName (a local volume) or shared (a shared filesystem), not both').optional(),
   network: z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a Docker network name').optional() }).optional(),
   keyDelivery: z.strictObject({
     port: port.optional(),
@@ -49,7 +55,17 @@ export const mediaAccountProps = z.strictObject({
     publicBaseUrl: publicHttpUrl.optional(),
   }).optional(),
   limits: z.strictObject({ maxChannels: z.number().int().min(1).max(10_000).optional() }).optional(),
-  platform: instanceOf(Platform, 'a Platform: Platform.docker() or Platform.kubernetes({...})').optional(),
+  platform: instanceOf(Platform, 'a Platform: Platform.docker(), Platform.swarm({...}) or Platform.kubernetes({...})').optional(),
+});
+
+/** Options of Platform.swarm(), checked by the account that uses them (field paths start with `platform.`). */
+export const swarmOptions = z.strictObject({
+  publishMode: z.enum(['ingress', 'host']).optional(),
+  placement: z.strictObject({
+    constraints: z.array(z.string().regex(/^[A-Za-z0-9_.-]+\s*(==|!=)\s*\S+$/, 'a placement constraint such as node.labels.media==true or node.role!=manager')).optional(),
+    spreadOver: z.array(z.string().regex(/^(node\.labels|engine\.labels)\.[A-Za-z0-9_.-]+$/, 'a node label such as node.labels.zone')).optional(),
+    maxReplicasPerNode: z.number().int().min(1).max(1000).optional(),
+  }).optional(),
 });
 
 const serviceOptions = z.strictObject({ type: serviceType.optional(), annotations: z.record(z.string(), z.string()).optional() });

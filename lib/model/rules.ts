@@ -155,6 +155,24 @@ export const RULES: readonly Rule[] = [
     )] : []),
   },
   {
+    id: 'swarm-pullable-image',
+    scope: 'account',
+    description: 'On a swarm every node runs the runtime image from its own engine: a manager cannot build livestack\'s Dockerfile for the other nodes.',
+    check: (account) => (account.platform?.kind === 'swarm' && account.imageBuild ? [issue(
+      account.path, 'runtimeImage', `RuntimeImage.build() (${account.image}, built on one Docker host)`,
+      'RuntimeImage.fromName("<registry>/<repository>:<tag>") of an image every node can pull or already has (docker build -f images/Dockerfile, then push it, or docker save | docker load on each node)',
+    )] : []),
+  },
+  {
+    id: 'shared-storage-engine',
+    scope: 'account',
+    description: 'Shared storage is a host path every Docker host mounts; on Kubernetes the ReadWriteMany claim is the shared storage.',
+    check: (account) => (account.platform?.kind === 'kubernetes' && account.storage.shared ? [issue(
+      account.path, 'storage.shared', JSON.stringify(account.storage.shared.hostPath),
+      'no shared host path on Kubernetes: the account storage is a ReadWriteMany PersistentVolumeClaim (platform.storage.storageClassName picks NFS, EFS, CephFS...)',
+    )] : []),
+  },
+  {
     id: 'kubernetes-service-names',
     scope: 'account',
     description: 'Per-name Service settings on Kubernetes name an endpoint or a channel of the account.',

@@ -76,6 +76,27 @@ export interface KubernetesOptions {
   };
 }
 
+/** Options of `Platform.swarm()`: how services of the account are published and placed on a Docker Swarm. */
+export interface SwarmOptions {
+  /**
+   * How published ports reach the tasks. `ingress`: swarm's routing mesh, every node answers on every
+   * published port and balances over the tasks (needs IPVS in the nodes' kernels). `host`: only the
+   * node running a task answers on its port, and services resolve by DNS round robin (`dnsrr`); put a
+   * load balancer or a DNS name over the nodes' addresses in front.
+   * @default 'ingress'
+   */
+  readonly publishMode?: 'ingress' | 'host';
+  /** Where tasks may run and how they spread. */
+  readonly placement?: {
+    /** Swarm placement constraints of every service, e.g. `['node.labels.media==true']`. @default - any node */
+    readonly constraints?: string[];
+    /** Node labels to spread each service's tasks over, e.g. `['node.labels.zone']`. @default - none (swarm spreads over nodes anyway) */
+    readonly spreadOver?: string[];
+    /** At most this many tasks of one service per node (1: origin replicas on distinct hosts). @default - no bound */
+    readonly maxReplicasPerNode?: number;
+  };
+}
+
 /**
  * Where an account's workloads run: one Docker host (Terraform's Docker provider, or the livestack
  * runtime), or a Kubernetes cluster (`@cdktf/provider-kubernetes` resources, or plain YAML for GitOps).
@@ -87,10 +108,29 @@ export class Platform {
   /** A Kubernetes cluster. Every option has a default; see KubernetesOptions. */
   static kubernetes(options: KubernetesOptions = {}): Platform { return new Platform('kubernetes', options); }
 
+  /**
+   * A Docker Swarm: one service per workload (origin replicas = scale units), Docker secrets, rolling
+   * updates. Run it with `livestack apply --driver swarm` against a manager, or `cdktf deploy`
+   * (`docker_service` resources). Several hosts need shared storage (`MediaAccount` `storage.shared`).
+   */
+  static swarm(options: SwarmOptions = {}): Platform { return new Platform('swarm', options); }
+
   /** The platform in manifest form, every default filled in (the options are checked first, by the account). */
   toManifest(accountName: string): PlatformManifest {
     if (this.kind === 'docker') return { kind: 'docker' };
-    const o = this.options;
+    if (this.kind === 'swarm') {
+      const s = this.options as SwarmOptions;
+      return {
+        kind: 'swarm',
+        publishMode: s.publishMode ?? 'ingress',
+        placement: {
+          constraints: [...(s.placement?.constraints ?? [])],
+          spreadOver: [...(s.placement?.spreadOver ?? [])],
+          ...(s.placement?.maxReplicasPerNode !== undefined ? { maxReplicasPerNode: s.placement.maxReplicasPerNode } : {}),
+        },
+      };
+    }
+    const o = this.options as KubernetesOptions;
     const exposure = (given: ServiceOptions | undefined): ServiceExposure => ({ type: given?.type ?? 'LoadBalancer', annotations: { ...given?.annotations } });
     const byName = (given: Record<string, ServiceOptions> | undefined) => Object.fromEntries(Object.entries(given ?? {}).map(([name, s]) => [name, exposure(s)]));
     return {
@@ -116,8 +156,8 @@ export class Platform {
   }
 
   private constructor(
-    readonly kind: 'docker' | 'kubernetes',
+    readonly kind: 'docker' | 'kubernetes' | 'swarm',
     /** The options as given (checked by the account that uses them). */
-    readonly options: KubernetesOptions,
+    readonly options: KubernetesOptions | SwarmOptions,
   ) {}
 }
