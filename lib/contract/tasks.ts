@@ -38,3 +38,15 @@ export const finalizeReport = z.object({
   closedFromFiles: z.array(z.string()),
 });
 export type FinalizeReport = z.infer<typeof finalizeReport>;
+
+/**
+ * The live config task: writes the workload's control file (`<storage>/control/<workload>.json`) from
+ * the live config in its environment (`LIVESTACK_LIVE_CONFIG`). How engines whose runtime cannot reach
+ * the storage (Swarm: it lives on the hosts) deliver a live config without restarting the workload.
+ */
+export const WRITE_LIVE_CONFIG_COMMAND = 'write-live-config';
+
+/** argv of the live config task. */
+export function writeLiveConfigCommand(): string[] {
+  return ['livestack', WRITE_LIVE_CONFIG_COMMAND];
+}

@@ -21,6 +21,11 @@ export interface PortSpec {
 export interface MountSpec {
   /** Docker volume name. */
   readonly volume: string;
+  /**
+   * A shared filesystem every host mounts at this path (NFS, EFS, CephFS): bind-mounted instead of the
+   * volume, so a workload sees the same storage on whichever host it runs.
+   */
+  readonly hostPath?: string;
   readonly target: string;
   readonly readOnly: boolean;
 }
@@ -61,6 +66,28 @@ export interface KubernetesWorkloadSpec {
   readonly autoscaling?: { readonly maxReplicas: number; readonly targetCpuUtilizationPercent: number };
 }
 
+/**
+ * How a workload runs as a Docker Swarm service, decided by topology from the account's platform. Part
+ * of the spec hash except what swarm changes without touching tasks (the replica count, outside it).
+ */
+export interface SwarmWorkloadSpec {
+  /** `ingress`: routing mesh and a virtual IP; `host`: the task's node answers, DNS round robin (`dnsrr`). */
+  readonly publishMode: 'ingress' | 'host';
+  readonly placement: {
+    readonly constraints: readonly string[];
+    /** Node labels tasks spread over (`spread` preferences). */
+    readonly spreadOver: readonly string[];
+    readonly maxReplicasPerNode?: number;
+  };
+  /**
+   * Order of a rolling update: `start-first` (origins: a new replica serves before an old one stops) or
+   * `stop-first` (an ingest: two ingests must never write one channel).
+   */
+  readonly updateOrder: 'start-first' | 'stop-first';
+  /** Reservations (requests) and limits, from measured costs: the scheduler packs channels by them. */
+  readonly resources: ResourceSpec;
+}
+
 /** What restarting or removing a workload interrupts, for plan disruption flags. */
 export type Disruption = 'live-ingest' | 'playback' | 'key-delivery';
 
@@ -97,6 +124,8 @@ export interface WorkloadSpec {
   readonly replicas?: number;
   /** Present when the account runs on Kubernetes. */
   readonly kubernetes?: KubernetesWorkloadSpec;
+  /** Present when the account runs on Docker Swarm. */
+  readonly swarm?: SwarmWorkloadSpec;
   /** Includes the spec hash and live hash. */
   readonly labels: Record<string, string>;
   /** Reloaded in place when it changes (no restart); undefined when the workload has none. */

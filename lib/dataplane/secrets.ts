@@ -18,7 +18,9 @@ export class SecretUnavailableError extends Error {}
 export function resolveSecret(ref: SecretRef, storageDir: string, env: NodeJS.ProcessEnv = process.env): string {
   switch (ref.kind) {
     case 'variable': {
-      const value = env[secretEnvName(ref.id)];
+      // On Swarm the value arrives as a Docker secret: a file whose path is in `<name>_FILE`.
+      const file = env[`${secretEnvName(ref.id)}_FILE`];
+      const value = env[secretEnvName(ref.id)] || (file ? readSecretFile(file, ref.id) : undefined);
       if (!value) {
         throw new SecretUnavailableError(`secret ${ref.id}: environment variable ${secretEnvName(ref.id)} is not set (Terraform variable ${ref.name}; the runtime reads TF_VAR_${ref.name})`);
       }
@@ -28,6 +30,14 @@ export function resolveSecret(ref: SecretRef, storageDir: string, env: NodeJS.Pr
       return readOrCreateSecret(storagePaths.secret(storageDir, ref.id));
     case 'hash':
       throw new SecretUnavailableError(`secret ${ref.id} is stored only as a hash; it can be verified (verifySecret), not read`);
+  }
+}
+
+function readSecretFile(file: string, id: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new SecretUnavailableError(`secret ${id}: cannot read its file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

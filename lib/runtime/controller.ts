@@ -79,14 +79,24 @@ export interface PassResult {
 
 /**
  * Workloads of an account on Kubernetes run on a cluster, never on this machine's drivers: an explicit
- * terminal error (nothing is touched), rather than containers that only look like the deployment.
+ * terminal error (nothing is touched), rather than containers that only look like the deployment. The
+ * same holds between Swarm and the one-host drivers: an account runs where its platform says.
  */
 export function refuseClusterWorkloads(desired: DesiredState, driver: string): void {
   const spec = desired.specs.find((s) => s.kubernetes !== undefined);
-  if (!spec) return;
-  throw new TerminalError(desired.source, `account ${spec.account} runs on Kubernetes (Platform.kubernetes()): the ${driver} driver cannot run it. ` +
-    'Deploy it with `cdktf deploy`, or commit the YAML of `livestack synth --kubernetes-out DIR` for Argo CD or Flux; ' +
-    'review a change with `livestack plan --against <the previous synthesis>`');
+  if (spec) {
+    throw new TerminalError(desired.source, `account ${spec.account} runs on Kubernetes (Platform.kubernetes()): the ${driver} driver cannot run it. ` +
+      'Deploy it with `cdktf deploy`, or commit the YAML of `livestack synth --kubernetes-out DIR` for Argo CD or Flux; ' +
+      'review a change with `livestack plan --against <the previous synthesis>`');
+  }
+  const swarm = desired.specs.find((s) => s.swarm !== undefined);
+  if (swarm && driver !== 'swarm') {
+    throw new TerminalError(desired.source, `account ${swarm.account} runs on Docker Swarm (Platform.swarm()): run it with --driver swarm (DOCKER_HOST at a manager), not the ${driver} driver`);
+  }
+  const oneHost = desired.specs.find((s) => s.swarm === undefined);
+  if (oneHost && driver === 'swarm') {
+    throw new TerminalError(desired.source, `account ${oneHost.account} runs on one Docker host: the swarm driver runs accounts declared with Platform.swarm() (use --driver docker or local for this one)`);
+  }
 }
 
 /** A saved plan is refused when the world moved since it was made. */
@@ -372,6 +382,8 @@ export class Controller {
 
   private async readIngestHealth(specs: readonly WorkloadSpec[]): Promise<Map<string, IngestHealth>> {
     const health = new Map<string, IngestHealth>();
+    // On a swarm the storage lives on the hosts: the controller reads no workload state from a mountpoint.
+    if (this.driver.kind === 'swarm') return health;
     for (const spec of specs) {
       if (spec.role !== 'ingest') continue;
       const channel = ingestChannelOf(spec);

@@ -103,6 +103,11 @@ function planOne(spec: WorkloadSpec, observed: ObservedWorkload | undefined, pre
   }
   const liveChanged = observed.liveHash !== spec.liveHash;
   const cluster = previous?.specHash === observed.specHash ? clusterChanges(previous, spec) : { changes: [], addressChanged: false };
+  // An engine that reports its replica count (Swarm) shows a service scaled outside livestack.
+  const wanted = spec.replicas ?? 1;
+  if (observed.replicas !== undefined && observed.replicas !== wanted && !cluster.changes.some((c) => c.startsWith('replicas '))) {
+    cluster.changes.push(`replicas ${observed.replicas} -> ${wanted} (scaled outside livestack)`);
+  }
   if (liveChanged || cluster.changes.length > 0) {
     const withdrawn = liveChanged ? withdrawnLocators(previous, spec, now) : [];
     const changes = liveChanged && previous?.liveHash === observed.liveHash ? liveChanges(previous, spec) : [];

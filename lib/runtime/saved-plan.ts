@@ -17,7 +17,7 @@ export const SAVED_PLAN_FORMAT = 'livestack-plan/v1';
 const savedPlanSchema = z.object({
   format: z.literal(SAVED_PLAN_FORMAT),
   createdAt: z.string(),
-  driver: z.enum(['local', 'docker']),
+  driver: z.enum(['local', 'docker', 'swarm']),
   stateDir: z.string(),
   source: z.string(),
   fingerprint: z.string(),
@@ -26,7 +26,7 @@ const savedPlanSchema = z.object({
 });
 export type SavedPlan = z.infer<typeof savedPlanSchema>;
 
-export function savePlan(file: string, input: { driver: 'local' | 'docker'; stateDir: string; source: string; fingerprint: string; manifest: Manifest; plan: Plan }): void {
+export function savePlan(file: string, input: { driver: 'local' | 'docker' | 'swarm'; stateDir: string; source: string; fingerprint: string; manifest: Manifest; plan: Plan }): void {
   const saved: SavedPlan = {
     format: SAVED_PLAN_FORMAT,
     createdAt: new Date().toISOString(),

@@ -2,12 +2,12 @@
  * Topology: manifest -> workload specs. Pure and deterministic (same manifest, byte-identical specs),
  * so the Terraform synth and the runtime drivers cannot drift apart: both render these specs.
  */
-import { AccountManifest, ChannelManifest, EndpointManifest, KubernetesPlatform, Manifest, ServiceExposure } from '../model/manifest';
+import { AccountManifest, ChannelManifest, EndpointManifest, KubernetesPlatform, Manifest, ServiceExposure, SwarmPlatform } from '../model/manifest';
 import { contentHash } from '../util/stable-json';
 import {
   BalancerConfig, IngestConfig, IngestLiveConfig, KeyServiceConfig, OriginConfig, OriginLiveConfig, ServedLocator,
 } from '../contract/workload-config';
-import { Disruption, KubernetesWorkloadSpec, ResourceSpec, STORAGE_MOUNT, WorkloadRole, WorkloadSpec } from '../contract/workload-spec';
+import { Disruption, KubernetesWorkloadSpec, ResourceSpec, STORAGE_MOUNT, SwarmWorkloadSpec, WorkloadRole, WorkloadSpec } from '../contract/workload-spec';
 import { ENV } from '../contract/workload-env';
 import { LABELS } from '../contract/labels';
 import { InternalPortAllocator } from './internal-ports';
@@ -30,7 +30,10 @@ function accountWorkloads(account: AccountManifest, ports: InternalPortAllocator
   }
   for (const endpoint of account.endpoints) {
     if (endpoint.state !== 'running') continue;
-    specs.push(...(account.platform?.kind === 'kubernetes' ? [clusterOrigin(account, account.platform, endpoint)] : origin(account, endpoint, ports)));
+    const platform = account.platform;
+    specs.push(...(platform?.kind === 'kubernetes' ? [clusterOrigin(account, platform, endpoint)]
+      : platform?.kind === 'swarm' ? [swarmOrigin(account, platform, endpoint)]
+        : origin(account, endpoint, ports)));
   }
   return specs;
 }
@@ -68,6 +71,7 @@ function keyService(account: AccountManifest): WorkloadSpec {
     disruption: 'key-delivery',
     urls: [`${k8s ? `http://${serviceHost(name, k8s)}:${keyPort}` : endpointBaseUrl(account.bindAddress, keyPort)}/keys/`],
     ...(k8s ? { kubernetes: clusterSettings(account.name, k8s, keysResources(k8s.resources.keys), k8s.services.keys) } : {}),
+    ...(account.platform?.kind === 'swarm' ? { swarm: swarmSettings(account.platform, 'start-first', keysResources(undefined)) } : {}),
   });
 }
 
@@ -99,6 +103,8 @@ function ingest(account: AccountManifest, channel: ChannelManifest, ports: Inter
       kubernetes: clusterSettings(account.name, account.platform, ingestResources(channel.encoding, account.platform.resources.ingest),
         account.platform.services.channels[channel.name] ?? account.platform.services.ingest),
     } : {}),
+    // One ingest writes a channel: a rolling update stops the old task before the new one starts.
+    ...(account.platform?.kind === 'swarm' ? { swarm: swarmSettings(account.platform, 'stop-first', ingestResources(channel.encoding, undefined)) } : {}),
   });
 }
 
@@ -203,6 +209,47 @@ function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, e
   });
 }
 
+/**
+ * An endpoint on Docker Swarm: one service of max(1, scaleUnits) identical replicas on the endpoint's
+ * port (swarm's routing mesh, or DNS round robin over host-mode ports, replaces the nginx balancer);
+ * scaling changes only the replica count. Rolling updates start a new replica before stopping an old one.
+ */
+function swarmOrigin(account: AccountManifest, platform: SwarmPlatform, endpoint: EndpointManifest): WorkloadSpec {
+  const name = workloadName(account.name, 'origin', endpoint.name);
+  const config: OriginConfig = {
+    kind: 'origin',
+    account: account.name,
+    endpoint: originEndpoint(endpoint),
+    // Replicas of a service are interchangeable: each runs replica 0's config.
+    replica: 0,
+    listenPort: endpoint.port,
+    keyDelivery: {
+      port: account.keyDelivery.port,
+      publicBaseUrl: account.keyDelivery.publicBaseUrl,
+      baseUrl: keyDeliveryBaseUrl(account.bindAddress, account.keyDelivery.port, account.keyDelivery.publicBaseUrl, endpoint.hostNames),
+    },
+  };
+  return build(account, {
+    name,
+    role: 'origin',
+    owner: endpoint.path,
+    config,
+    liveConfig: originLive(account, endpoint),
+    secretEnv: {},
+    publishedPorts: [tcp(endpoint.port)],
+    internalPorts: [],
+    healthPort: endpoint.port,
+    disruption: 'playback',
+    urls: account.locators.some((l) => l.endpoint === endpoint.name) ? [`${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/`] : [],
+    replicas: Math.max(1, endpoint.scaleUnits),
+    swarm: swarmSettings(platform, 'start-first', originResources(undefined)),
+  });
+}
+
+function swarmSettings(platform: SwarmPlatform, updateOrder: SwarmWorkloadSpec['updateOrder'], resources: ResourceSpec): SwarmWorkloadSpec {
+  return { publishMode: platform.publishMode, placement: platform.placement, updateOrder, resources };
+}
+
 /** What an origin is told of its endpoint: everything but how many siblings it has (scaling restarts none). */
 function originEndpoint(endpoint: EndpointManifest): OriginConfig['endpoint'] {
   const { scaleUnits: _scaleUnits, ...rest } = endpoint;
@@ -299,6 +346,7 @@ interface WorkloadParts {
   readonly urls: string[];
   readonly replicas?: number;
   readonly kubernetes?: KubernetesWorkloadSpec;
+  readonly swarm?: SwarmWorkloadSpec;
 }
 
 function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
@@ -321,7 +369,7 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     secretEnv: parts.secretEnv,
     ports: parts.publishedPorts.map((p) => ({ containerPort: p.port, hostPort: p.port, hostIp: account.bindAddress, protocol: p.protocol })),
     internalPorts: parts.internalPorts,
-    mounts: [{ volume: account.storage.volume, target: STORAGE_MOUNT, readOnly: false }],
+    mounts: [{ volume: account.storage.volume, ...(account.storage.shared ? { hostPath: account.storage.shared.hostPath } : {}), target: STORAGE_MOUNT, readOnly: false }],
     network: account.network.name,
     healthCheck: {
       command: ['CMD', 'livestack', 'probe', healthUrl],
@@ -335,6 +383,7 @@ function build(account: AccountManifest, parts: WorkloadParts): WorkloadSpec {
     urls: parts.urls,
     ...(parts.replicas !== undefined ? { replicas: parts.replicas } : {}),
     ...(parts.kubernetes ? { kubernetes: parts.kubernetes } : {}),
+    ...(parts.swarm ? { swarm: parts.swarm } : {}),
   };
   // The live config travels in the env for the first boot, but must not count as a spec change; nor
   // must the URLs, which an origin derives from its locators (live config: a new locator must not

@@ -13,6 +13,7 @@ import * as destroy from './destroy';
 import * as doctor from './doctor';
 import * as token from './token';
 import * as key from './key';
+import * as writeLiveConfig from './write-live-config';
 
 /** Every command module exports `register(program)`. Add new commands here, one line each. */
 export function registerCommands(program: Command): void {
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   doctor.register(program);
   token.register(program);
   key.register(program);
+  writeLiveConfig.register(program);
 }

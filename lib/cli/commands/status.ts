@@ -60,7 +60,8 @@ function render(statuses: AccountStatus[], observed: ObservedWorkload[]): string
       rows.push([
         w.name, w.role, live?.phase ?? 'absent', `${ready?.status ?? '?'} ${ready?.reason ?? ''}`,
         degraded?.status === 'True' ? degraded.reason : '-', String(live?.restarts ?? w.restarts),
-        `${w.observedGeneration}/${account.generation}`, [health, degraded?.status === 'True' ? degraded.message : undefined].filter(Boolean).join('; '),
+        `${w.observedGeneration}/${account.generation}`,
+        [health, degraded?.status === 'True' ? degraded.message : undefined, live?.addresses?.length ? `on ${live.addresses.join(', ')}` : undefined].filter(Boolean).join('; '),
       ]);
     }
   }

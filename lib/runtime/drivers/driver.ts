@@ -25,6 +25,10 @@ export interface ObservedWorkload extends WorkloadIdentity {
   readonly detail?: string;
   readonly restarts: number;
   readonly startedAt?: string;
+  /** Engines that run copies of a workload (Swarm): how many it asks for, whoever set that. */
+  readonly replicas?: number;
+  /** Engines with several hosts (Swarm): the addresses of the hosts its running copies are on. */
+  readonly addresses?: readonly string[];
 }
 
 export interface DriverContext {
@@ -35,7 +39,7 @@ export interface DriverContext {
 }
 
 export interface Driver {
-  readonly kind: 'local' | 'docker';
+  readonly kind: 'local' | 'docker' | 'swarm';
   /** Every livestack-managed workload this driver can see (managed-by label), whatever its state. */
   observe(): Promise<ObservedWorkload[]>;
   /** Start a workload from its spec; idempotent: an existing workload of that name is replaced. */
@@ -52,7 +56,7 @@ export interface Driver {
   delete(name: string): Promise<void>;
   /** Last lines of a workload's logs (stdout and stderr). */
   logs(name: string, lines?: number): Promise<string>;
-  /** Host path of an account's storage (local: a folder under the state dir; docker: the volume's mountpoint). */
+  /** Host path of an account's storage (local: a folder under the state dir; docker: the volume's mountpoint; swarm: the shared path, if mounted here). */
   storageDir(account: string): Promise<string>;
   /** Release resources held by the driver itself (watchers, supervisors); workloads keep running unless stopped. */
   close(): Promise<void>;

@@ -1,0 +1,78 @@
+/**
+ * Rendered service (lib/render/swarm-service.ts) -> Docker Engine API ServiceSpec: a renaming of
+ * fields, as lib/synth/swarm-resources.ts renames the same description into `docker_service`. Only the
+ * Docker secrets are bound here, to the ids of the secrets the driver created from the runtime's values.
+ */
+import { SwarmService } from '../../render/swarm-service';
+
+/** Docker counts durations in nanoseconds. */
+const NS_PER_SECOND = 1_000_000_000;
+
+/** A Docker secret as a service references it. */
+export interface BoundSecret {
+  readonly fileName: string;
+  readonly secretId: string;
+  readonly secretName: string;
+}
+
+// The subset of the Engine API's ServiceSpec livestack sets (dockerode's own typing of it is loose).
+export interface EngineServiceSpec {
+  Name: string;
+  Labels: Record<string, string>;
+  TaskTemplate: Record<string, unknown>;
+  Mode: { Replicated: { Replicas: number } };
+  UpdateConfig: Record<string, unknown>;
+  EndpointSpec: { Mode: 'vip' | 'dnsrr'; Ports: Record<string, unknown>[] };
+}
+
+export function serviceSpec(service: SwarmService, secrets: readonly BoundSecret[]): EngineServiceSpec {
+  const env = service.env;
+  return {
+    Name: service.name,
+    Labels: { ...service.labels },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: service.image,
+        Command: [...service.command],
+        Env: Object.keys(env).sort().map((key) => `${key}=${env[key]}`),
+        Labels: { ...service.containerLabels },
+        Mounts: service.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
+        Healthcheck: {
+          Test: [...service.healthcheck.test],
+          Interval: service.healthcheck.intervalSeconds * NS_PER_SECOND,
+          Timeout: service.healthcheck.timeoutSeconds * NS_PER_SECOND,
+          Retries: service.healthcheck.retries,
+          StartPeriod: service.healthcheck.startPeriodSeconds * NS_PER_SECOND,
+        },
+        Secrets: secrets.map((s) => ({ SecretID: s.secretId, SecretName: s.secretName, File: { Name: s.fileName, UID: '10001', GID: '10001', Mode: 0o400 } })),
+        StopGracePeriod: service.stopGracePeriodSeconds * NS_PER_SECOND,
+      },
+      RestartPolicy: { Condition: service.restart.condition, Delay: service.restart.delaySeconds * NS_PER_SECOND, MaxAttempts: service.restart.maxAttempts },
+      Placement: {
+        Constraints: [...service.placement.constraints],
+        Preferences: service.placement.preferences.map((p) => ({ Spread: { SpreadDescriptor: p.replace(/^spread=/, '') } })),
+        ...(service.placement.maxReplicas !== undefined ? { MaxReplicas: service.placement.maxReplicas } : {}),
+      },
+      Resources: {
+        Reservations: definedOnly({ NanoCPUs: service.resources.reservations.nanoCpus, MemoryBytes: service.resources.reservations.memoryBytes }),
+        Limits: definedOnly({ NanoCPUs: service.resources.limits.nanoCpus, MemoryBytes: service.resources.limits.memoryBytes }),
+      },
+      LogDriver: { Name: service.log.driver, Options: { ...service.log.options } },
+    },
+    Mode: { Replicated: { Replicas: service.replicas } },
+    UpdateConfig: {
+      Parallelism: service.update.parallelism,
+      Order: service.update.order,
+      FailureAction: service.update.failureAction,
+      Monitor: service.update.monitorSeconds * NS_PER_SECOND,
+    },
+    EndpointSpec: {
+      Mode: service.endpointMode,
+      Ports: service.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, PublishedPort: p.published, PublishMode: p.publishMode })),
+    },
+  };
+}
+
+function definedOnly(values: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, number] => e[1] !== undefined));
+}
