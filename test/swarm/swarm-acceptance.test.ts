@@ -36,7 +36,8 @@ const pushes: LivePush[] = [];
 function writeApp(scaleUnits: number): string {
   const file = path.join(work, `app-${scaleUnits}.ts`);
   fs.writeFileSync(file, [
-    `import { App } from 'cdktf';`,
+    // The app lives outside the checkout: it names livestack's own cdktf, as one module instance.
+    `import { App } from ${JSON.stringify(path.dirname(require.resolve('cdktf/package.json')))};`,
     `import { Platform, RuntimeImage } from ${JSON.stringify(path.join(ROOT, 'constructs'))};`,
     `import { ScaledStack } from ${JSON.stringify(path.join(ROOT, 'examples', 'scaled', 'stack'))};`,
     'const app = new App();',

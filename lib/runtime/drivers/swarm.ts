@@ -119,8 +119,10 @@ export class SwarmDriver implements Driver {
     // a job as a workload), run once to completion on any node that can run the workload.
     const body = serviceSpec({ ...rendered, name, command, ports: [], labels: { [TASK_LABEL]: spec.name }, containerLabels: { [TASK_LABEL]: spec.name }, replicas: 1 }, secrets);
     const template = body.TaskTemplate as { ContainerSpec: Record<string, unknown> };
+    const { UpdateConfig: _update, ...jobBody } = body;
+    // Swarm refuses an update config on a job.
     const job = {
-      ...body,
+      ...jobBody,
       TaskTemplate: { ...body.TaskTemplate, ContainerSpec: { ...template.ContainerSpec, Healthcheck: { Test: ['NONE'] } }, RestartPolicy: { Condition: 'none' } },
       Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
       EndpointSpec: { Mode: 'dnsrr', Ports: [] },
