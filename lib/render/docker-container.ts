@@ -26,8 +26,8 @@ export interface DockerContainer {
   /** Secret environment: env name -> sensitive Terraform variable name (Terraform `${var.x}`, runtime `TF_VAR_x`). */
   readonly secretEnv: Readonly<Record<string, string>>;
   readonly ports: readonly { readonly internal: number; readonly external: number; readonly ip: string; readonly protocol: 'tcp' | 'udp' }[];
-  /** Docker volumes, by name. */
-  readonly mounts: readonly { readonly volume: string; readonly target: string; readonly readOnly: boolean }[];
+  /** Docker volumes, by name, or a shared host path bind-mounted instead (`hostPath`). */
+  readonly mounts: readonly { readonly volume: string; readonly hostPath?: string; readonly target: string; readonly readOnly: boolean }[];
   readonly network: string;
   /** Names other workloads reach this one by on the network. */
   readonly aliases: readonly string[];
@@ -54,7 +54,7 @@ export function dockerContainer(spec: WorkloadSpec): DockerContainer {
     env: { ...spec.env },
     secretEnv: { ...spec.secretEnv },
     ports: spec.ports.map((p) => ({ internal: p.containerPort, external: p.hostPort, ip: p.hostIp, protocol: p.protocol })),
-    mounts: spec.mounts.map((m) => ({ volume: m.volume, target: m.target, readOnly: m.readOnly })),
+    mounts: spec.mounts.map((m) => ({ volume: m.volume, ...(m.hostPath !== undefined ? { hostPath: m.hostPath } : {}), target: m.target, readOnly: m.readOnly })),
     network: spec.network,
     aliases: [spec.name],
     healthcheck: {
@@ -71,7 +71,8 @@ export function dockerContainer(spec: WorkloadSpec): DockerContainer {
   };
 }
 
-/** The account storage volume a container mounts at the storage root. */
+/** The account storage volume a container mounts at the storage root (none when it binds a shared path). */
 export function storageVolumeOf(container: DockerContainer): string | undefined {
-  return container.mounts.find((m) => m.target === STORAGE_MOUNT)?.volume;
+  const mount = container.mounts.find((m) => m.target === STORAGE_MOUNT);
+  return mount?.hostPath === undefined ? mount?.volume : undefined;
 }

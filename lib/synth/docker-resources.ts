@@ -81,7 +81,9 @@ function workloadContainer(scope: Construct, container: DockerContainer, resourc
     command: [...container.command],
     env: terraformEnv(container),
     ports: container.ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip, protocol: p.protocol })),
-    volumes: container.mounts.map((m) => ({ volumeName: resources.volumeName, containerPath: m.target, readOnly: m.readOnly })),
+    volumes: container.mounts.map((m) => (m.hostPath !== undefined
+      ? { hostPath: m.hostPath, containerPath: m.target, readOnly: m.readOnly }
+      : { volumeName: resources.volumeName, containerPath: m.target, readOnly: m.readOnly })),
     networksAdvanced: [{ name: resources.networkName, aliases: [...container.aliases] }],
     healthcheck: {
       test: [...container.healthcheck.test],

@@ -19,6 +19,7 @@ import { topology } from '../topology';
 import { accessOutputs } from './access-outputs';
 import { dockerStackResources } from './docker-resources';
 import { kubernetesStackResources } from './kubernetes-resources';
+import { swarmStackResources } from './swarm-resources';
 import { withUnmappedStackTraces } from './unmapped-stacks';
 
 const SYNTHESIS_ID = 'Livestack';
@@ -53,13 +54,14 @@ export class LivestackStackSynthesis extends Construct {
     return this.rendered;
   }
 
-  /** Docker resources for the accounts on Docker, Kubernetes resources for those on Kubernetes. */
+  /** Docker resources for the accounts on Docker, Swarm services for those on Swarm, Kubernetes resources for those on Kubernetes. */
   private addResources(manifest: Manifest): void {
     const specs = topology(manifest);
-    const onKubernetes = (a: Manifest['accounts'][number]) => a.platform?.kind === 'kubernetes';
-    const docker = manifest.accounts.filter((a) => !onKubernetes(a));
+    const on = (kind: string) => (a: Manifest['accounts'][number]) => (a.platform?.kind ?? 'docker') === kind;
+    const docker = manifest.accounts.filter(on('docker'));
     if (docker.length > 0) dockerStackResources(this, { ...manifest, accounts: docker }, specs, this.stackDir());
-    kubernetesStackResources(this, manifest.accounts.filter(onKubernetes), specs);
+    swarmStackResources(this, manifest.accounts.filter(on('swarm')), specs);
+    kubernetesStackResources(this, manifest.accounts.filter(on('kubernetes')), specs);
     // cdktf's default output folder, not this synthesis's: cdk.tf.json must not depend on where it was synthesized.
     accessOutputs(this, manifest, specs, { manifestFile: `cdktf.out/stacks/${this.stack.node.id}/${MANIFEST_FILE}` });
   }

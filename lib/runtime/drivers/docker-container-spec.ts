@@ -35,7 +35,9 @@ export function containerCreateOptions(container: DockerContainer, secretValues:
     HostConfig: {
       NetworkMode: container.network,
       PortBindings: portBindings,
-      Mounts: container.mounts.map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly })),
+      Mounts: container.mounts.map((m) => (m.hostPath !== undefined
+        ? { Type: 'bind' as const, Source: m.hostPath, Target: m.target, ReadOnly: m.readOnly }
+        : { Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly })),
       RestartPolicy: { Name: container.restart },
       Init: container.init,
       LogConfig: { Type: container.log.driver, Config: { ...container.log.options } },
