@@ -3,7 +3,7 @@
  * `livestack apply --driver swarm`, with shared storage and host-mode ports. Real daemons, real ffmpeg
  * pushes, real HTTP from outside the hosts. Bounded: the suite tears the rig down whatever happens.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,6 +23,8 @@ const run = promisify(execFile);
 jest.setTimeout(20 * 60_000);
 
 const KEY_VARIABLE = 'studio_key';
+const LIVE_HASH = 'livestack.live-hash';
+const createHashHex = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 12);
 const STREAM_KEY = `studio-${randomBytes(12).toString('hex')}`;
 
 let rig: SwarmRig;
@@ -89,6 +91,89 @@ async function mediaPlaylists(master: string): Promise<string[]> {
   return [...uris, ...audio].map((u) => (u.startsWith('http') ? u : base + u));
 }
 
+// docker_service as cdk.tf.json holds it (the fields livestack sets).
+interface TerraformService {
+  name: string;
+  labels: { label: string; value: string }[];
+  mode: { replicated: { replicas: number } };
+  task_spec: {
+    container_spec: {
+      image: string; command: string[]; env: Record<string, string>; labels: { label: string; value: string }[];
+      mounts: { type: string; source: string; target: string; read_only: boolean }[];
+      healthcheck: { test: string[]; interval: string; timeout: string; retries: number; start_period: string };
+      secrets: { secret_id: string; secret_name: string; file_name: string; file_uid: string; file_gid: string; file_mode: number }[];
+      stop_grace_period: string;
+    };
+    restart_policy: { condition: string; delay: string; max_attempts: number };
+    placement: { constraints: string[]; prefs: string[]; max_replicas?: number };
+    resources: { reservation: { nano_cpus?: number; memory_bytes?: number }; limits: { nano_cpus?: number; memory_bytes?: number } };
+    log_driver: { name: string; options: Record<string, string> };
+  };
+  update_config: { parallelism: number; order: string; failure_action: string; monitor: string };
+  endpoint_spec: { mode: string; ports: { target_port: number; published_port: number; protocol: string; publish_mode: string }[] };
+}
+
+const seconds = (text: string) => Number(text.replace(/s$/, '')) * 1e9;
+
+/** What the Docker provider sends the engine for a docker_service, Terraform's interpolations resolved as at apply time. */
+function terraformAsEngine(s: TerraformService, secrets: Record<string, { name: string }>): Record<string, unknown> {
+  const resolve = (text: string) => text.replace(/\$\{substr\(sha256\(var\.(\w+)\), 0, 12\)\}/g, (_m, v: string) => (v === KEY_VARIABLE ? createHashHex(STREAM_KEY) : 'unknown'));
+  const c = s.task_spec.container_spec;
+  const t = s.task_spec;
+  return {
+    Name: s.name,
+    Labels: Object.fromEntries(s.labels.map((l) => [l.label, l.value])),
+    Mode: { Replicated: { Replicas: s.mode.replicated.replicas } },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: c.image, Command: c.command, Env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`).sort(),
+        Labels: Object.fromEntries(c.labels.map((l) => [l.label, l.value])),
+        Mounts: c.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.read_only })),
+        Healthcheck: { Test: c.healthcheck.test, Interval: seconds(c.healthcheck.interval), Timeout: seconds(c.healthcheck.timeout), Retries: c.healthcheck.retries, StartPeriod: seconds(c.healthcheck.start_period) },
+        Secrets: (c.secrets ?? []).map((x) => {
+          const ref = /^\$\{docker_secret\.(\w+)\.name\}$/.exec(x.secret_name)?.[1];
+          return { SecretName: resolve(ref ? secrets[ref].name : x.secret_name), File: { Name: x.file_name, UID: x.file_uid, GID: x.file_gid, Mode: x.file_mode } };
+        }),
+        StopGracePeriod: seconds(c.stop_grace_period),
+      },
+      RestartPolicy: { Condition: t.restart_policy.condition, Delay: seconds(t.restart_policy.delay), MaxAttempts: t.restart_policy.max_attempts },
+      Placement: { Constraints: t.placement.constraints, Preferences: t.placement.prefs.map((p) => ({ Spread: { SpreadDescriptor: p.replace(/^spread=/, '') } })), ...(t.placement.max_replicas ? { MaxReplicas: t.placement.max_replicas } : {}) },
+      Resources: {
+        Reservations: { NanoCPUs: t.resources.reservation.nano_cpus, MemoryBytes: t.resources.reservation.memory_bytes },
+        Limits: { NanoCPUs: t.resources.limits.nano_cpus, MemoryBytes: t.resources.limits.memory_bytes },
+      },
+      LogDriver: { Name: t.log_driver.name, Options: t.log_driver.options },
+    },
+    UpdateConfig: { Parallelism: s.update_config.parallelism, Order: s.update_config.order, FailureAction: s.update_config.failure_action, Monitor: seconds(s.update_config.monitor) },
+    EndpointSpec: { Mode: s.endpoint_spec.mode, Ports: s.endpoint_spec.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target_port, PublishedPort: p.published_port, PublishMode: p.publish_mode })) },
+  };
+}
+
+/**
+ * The fields both paths set, in one shape. The engine drops empty lists and zero values and keeps its
+ * own (ForceUpdate, the live hash the driver records after delivering a live config): those are left out.
+ */
+function engineView(spec: any): unknown { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = spec.TaskTemplate.ContainerSpec;
+  const t = spec.TaskTemplate;
+  const { [LIVE_HASH]: _live, ...labels } = spec.Labels ?? {};
+  const definedOnly = (o: Record<string, unknown> | undefined) => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined && v !== 0));
+  return {
+    name: spec.Name, labels, replicas: spec.Mode.Replicated.Replicas,
+    image: c.Image, command: c.Command, env: [...c.Env].sort(), containerLabels: c.Labels ?? {},
+    mounts: (c.Mounts ?? []).map((m: any) => ({ type: m.Type, source: m.Source, target: m.Target, readOnly: Boolean(m.ReadOnly) })), // eslint-disable-line @typescript-eslint/no-explicit-any
+    healthcheck: c.Healthcheck,
+    secrets: (c.Secrets ?? []).map((x: any) => ({ name: x.SecretName, file: x.File })), // eslint-disable-line @typescript-eslint/no-explicit-any
+    stopGrace: c.StopGracePeriod,
+    restart: t.RestartPolicy,
+    constraints: t.Placement?.Constraints ?? [], preferences: t.Placement?.Preferences ?? [], maxReplicas: t.Placement?.MaxReplicas,
+    reservations: definedOnly(t.Resources?.Reservations), limits: definedOnly(t.Resources?.Limits),
+    log: t.LogDriver,
+    update: { ...spec.UpdateConfig, MaxFailureRatio: undefined, Delay: undefined },
+    endpoint: { mode: spec.EndpointSpec.Mode, ports: spec.EndpointSpec.Ports ?? [] },
+  };
+}
+
 beforeAll(async () => {
   // Pin this checkout's runtime image under its own tag: the shared tag may be rebuilt meanwhile.
   const built = await prepareDocker();
@@ -138,6 +223,18 @@ describe('examples/scaled on a three-host swarm', () => {
     expect(service.Spec.UpdateConfig.Order).toBe('stop-first');
     expect((await rig.manager.docker.getService('ls-broadcast-origin-main').inspect()).Spec.UpdateConfig.Order).toBe('start-first');
     expect(`${applied.stdout}${applied.stderr}${plan.stdout}`).not.toContain(STREAM_KEY);
+  });
+
+  test('Terraform\'s docker_service resources of the same app are the services the driver created, field by field', async () => {
+    const tf = JSON.parse(fs.readFileSync(path.join(work, 'synth', 'stacks', 'scaled', 'cdk.tf.json'), 'utf8')) as { resource: Record<string, Record<string, TerraformService>> };
+    const services = Object.values(tf.resource.docker_service ?? {});
+    const secrets = tf.resource.docker_secret ?? {};
+    expect(services.map((s) => s.name).sort()).toEqual(['ls-broadcast-ingest-sports', 'ls-broadcast-ingest-studio', 'ls-broadcast-keys', 'ls-broadcast-origin-main']);
+    expect(JSON.stringify(tf)).not.toContain(STREAM_KEY);
+    for (const service of services) {
+      const live = (await rig.manager.docker.getService(service.name).inspect()).Spec;
+      expect(engineView(terraformAsEngine(service, secrets))).toEqual(engineView(live));
+    }
   });
 
   test('a stream pushed to the ingest plays through the locator from a host that runs no ingest, every variant decoded', async () => {
@@ -204,7 +301,7 @@ describe('examples/scaled on a three-host swarm', () => {
 
     const plan = await cli(['plan', '--app', app]);
     expectExit(plan, 2);
-    expect(plan.stdout).toMatch(/create\s+keys\s+ls-broadcast-keys/);
+    expect(plan.stdout).toMatch(/create\s+ls-broadcast-keys\s+keys\s+missing/);
     expect(plan.stdout).toMatch(/replicas 1 -> 2 \(scaled outside livestack\)/);
 
     expectExit(await cli(['apply', '--app', app, '--wait', '120']), 0);
@@ -217,8 +314,8 @@ describe('examples/scaled on a three-host swarm', () => {
     const app = writeApp(4);
     const plan = await cli(['plan', '--app', app]);
     expectExit(plan, 2);
-    expect(plan.stdout).toMatch(/update\s+origin\s+ls-broadcast-origin-main/);
-    expect(plan.stdout).toMatch(/replicas 2 -> 4/);
+    expect(plan.stdout).toMatch(/update\s+ls-broadcast-origin-main\s+origin\s+replicas 2 -> 4 \(in place, no restart\)/);
+    expect(plan.stdout).toMatch(/Plan: 0 to create, 0 to replace, 1 to update in place, 0 to delete/);
     expect(plan.stdout).not.toMatch(/replace|ingest-restarted/);
     expectExit(await cli(['apply', '--app', app, '--wait', '0']), 0);
     const spec = (await rig.manager.docker.getService('ls-broadcast-origin-main').inspect()).Spec;
