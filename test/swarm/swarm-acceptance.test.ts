@@ -292,6 +292,47 @@ describe('examples/scaled on a three-host swarm', () => {
     await rig.restore(lost);
   });
 
+  test('losing a host that runs one origin replica: players through the other hosts see no failed request for more than one target duration', async () => {
+    const workloads = await observed();
+    const ingestHosts = new Set(workloads.filter((w) => w.role === 'ingest' || w.role === 'keys').flatMap((w) => w.addresses ?? []));
+    const origins = workloads.find((w) => w.role === 'origin')!.addresses!;
+    const lostAddress = origins.find((a) => !ingestHosts.has(a)) ?? origins[origins.length - 1];
+    const lost = rig.nodes.find((n) => n.address === lostAddress)!;
+    const viewers = origins.filter((a) => a !== lostAddress);
+    expect(viewers.length).toBeGreaterThanOrEqual(1);
+    const media = await Promise.all(viewers.map(async (v) => (await mediaPlaylists(locatorUrl(v, 'live')))[0]));
+    const targetSeconds = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec((await get(media[0])).body.toString())?.[1]);
+
+    // WHEN the host is cut off while players fetch the playlist and the newest segment every 250 ms
+    let longestFailureMs = 0;
+    let failingSince: number | undefined;
+    let requests = 0;
+    const deadline = Date.now() + 20_000;
+    const cut = rig.cut(lost, 'link');
+    while (Date.now() < deadline) {
+      for (const url of media) {
+        const ok = await get(url, 2_000).then(async (r) => {
+          if (r.status !== 200) return false;
+          const { uris } = segmentsOf(r.body.toString());
+          const segment = new URL(uris[uris.length - 1], url).toString();
+          return (await get(segment, 2_000)).status === 200;
+        }, () => false);
+        requests += 1;
+        const now = Date.now();
+        if (ok && failingSince !== undefined) { longestFailureMs = Math.max(longestFailureMs, now - failingSince); failingSince = undefined; }
+        if (!ok && failingSince === undefined) failingSince = now;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    if (failingSince !== undefined) longestFailureMs = Math.max(longestFailureMs, Date.now() - failingSince);
+    await cut;
+    process.stdout.write(`origin host loss: ${lost.name} cut off; ${requests} player rounds through ${viewers.join(', ')}; longest failing stretch ${longestFailureMs} ms (target duration ${targetSeconds} s)\n`);
+
+    // THEN no player saw failures for longer than one target duration
+    expect(longestFailureMs).toBeLessThanOrEqual(targetSeconds * 1000);
+    await rig.restore(lost);
+  });
+
   test('drift: a service removed and an origin scaled outside livestack are repaired by the next apply', async () => {
     const app = writeApp(2);
     await rig.manager.docker.getService('ls-broadcast-keys').remove();
