@@ -174,37 +174,10 @@ function origin(account: AccountManifest, endpoint: EndpointManifest, ports: Int
  * Scaling changes only the replica count, so it restarts nothing.
  */
 function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, endpoint: EndpointManifest): WorkloadSpec {
-  const name = workloadName(account.name, 'origin', endpoint.name);
-  const host = endpoint.hostNames[0] ?? serviceHost(name, platform);
-  const config: OriginConfig = {
-    kind: 'origin',
-    account: account.name,
-    endpoint: originEndpoint(endpoint),
-    // Replicas of a Deployment are interchangeable: each runs replica 0's config.
-    replica: 0,
-    listenPort: endpoint.port,
-    keyDelivery: {
-      port: account.keyDelivery.port,
-      publicBaseUrl: account.keyDelivery.publicBaseUrl,
-      // The cluster's name for the endpoint stands where the bind address would (rule kubernetes-key-url asks for a public URL anyway).
-      baseUrl: keyDeliveryBaseUrl(account.bindAddress, account.keyDelivery.port, account.keyDelivery.publicBaseUrl, [host]),
-    },
-  };
+  const host = endpoint.hostNames[0] ?? serviceHost(workloadName(account.name, 'origin', endpoint.name), platform);
   const settings = clusterSettings(account.name, platform, originResources(platform.resources.origin), platform.services.endpoints[endpoint.name] ?? platform.services.endpoint);
-  return build(account, {
-    name,
-    role: 'origin',
-    owner: endpoint.path,
-    config,
-    liveConfig: originLive(account, endpoint),
-    secretEnv: {},
-    publishedPorts: [tcp(endpoint.port)],
-    internalPorts: [],
-    healthPort: endpoint.port,
-    disruption: 'playback',
-    // The endpoint's base only: locator ids are derived at run time (contract/locator-ids.ts).
-    urls: account.locators.some((l) => l.endpoint === endpoint.name) ? [`http://${host}:${endpoint.port}/`] : [],
-    replicas: Math.max(1, endpoint.scaleUnits),
+  // The cluster's name for the endpoint stands where the bind address would (rule kubernetes-key-url asks for a public URL anyway).
+  return replicatedOrigin(account, endpoint, [host], `http://${host}:${endpoint.port}/`, {
     kubernetes: platform.originAutoscaling ? { ...settings, autoscaling: platform.originAutoscaling } : settings,
   });
 }
@@ -215,22 +188,28 @@ function clusterOrigin(account: AccountManifest, platform: KubernetesPlatform, e
  * scaling changes only the replica count. Rolling updates start a new replica before stopping an old one.
  */
 function swarmOrigin(account: AccountManifest, platform: SwarmPlatform, endpoint: EndpointManifest): WorkloadSpec {
-  const name = workloadName(account.name, 'origin', endpoint.name);
+  return replicatedOrigin(account, endpoint, endpoint.hostNames, `${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/`, {
+    swarm: swarmSettings(platform, 'start-first', originResources(undefined)),
+  });
+}
+
+/** One origin workload of max(1, scaleUnits) interchangeable replicas on the endpoint's own port, as cluster engines run it. */
+function replicatedOrigin(account: AccountManifest, endpoint: EndpointManifest, keyHosts: readonly string[], url: string, engine: Pick<WorkloadParts, 'kubernetes' | 'swarm'>): WorkloadSpec {
   const config: OriginConfig = {
     kind: 'origin',
     account: account.name,
     endpoint: originEndpoint(endpoint),
-    // Replicas of a service are interchangeable: each runs replica 0's config.
+    // Replicas are interchangeable: each runs replica 0's config.
     replica: 0,
     listenPort: endpoint.port,
     keyDelivery: {
       port: account.keyDelivery.port,
       publicBaseUrl: account.keyDelivery.publicBaseUrl,
-      baseUrl: keyDeliveryBaseUrl(account.bindAddress, account.keyDelivery.port, account.keyDelivery.publicBaseUrl, endpoint.hostNames),
+      baseUrl: keyDeliveryBaseUrl(account.bindAddress, account.keyDelivery.port, account.keyDelivery.publicBaseUrl, keyHosts),
     },
   };
   return build(account, {
-    name,
+    name: workloadName(account.name, 'origin', endpoint.name),
     role: 'origin',
     owner: endpoint.path,
     config,
@@ -240,9 +219,10 @@ function swarmOrigin(account: AccountManifest, platform: SwarmPlatform, endpoint
     internalPorts: [],
     healthPort: endpoint.port,
     disruption: 'playback',
-    urls: account.locators.some((l) => l.endpoint === endpoint.name) ? [`${endpointBaseUrl(account.bindAddress, endpoint.port, endpoint.hostNames)}/`] : [],
+    // The endpoint's base only: locator ids are derived at run time (contract/locator-ids.ts).
+    urls: account.locators.some((l) => l.endpoint === endpoint.name) ? [url] : [],
     replicas: Math.max(1, endpoint.scaleUnits),
-    swarm: swarmSettings(platform, 'start-first', originResources(undefined)),
+    ...engine,
   });
 }
 
