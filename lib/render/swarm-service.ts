@@ -23,7 +23,14 @@ export interface SwarmSecretRef {
   readonly variable: string;
   /** File name under /run/secrets. */
   readonly fileName: string;
+  /** Owner and mode of the file: the runtime image's workload user (images/Dockerfile) alone reads it. */
+  readonly uid: string;
+  readonly gid: string;
+  readonly mode: number;
 }
+
+/** The runtime image's workload user (images/Dockerfile). */
+const WORKLOAD_UID = '10001';
 
 export interface SwarmService {
   readonly name: string;
@@ -72,7 +79,7 @@ export class NotASwarmWorkloadError extends Error {
 export function swarmService(spec: WorkloadSpec): SwarmService {
   const swarm = spec.swarm;
   if (!swarm) throw new NotASwarmWorkloadError(spec.name);
-  const secrets = Object.entries(spec.secretEnv).sort(([a], [b]) => (a < b ? -1 : 1)).map(([env, variable]) => ({ env, variable, fileName: env.toLowerCase() }));
+  const secrets = Object.entries(spec.secretEnv).sort(([a], [b]) => (a < b ? -1 : 1)).map(([env, variable]) => ({ env, variable, fileName: env.toLowerCase(), uid: WORKLOAD_UID, gid: WORKLOAD_UID, mode: 0o400 }));
   const env: Record<string, string> = { ...spec.env };
   for (const secret of secrets) env[`${secret.env}_FILE`] = `${SWARM_SECRETS_DIR}/${secret.fileName}`;
   const { [LABELS.liveHash]: _live, ...containerLabels } = spec.labels;

@@ -3,14 +3,14 @@
  * fields, as lib/synth/swarm-resources.ts renames the same description into `docker_service`. Only the
  * Docker secrets are bound here, to the ids of the secrets the driver created from the runtime's values.
  */
-import { SwarmService } from '../../render/swarm-service';
+import { SwarmSecretRef, SwarmService } from '../../render/swarm-service';
 
 /** Docker counts durations in nanoseconds. */
 const NS_PER_SECOND = 1_000_000_000;
 
 /** A Docker secret as a service references it. */
 export interface BoundSecret {
-  readonly fileName: string;
+  readonly ref: SwarmSecretRef;
   readonly secretId: string;
   readonly secretName: string;
 }
@@ -44,7 +44,7 @@ export function serviceSpec(service: SwarmService, secrets: readonly BoundSecret
           Retries: service.healthcheck.retries,
           StartPeriod: service.healthcheck.startPeriodSeconds * NS_PER_SECOND,
         },
-        Secrets: secrets.map((s) => ({ SecretID: s.secretId, SecretName: s.secretName, File: { Name: s.fileName, UID: '10001', GID: '10001', Mode: 0o400 } })),
+        Secrets: secrets.map((s) => ({ SecretID: s.secretId, SecretName: s.secretName, File: { Name: s.ref.fileName, UID: s.ref.uid, GID: s.ref.gid, Mode: s.ref.mode } })),
         StopGracePeriod: service.stopGracePeriodSeconds * NS_PER_SECOND,
       },
       RestartPolicy: { Condition: service.restart.condition, Delay: service.restart.delaySeconds * NS_PER_SECOND, MaxAttempts: service.restart.maxAttempts },

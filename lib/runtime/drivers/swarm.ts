@@ -204,7 +204,7 @@ export class SwarmDriver implements Driver {
     const bound: BoundSecret[] = [];
     for (const ref of rendered.secrets) {
       const secretName = swarmSecretName(spec.account, ref.variable, secretFingerprint(values[ref.env]));
-      bound.push({ fileName: ref.fileName, secretName, secretId: await this.ensureSecret(secretName, values[ref.env], spec.account) });
+      bound.push({ ref, secretName, secretId: await this.ensureSecret(secretName, values[ref.env], spec.account) });
     }
     return bound;
   }
