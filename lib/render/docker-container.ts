@@ -15,6 +15,26 @@ export const RUNTIME_DOCKERFILE = 'images/Dockerfile';
  */
 export const CONTAINER_LOG = { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } } as const;
 
+/** A workload's health check as Docker runs it (containers and swarm tasks alike). */
+export interface ContainerHealthcheck {
+  readonly test: readonly string[];
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+/** The health check of a workload spec, in Docker's terms. */
+export function containerHealthcheck(spec: WorkloadSpec): ContainerHealthcheck {
+  return {
+    test: [...spec.healthCheck.command],
+    intervalSeconds: spec.healthCheck.intervalSeconds,
+    timeoutSeconds: spec.healthCheck.timeoutSeconds,
+    retries: spec.healthCheck.retries,
+    startPeriodSeconds: spec.healthCheck.startPeriodSeconds,
+  };
+}
+
 export interface DockerContainer {
   readonly name: string;
   readonly image: string;
@@ -31,13 +51,7 @@ export interface DockerContainer {
   readonly network: string;
   /** Names other workloads reach this one by on the network. */
   readonly aliases: readonly string[];
-  readonly healthcheck: {
-    readonly test: readonly string[];
-    readonly intervalSeconds: number;
-    readonly timeoutSeconds: number;
-    readonly retries: number;
-    readonly startPeriodSeconds: number;
-  };
+  readonly healthcheck: ContainerHealthcheck;
   readonly labels: Readonly<Record<string, string>>;
   readonly restart: 'unless-stopped';
   /** An init as PID 1 forwards signals and reaps the nginx and ffmpeg children of a workload. */
@@ -57,13 +71,7 @@ export function dockerContainer(spec: WorkloadSpec): DockerContainer {
     mounts: spec.mounts.map((m) => ({ volume: m.volume, ...(m.hostPath !== undefined ? { hostPath: m.hostPath } : {}), target: m.target, readOnly: m.readOnly })),
     network: spec.network,
     aliases: [spec.name],
-    healthcheck: {
-      test: [...spec.healthCheck.command],
-      intervalSeconds: spec.healthCheck.intervalSeconds,
-      timeoutSeconds: spec.healthCheck.timeoutSeconds,
-      retries: spec.healthCheck.retries,
-      startPeriodSeconds: spec.healthCheck.startPeriodSeconds,
-    },
+    healthcheck: containerHealthcheck(spec),
     labels: { ...spec.labels },
     restart: 'unless-stopped',
     init: true,

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { LABELS } from '../contract/labels';
 import { STORAGE_MOUNT, WorkloadSpec } from '../contract/workload-spec';
-import { CONTAINER_LOG } from './docker-container';
+import { CONTAINER_LOG, ContainerHealthcheck, containerHealthcheck } from './docker-container';
 
 /** Where Docker secrets appear inside a task (swarm's fixed root). */
 export const SWARM_SECRETS_DIR = '/run/secrets';
@@ -48,13 +48,7 @@ export interface SwarmService {
   /** `vip` with the routing mesh; `dnsrr` with host-mode ports (no IPVS needed). */
   readonly endpointMode: 'vip' | 'dnsrr';
   readonly mounts: readonly { readonly type: 'volume' | 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }[];
-  readonly healthcheck: {
-    readonly test: readonly string[];
-    readonly intervalSeconds: number;
-    readonly timeoutSeconds: number;
-    readonly retries: number;
-    readonly startPeriodSeconds: number;
-  };
+  readonly healthcheck: ContainerHealthcheck;
   /** Swarm replaces a task that exits or that its health check marks unhealthy, on any node. */
   readonly restart: { readonly condition: 'any'; readonly delaySeconds: number; readonly maxAttempts: 0 };
   readonly update: {
@@ -97,13 +91,7 @@ export function swarmService(spec: WorkloadSpec): SwarmService {
     mounts: spec.mounts.map((m) => (m.hostPath !== undefined
       ? { type: 'bind' as const, source: m.hostPath, target: m.target, readOnly: m.readOnly }
       : { type: 'volume' as const, source: m.volume, target: m.target, readOnly: m.readOnly })),
-    healthcheck: {
-      test: [...spec.healthCheck.command],
-      intervalSeconds: spec.healthCheck.intervalSeconds,
-      timeoutSeconds: spec.healthCheck.timeoutSeconds,
-      retries: spec.healthCheck.retries,
-      startPeriodSeconds: spec.healthCheck.startPeriodSeconds,
-    },
+    healthcheck: containerHealthcheck(spec),
     restart: { condition: 'any', delaySeconds: 1, maxAttempts: 0 },
     update: { order: swarm.updateOrder, parallelism: 1, failureAction: 'rollback', monitorSeconds: 15 },
     placement: {
