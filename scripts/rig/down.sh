@@ -94,7 +94,8 @@ for id in $ids; do
   fi
   if ip link show "$(node_veth "$id")" >/dev/null 2>&1; then
     say "deleting veth $(node_veth "$id")"
-    ip link delete "$(node_veth "$id")"
+    # The kernel removes the root end once the namespace's end goes, which can happen between the check and here.
+    ip link delete "$(node_veth "$id")" 2>/dev/null || ! ip link show "$(node_veth "$id")" >/dev/null 2>&1
   fi
 done
 if ip link show "$rig_bridge" >/dev/null 2>&1; then
