@@ -44,9 +44,7 @@ function writeApp(scaleUnits: number): string {
     `import { ScaledStack } from ${JSON.stringify(path.join(ROOT, 'examples', 'scaled', 'stack'))};`,
     'const app = new App();',
     `new ScaledStack(app, 'scaled', { scaleUnits: ${scaleUnits}, studioStreamKeyVariable: '${KEY_VARIABLE}', account: {`,
-    // The rig has one manager (node1): losing it loses the swarm's control plane, as on any single-manager
-    // swarm. Workloads stay on the workers, so a lost host is always one the swarm survives.
-    `  platform: Platform.swarm({ publishMode: 'host', placement: { constraints: ['node.role==worker'], maxReplicasPerNode: 1 } }),`,
+    `  platform: Platform.swarm({ publishMode: 'host', placement: { maxReplicasPerNode: 1 } }),`,
     `  storage: { shared: { hostPath: ${JSON.stringify(rig.sharedDir)} } },`,
     `  runtimeImage: RuntimeImage.fromName(${JSON.stringify(image)}),`,
     '} });',
