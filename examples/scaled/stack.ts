@@ -12,6 +12,11 @@ export interface ScaledStackProps {
   readonly account?: Omit<MediaAccountProps, 'keyDelivery'>;
   /** Scale units of the endpoint. @default 3 */
   readonly scaleUnits?: number;
+  /**
+   * How the sports channel transcodes (a smaller ladder reserves less CPU on a cluster engine, e.g. on a
+   * test rig of small hosts). @default Encoding.standard(EncodingPreset.default1080p())
+   */
+  readonly sportsEncoding?: Encoding;
   /** Name of a sensitive Terraform variable holding the studio channel's stream key. @default - a generated key */
   readonly studioStreamKeyVariable?: string;
 }
@@ -22,7 +27,7 @@ export class ScaledStack extends TerraformStack {
     const account = new MediaAccount(this, 'broadcast', { ...props.account, keyDelivery: { port: 8290 } });
     const endpoint = account.addStreamingEndpoint('main', { port: 8280, scaleUnits: props.scaleUnits ?? 3 });
 
-    const sports = account.addLiveChannel('sports', { port: 3935, encoding: Encoding.standard(EncodingPreset.default1080p()) });
+    const sports = account.addLiveChannel('sports', { port: 3935, encoding: props.sportsEncoding ?? Encoding.standard(EncodingPreset.default1080p()) });
     sports.addProgram('live', { archiveWindow: Duration.minutes(10) }).publish(endpoint);
     sports.addProgram('catchup', { archiveWindow: Duration.hours(25) }).publish(endpoint);
 

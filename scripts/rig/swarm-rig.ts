@@ -5,7 +5,7 @@
  *
  * ```ts
  * const rig = await startSwarmRig({ images: ['livestack/runtime:0.1.0'] });
- * await rig.manager.docker.createService({ ... });           // the swarm's manager is node1
+ * await rig.manager.docker.createService({ ... });           // every node is a manager; this is node1
  * await fetch(`http://${rig.nodes[2].address}:8000/`);        // every node has its own address
  * await rig.cut(rig.nodes[1], 'link');                        // a lost host ...
  * await rig.restore(rig.nodes[1]);                            // ... back
@@ -63,8 +63,13 @@ export type CutMode = 'link' | 'power';
 
 export interface SwarmRig {
   readonly nodes: readonly SwarmRigNode[];
-  /** The node that initialised the swarm (node1), its only manager. */
+  /**
+   * The node that initialised the swarm (node1). Every node is a manager (three keep a raft quorum with
+   * one lost), so any node answers for the swarm: use `managerOtherThan` while a node is cut off.
+   */
   readonly manager: SwarmRigNode;
+  /** A manager that is not `node`: the one to ask while `node` is cut off. */
+  managerOtherThan(node: SwarmRigNode): SwarmRigNode;
   /** One host directory every node's containers can bind-mount at this same path (the shared filesystem). */
   readonly sharedDir: string;
   /** How long `up.sh` took. */
@@ -158,6 +163,11 @@ function rigOf(nodes: SwarmRigNode[], sharedDir: string, up: ScriptRun, env: Nod
   return {
     nodes,
     manager: nodes[0],
+    managerOtherThan(node) {
+      const other = nodes.find((n) => n.index !== node.index);
+      if (!other) throw new Error(`the rig has no manager other than ${node.name}: it has ${nodes.length} node(s)`);
+      return other;
+    },
     sharedDir,
     upSeconds: up.seconds,
     upLog: up.stderr,

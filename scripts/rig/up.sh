@@ -7,8 +7,10 @@
 #     cgroup hierarchy from dockerd) in its own UTS namespace (hostname nodeN), with its own data root,
 #     exec root, pid file, socket (/run/lsrig/nN.sock) and parent cgroup; iptables stays on inside the node
 #     (host-mode published ports need it);
-#   - swarm: node 1 inits (manager), the others join as workers once it answers (a worker started before
-#     the manager never joins the overlay gossip); nodes carry the label livestack.rig.node=nodeN;
+#   - swarm: node 1 inits, the others join once it answers (a node started before the swarm existed never
+#     joined the overlay gossip), all as managers: three managers keep a quorum with one host lost, so the
+#     control plane survives the loss of any one host (workloads run on managers too); nodes carry the
+#     label livestack.rig.node=nodeN;
 #     DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: there is no registry, so a task must not try to pull its image
 #     first (each attempt waited for a DNS timeout);
 #   - images: LIVESTACK_RIG_IMAGES (default livestack/runtime:<version>) are loaded into every node with
@@ -76,8 +78,12 @@ for id in $(node_ids); do
 done
 
 # --- daemons --------------------------------------------------------------------------------------
+started=" "
 start_daemon() {
   local id=$1 pid
+  # Once per run: a daemon this run started may not answer yet, and must not be restarted for it.
+  case "$started" in *" $id "*) return 0 ;; esac
+  started="$started$id "
   pid=$(daemon_pid "$id")
   if [ -n "$pid" ]; then
     daemon_answers "$id" && return 0
@@ -120,18 +126,32 @@ wait_daemon() {
   fail "node$id: dockerd did not answer on $(node_socket "$id") within 30 s (log above: $(node_log "$id"))"
 }
 
-# The manager first: workers join once it answers.
+swarm_state() { ndocker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
+
+# Waits until node 1 answers for the swarm's control plane: a restarted manager needs a raft leader first
+# (after every host lost power, that takes the others' daemons back too).
+wait_control() {
+  for _ in $(seq 1 240); do
+    ndocker 1 node ls -q >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  ndocker 1 node ls >&2 || true
+  fail "node1: the swarm's control plane did not answer within 60 s (no raft quorum?)"
+}
+
 start_daemon 1
 wait_daemon 1
-
-swarm_state() { ndocker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
-if [ "$(swarm_state 1)" != active ]; then
+if [ "$(swarm_state 1)" = inactive ]; then
   say "node1: initialising the swarm (manager, advertising $(node_address 1))"
   ndocker 1 swarm init --advertise-addr "$(node_address 1)" --listen-addr "$(node_address 1):2377" \
     --default-addr-pool "$rig_address_pool" >/dev/null
+else
+  # An existing swarm (restored hosts, or up run twice): its managers need each other for a quorum.
+  for id in $(node_ids); do [ "$id" = 1 ] || start_daemon "$id"; done
 fi
+wait_control
 ndocker 1 swarm update --dispatcher-heartbeat "$rig_heartbeat" >/dev/null
-token=$(ndocker 1 swarm join-token -q worker)
+token=$(ndocker 1 swarm join-token -q manager)
 members=$(ndocker 1 node ls -q)
 
 for id in $(node_ids); do [ "$id" = 1 ] || start_daemon "$id"; done
@@ -142,7 +162,7 @@ for id in $(node_ids); do
   case " $(echo $members) " in *" $(ndocker "$id" info --format '{{.Swarm.NodeID}}') "*) continue ;; esac
   # In another swarm (a crashed run's manager data root was replaced) or half-joined: start over.
   [ "$(swarm_state "$id")" = inactive ] || ndocker "$id" swarm leave --force >/dev/null 2>&1 || true
-  say "node$id: joining the swarm as a worker ($(node_address "$id"))"
+  say "node$id: joining the swarm as a manager ($(node_address "$id"))"
   ndocker "$id" swarm join --token "$token" --advertise-addr "$(node_address "$id")" --listen-addr "$(node_address "$id"):2377" \
     "$(node_address 1):2377" >/dev/null
 done
@@ -155,7 +175,8 @@ for id in $(node_ids); do
   ndocker 1 node update --label-add "livestack.rig.node=node$id" "$node_id" >/dev/null
 done
 for listed in $(ndocker 1 node ls --format '{{.ID}}'); do
-  case " ${live[*]} " in *" $listed "*) ;; *) ndocker 1 node rm --force "$listed" >/dev/null 2>&1 || true ;; esac
+  case " ${live[*]} " in *" $listed "*) ;; *) ndocker 1 node demote "$listed" >/dev/null 2>&1 || true
+     ndocker 1 node rm --force "$listed" >/dev/null 2>&1 || true ;; esac
 done
 
 # --- images ---------------------------------------------------------------------------------------

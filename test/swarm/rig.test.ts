@@ -56,6 +56,23 @@ describe('multi-host test rig', () => {
       expect((await node.docker.getImage(image).inspect()).Id).toBe(imageId);
     }
     expect(listed.filter((n) => n.ManagerStatus?.Leader).map((n) => n.Description?.Hostname)).toEqual(['node1']);
+    // Every host a manager: three keep a raft quorum with any one lost.
+    expect(listed.map((n) => n.Spec?.Role)).toEqual(['manager', 'manager', 'manager']);
+  });
+
+  test('node1 (the leader) powered off: the other managers keep the swarm answering, and it comes back', async () => {
+    const node1 = rig.manager;
+    const other = rig.managerOtherThan(node1);
+    const id = await rig.swarmNodeId(node1);
+    await rig.cut(node1, 'power');
+    try {
+      await eventually('node1 to be marked down by the remaining managers', async () => ((await other.docker.getNode(id).inspect()).Status?.State === 'down' ? true : undefined), 60_000, 250);
+      const service = await other.docker.createService({ Name: 'rig-quorum', Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: { ContainerSpec: { Image: image, Command: ['sleep', 'infinity'] } } });
+      await other.docker.getService(service.id).remove();
+    } finally {
+      await rig.restore(node1);
+    }
+    expect((await rig.manager.docker.getNode(id).inspect()).Status?.State).toBe('ready');
   });
 
   test('a global service publishing a host-mode port answers HTTP on every node\'s address from the root namespace', async () => {
@@ -105,7 +122,7 @@ describe('multi-host test rig', () => {
   });
 
   test.each<[CutMode]>([['link'], ['power']])('a node cut off (%s) is marked down, its replicated task moves to another node, and it comes back', async (mode) => {
-    // GIVEN a replicated task on a worker
+    // GIVEN a replicated task on a host other than node1 (the manager this test asks)
     const service = await rig.manager.docker.createService({
       Name: `rig-moving-${mode}`,
       Mode: { Replicated: { Replicas: 1 } },
