@@ -201,6 +201,9 @@ for image in $images; do
     loads+=($!)
   done
   for pid in "${loads[@]}"; do wait "$pid" || fail "docker load of $image into a node failed"; done
+  # The archive is cached by image id and carries the tag it was saved under: another tag of the same
+  # image (a test's pinned tag) must be set on each node after the load.
+  for id in "${pending[@]}"; do ndocker "$id" tag "$image_id" "$image"; done
 done
 # Archives of images no longer wanted only take space.
 for archive in "$rig_images_cache"/*.tar; do
