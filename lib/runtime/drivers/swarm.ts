@@ -151,11 +151,16 @@ export class SwarmDriver implements Driver {
   }
 
   async delete(name: string): Promise<void> {
+    const existing = await this.inspect(name);
     try {
       await this.docker.getService(name).remove();
     } catch (error) {
       if (engineStatus(error) !== 404) throw new Error(`removing service ${name}: ${engineMessage(error)}`);
     }
+    // Its Docker secrets go with it, unless another service still uses them (the engine refuses then:
+    // the last one to go removes them).
+    const secrets = (existing?.Spec.TaskTemplate as { ContainerSpec?: { Secrets?: { SecretID: string }[] } } | undefined)?.ContainerSpec?.Secrets ?? [];
+    for (const secret of secrets) await this.docker.getSecret(secret.SecretID).remove().catch(() => undefined);
   }
 
   async logs(name: string, lines = 200): Promise<string> {
