@@ -50,3 +50,16 @@ export const WRITE_LIVE_CONFIG_COMMAND = 'write-live-config';
 export function writeLiveConfigCommand(): string[] {
   return ['livestack', WRITE_LIVE_CONFIG_COMMAND];
 }
+
+/**
+ * The ingest health task: prints the channel's health report (`channels/<channel>/health.json` on the
+ * account storage, as the ingest writes it), or `null` when the ingest has written none yet. How the
+ * runtime learns an ingest's health where the storage lives on the hosts (Swarm), as it reads that file
+ * on one host.
+ */
+export const READ_INGEST_HEALTH_COMMAND = 'read-ingest-health';
+
+/** argv of the ingest health task for `channel`. */
+export function readIngestHealthCommand(channel: string): string[] {
+  return ['livestack', READ_INGEST_HEALTH_COMMAND, channel];
+}

@@ -18,6 +18,7 @@ import { AccountStatus, WorkloadError, computeStatus, readStatuses, writeStatus 
 import { generationFor } from './generation';
 import { readiness } from './readiness';
 import { deleteIngestFinalized, ingestChannelOf } from './recording-finalizer';
+import { readIngestHealthCommand } from '../contract/tasks';
 
 export interface ActionEvent {
   /** `note`: something an action did on the way, worth telling (e.g. recordings closed before a delete). */
@@ -112,12 +113,19 @@ interface Failure extends WorkloadError {
   readonly retryAtMs?: number;
 }
 
+/** How often a task re-reads an ingest's health report where the storage is on the hosts (swarm). */
+const HEALTH_TASK_INTERVAL_MS = 10_000;
+/** Bound on one such task. */
+const HEALTH_TASK_TIMEOUT_MS = 20_000;
+
 export class Controller {
   private readonly driver: Driver;
   private readonly stateDir: string;
   private readonly limiter: RateLimiter;
   private readonly now: () => number;
   private readonly failures = new Map<string, Failure>();
+  /** Ingest health read by a task (swarm), per workload: when, and what it said. */
+  private readonly healthReads = new Map<string, { readonly readAtMs: number; readonly report?: IngestHealth }>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ControllerOptions) {
@@ -372,7 +380,7 @@ export class Controller {
       observed,
       generation,
       errors,
-      ingestHealth: await this.readIngestHealth(desired.specs),
+      ingestHealth: await this.readIngestHealth(desired.specs, observed),
       previous: readStatuses(this.stateDir),
       now: this.now(),
     });
@@ -380,10 +388,10 @@ export class Controller {
     return statuses;
   }
 
-  private async readIngestHealth(specs: readonly WorkloadSpec[]): Promise<Map<string, IngestHealth>> {
+  private async readIngestHealth(specs: readonly WorkloadSpec[], observed: readonly ObservedWorkload[]): Promise<Map<string, IngestHealth>> {
     const health = new Map<string, IngestHealth>();
     // On a swarm the storage lives on the hosts: the controller reads no workload state from a mountpoint.
-    if (this.driver.kind === 'swarm') return health;
+    if (this.driver.kind === 'swarm') return this.readIngestHealthByTask(specs, observed);
     for (const spec of specs) {
       if (spec.role !== 'ingest') continue;
       const channel = ingestChannelOf(spec);
@@ -396,6 +404,37 @@ export class Controller {
         // No health report yet (the ingest is starting, or has not seen a publisher).
       }
     }
+    return health;
+  }
+
+  /**
+   * Ingest health where the storage is on the hosts: a task next to each running ingest reads its report
+   * (lib/contract/tasks.ts). A task costs seconds, so a report is read again only after
+   * HEALTH_TASK_INTERVAL_MS; a task that fails leaves the ingest without a report, never the pass failed.
+   */
+  private async readIngestHealthByTask(specs: readonly WorkloadSpec[], observed: readonly ObservedWorkload[]): Promise<Map<string, IngestHealth>> {
+    const running = new Set(observed.filter((w) => w.phase === 'running').map((w) => w.name));
+    const now = this.now();
+    await Promise.all(specs.map(async (spec) => {
+      const channel = spec.role === 'ingest' && running.has(spec.name) ? ingestChannelOf(spec) : undefined;
+      if (!channel) {
+        this.healthReads.delete(spec.name);
+        return;
+      }
+      const last = this.healthReads.get(spec.name);
+      if (last && now - last.readAtMs < HEALTH_TASK_INTERVAL_MS) return;
+      let report: IngestHealth | undefined;
+      try {
+        const output = await this.driver.runTask(spec, readIngestHealthCommand(channel), { timeoutMs: HEALTH_TASK_TIMEOUT_MS });
+        const parsed = ingestHealth.safeParse(JSON.parse(output.trim().split('\n').pop() ?? 'null'));
+        if (parsed.success) report = parsed.data;
+      } catch {
+        // The ingest's host may be going away; the next read tries again.
+      }
+      this.healthReads.set(spec.name, { readAtMs: now, ...(report ? { report } : {}) });
+    }));
+    const health = new Map<string, IngestHealth>();
+    for (const [name, read] of this.healthReads) if (read.report && running.has(name)) health.set(name, read.report);
     return health;
   }
 

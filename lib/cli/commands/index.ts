@@ -14,6 +14,7 @@ import * as doctor from './doctor';
 import * as token from './token';
 import * as key from './key';
 import * as writeLiveConfig from './write-live-config';
+import * as readIngestHealth from './read-ingest-health';
 
 /** Every command module exports `register(program)`. Add new commands here, one line each. */
 export function registerCommands(program: Command): void {
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   token.register(program);
   key.register(program);
   writeLiveConfig.register(program);
+  readIngestHealth.register(program);
 }
