@@ -115,9 +115,11 @@ export class SwarmDriver implements Driver {
     const secrets = await this.bindSecrets(spec, rendered);
     const task = `${command.slice(1, 2).join('')} for ${spec.name}`;
     const name = `${spec.name}-task-${randomBytes(4).toString('hex')}`;
-    // The workload's task without its ports, health check and livestack labels (observe() must not see
+    // The workload's task without its ports, health check, reservations and livestack labels (observe() must not see
     // a job as a workload), run once to completion on any node that can run the workload.
-    const body = serviceSpec({ ...rendered, name, command, ports: [], labels: { [TASK_LABEL]: spec.name }, containerLabels: { [TASK_LABEL]: spec.name }, replicas: 1 }, secrets);
+    // No reservations either: a job of a few seconds must not wait for a host with a transcoder's share of CPU free.
+    const unreserved = { ...rendered.resources, reservations: {} };
+    const body = serviceSpec({ ...rendered, name, command, ports: [], labels: { [TASK_LABEL]: spec.name }, containerLabels: { [TASK_LABEL]: spec.name }, replicas: 1, resources: unreserved }, secrets);
     const template = body.TaskTemplate as { ContainerSpec: Record<string, unknown> };
     const { UpdateConfig: _update, ...jobBody } = body;
     // Swarm refuses an update config on a job.
