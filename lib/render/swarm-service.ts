@@ -29,6 +29,15 @@ export interface SwarmSecretRef {
   readonly mode: number;
 }
 
+/**
+ * How often swarm checks an ingest's health. A task with a health check stays `starting` until its first
+ * check passes (so `status` shows no address for it yet), and Docker 20.10 runs that check one interval
+ * after the start (no start interval): a 5-s interval held a moved ingest back ~5 s after it could take
+ * the encoder. Its retries grow to match, so an ingest is still declared unhealthy after as long a
+ * failing stretch as the spec allows (a slow probe on a busy host must not restart a channel).
+ */
+const INGEST_HEALTH_INTERVAL_SECONDS = 2;
+
 /** The runtime image's workload user (images/Dockerfile). */
 const WORKLOAD_UID = '10001';
 
@@ -91,7 +100,7 @@ export function swarmService(spec: WorkloadSpec): SwarmService {
     mounts: spec.mounts.map((m) => (m.hostPath !== undefined
       ? { type: 'bind' as const, source: m.hostPath, target: m.target, readOnly: m.readOnly }
       : { type: 'volume' as const, source: m.volume, target: m.target, readOnly: m.readOnly })),
-    healthcheck: containerHealthcheck(spec),
+    healthcheck: swarmHealthcheck(spec),
     restart: { condition: 'any', delaySeconds: 1, maxAttempts: 0 },
     update: { order: swarm.updateOrder, parallelism: 1, failureAction: 'rollback', monitorSeconds: 15 },
     placement: {
@@ -106,6 +115,13 @@ export function swarmService(spec: WorkloadSpec): SwarmService {
     stopGracePeriodSeconds: STOP_GRACE_SECONDS,
     log: CONTAINER_LOG,
   };
+}
+
+function swarmHealthcheck(spec: WorkloadSpec): ContainerHealthcheck {
+  const check = containerHealthcheck(spec);
+  if (spec.role !== 'ingest' || check.intervalSeconds <= INGEST_HEALTH_INTERVAL_SECONDS) return check;
+  const failingSeconds = check.intervalSeconds * check.retries;
+  return { ...check, intervalSeconds: INGEST_HEALTH_INTERVAL_SECONDS, retries: Math.ceil(failingSeconds / INGEST_HEALTH_INTERVAL_SECONDS) };
 }
 
 /**

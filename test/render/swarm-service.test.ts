@@ -51,6 +51,19 @@ describe('Swarm renderer', () => {
     expect(ingest.healthcheck.test[0]).toBe('CMD');
   });
 
+  test('an ingest is health-checked every 2 s (a moved one takes its encoder sooner), declared unhealthy after as long a failing stretch as its spec says', () => {
+    const manifest = manifestOf().manifest;
+    const spec = topology(manifest).find((s) => s.role === 'ingest')!;
+    const services = byName(manifest);
+    const ingest = services.get('ingest')!;
+    expect(ingest.healthcheck.intervalSeconds).toBe(2);
+    expect(ingest.healthcheck.intervalSeconds * ingest.healthcheck.retries).toBeGreaterThanOrEqual(spec.healthCheck.intervalSeconds * spec.healthCheck.retries);
+    expect(ingest.healthcheck.startPeriodSeconds).toBe(spec.healthCheck.startPeriodSeconds);
+    // Origins and the key service keep the spec's check: their tasks moving costs players nothing.
+    const origin = topology(manifest).find((s) => s.role === 'origin')!;
+    expect(services.get('origin')!.healthcheck.intervalSeconds).toBe(origin.healthCheck.intervalSeconds);
+  });
+
   test('host publish mode uses DNS round robin; placement and resource reservations come through', () => {
     const services = byName(manifestOf({ publishMode: 'host', placement: { constraints: ['node.labels.media==true'], spreadOver: ['node.labels.zone'], maxReplicasPerNode: 1 } }).manifest);
     const origin = services.get('origin')!;
