@@ -257,7 +257,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const push of pushes) await push.stop();
-  if (rig && applied) await cli(['destroy', '--app', writeApp(2)], 180_000).catch(() => undefined);
+  if (rig && applied) await cli(['destroy'], 180_000).catch(() => undefined);
   await downSwarmRig({ keepImageCache: true }).catch((error: Error) => process.stderr.write(`${error.message}\n`));
   if (work) fs.rmSync(work, { recursive: true, force: true });
   process.stdout.write(`swarm suite: ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s in all (${partSeconds.join('; ')})\n`);
@@ -550,7 +550,7 @@ describe('the rig after the workloads: destroyed, hosts lost all at once, a cras
   timed('rig recovery and teardown');
 
   test('destroy removes every service and Docker secret the stack had on the swarm', async () => {
-    expectExit(await cli(['destroy', '--app', writeApp(4)], 180_000), 0);
+    expectExit(await cli(['destroy'], 180_000), 0);
     applied = false;
     const managed = { filters: { label: ['livestack.managed-by=livestack'] } };
     expect(await control.docker.listServices(managed)).toEqual([]);

@@ -13,12 +13,14 @@ export function register(program: Command): void {
     .action((channel: string) => {
       const root = process.env[ENV.storageDir];
       if (!root) throw new Error(`${READ_INGEST_HEALTH_COMMAND}: environment variable ${ENV.storageDir} not set`);
-      let text = 'null';
+      let report: unknown = null;
       try {
-        text = fs.readFileSync(storagePaths.channelHealth(root, channel), 'utf8').trim();
+        report = JSON.parse(fs.readFileSync(storagePaths.channelHealth(root, channel), 'utf8'));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // None yet; or caught half-written on a full disk (the ingest then rewrites it in place): none this time.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && !(error instanceof SyntaxError)) throw error;
       }
-      process.stdout.write(`${text}\n`);
+      // One line: the runtime reads the task's last line of output (the ingest writes the file indented).
+      process.stdout.write(`${JSON.stringify(report)}\n`);
     });
 }
