@@ -33,43 +33,14 @@ ids=$(found_ids)
 
 # 1. Services first (swarm would reschedule the containers removed below), then every container: a
 #    daemon stopped with running containers waits for each one's stop timeout.
+# Every node loses power at once (its daemon, containerd, shims and container processes killed together):
+# the rig is thrown away, so nothing needs a graceful stop. Removing services and containers first, then
+# stopping each daemon, took ~30 of the 45 s a teardown took.
 for id in $ids; do
-  daemon_answers "$id" || continue
-  if [ "$(ndocker "$id" info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ]; then
-    services=$(ndocker "$id" service ls -q 2>/dev/null || true)
-    if [ -n "$services" ]; then
-      say "node$id: removing services: $(echo $services | wc -w)"
-      ndocker "$id" service rm $services >/dev/null 2>&1 || true
-    fi
-  fi
-done
-for id in $ids; do
-  daemon_answers "$id" || continue
-  containers=$(ndocker "$id" ps -aq 2>/dev/null || true)
-  if [ -n "$containers" ]; then
-    say "node$id: removing containers: $(echo $containers | wc -w)"
-    ndocker "$id" rm -f $containers >/dev/null 2>&1 || true
-  fi
-done
-
-# 2. Daemons: TERM, then KILL what is left of the node (containerd, shims, container processes).
-for id in $ids; do
-  pid=$(daemon_pid "$id")
-  if [ -n "$pid" ]; then
-    say "node$id: stopping dockerd $pid"
-    kill -TERM "$pid" 2>/dev/null || true
-  fi
-done
-for id in $ids; do
-  for _ in $(seq 1 60); do
-    [ -z "$(daemon_pid "$id")" ] && break
-    sleep 0.25
-  done
   killed=$(kill_node "$id")
-  [ "$killed" = 0 ] || say "node$id: killed $killed leftover process(es) (containerd, shims, container processes)"
+  [ "$killed" = 0 ] || say "node$id: killed $killed process(es) (dockerd, containerd, shims, container processes)"
 done
 
-# 3. Mounts the daemons left (overlay layers, container netns and shm): deepest first.
 for base in "$rig_run" "$rig_root"; do
   mounts=$(awk -v base="$base/" 'index($5, base) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
   if [ -n "$mounts" ]; then
