@@ -31,11 +31,9 @@ found_ids() {
 }
 ids=$(found_ids)
 
-# 1. Services first (swarm would reschedule the containers removed below), then every container: a
-#    daemon stopped with running containers waits for each one's stop timeout.
-# Every node loses power at once (its daemon, containerd, shims and container processes killed together):
-# the rig is thrown away, so nothing needs a graceful stop. Removing services and containers first, then
-# stopping each daemon, took ~30 of the 45 s a teardown took.
+# 1-3. Every node loses power at once (its daemon, containerd, shims and container processes killed
+#    together, unmounted below): the rig is thrown away, so nothing needs the graceful stop it had
+#    (services removed, then containers, then each daemon stopped and waited for).
 for id in $ids; do
   killed=$(kill_node "$id")
   [ "$killed" = 0 ] || say "node$id: killed $killed process(es) (dockerd, containerd, shims, container processes)"
