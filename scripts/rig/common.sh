@@ -102,10 +102,14 @@ kill_node() {
   [ -n "$pids" ] || { echo 0; return 0; }
   kill -STOP $pids 2>/dev/null || true
   kill -KILL $pids 2>/dev/null || true
-  for _ in $(seq 1 40); do
+  # A process in uninterruptible sleep (D: a write to a busy disk) dies only when that returns: 30 s.
+  for _ in $(seq 1 120); do
     [ -z "$(node_processes "$id")" ] && break
+    kill -KILL $(node_processes "$id") 2>/dev/null || true
     sleep 0.25
   done
-  [ -z "$(node_processes "$id")" ] || fail "node$id: processes survived SIGKILL: $(node_processes "$id" | sort -u | tr '\n' ' ')"
+  local left
+  left=$(node_processes "$id" | sort -u)
+  [ -z "$left" ] || fail "node$id: processes survived SIGKILL for 30 s: $(for pid in $left; do echo "$pid $(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null) $(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null | cut -c1-120);"; done)"
   echo "$pids" | wc -w
 }

@@ -149,6 +149,11 @@ export class SwarmDriver implements Driver {
       return await output('stdout');
     } finally {
       await service.remove().catch(() => undefined);
+      // A job after its workload was deleted (recordings finalized from their files) created the workload's
+      // secrets again: they go with the job (no-op while the workload's service still uses them).
+      if (!(await this.inspect(spec.name).catch(() => undefined))) {
+        for (const secret of secrets) await this.docker.getSecret(secret.secretId).remove().catch(() => undefined);
+      }
     }
   }
 
