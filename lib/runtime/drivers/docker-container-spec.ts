@@ -4,10 +4,10 @@
  * the secret variables are resolved here, to the values the runtime was given.
  */
 import type { ContainerCreateOptions } from 'dockerode';
-import { DockerContainer } from '../../render/docker-container';
+import { ContainerHealthcheck, DockerContainer } from '../../render/docker-container';
 
-/** Docker counts health check durations in nanoseconds. */
-const NS_PER_SECOND = 1_000_000_000;
+/** Docker counts durations (health checks, stop and restart delays) in nanoseconds. */
+export const NS_PER_SECOND = 1_000_000_000;
 
 export function containerCreateOptions(container: DockerContainer, secretValues: Record<string, string>): ContainerCreateOptions & { name: string } {
   const env = { ...container.env, ...secretValues };
@@ -25,13 +25,7 @@ export function containerCreateOptions(container: DockerContainer, secretValues:
     Env: Object.keys(env).sort().map((key) => `${key}=${env[key]}`),
     Labels: { ...container.labels },
     ExposedPorts: exposedPorts,
-    Healthcheck: {
-      Test: [...container.healthcheck.test],
-      Interval: container.healthcheck.intervalSeconds * NS_PER_SECOND,
-      Timeout: container.healthcheck.timeoutSeconds * NS_PER_SECOND,
-      Retries: container.healthcheck.retries,
-      StartPeriod: container.healthcheck.startPeriodSeconds * NS_PER_SECOND,
-    },
+    Healthcheck: engineHealthcheck(container.healthcheck),
     HostConfig: {
       NetworkMode: container.network,
       PortBindings: portBindings,
@@ -43,5 +37,16 @@ export function containerCreateOptions(container: DockerContainer, secretValues:
       LogConfig: { Type: container.log.driver, Config: { ...container.log.options } },
     },
     NetworkingConfig: { EndpointsConfig: { [container.network]: { Aliases: [...container.aliases] } } },
+  };
+}
+
+/** A health check as the Engine API takes it (containers and swarm services alike: durations in nanoseconds). */
+export function engineHealthcheck(check: ContainerHealthcheck): { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } {
+  return {
+    Test: [...check.test],
+    Interval: check.intervalSeconds * NS_PER_SECOND,
+    Timeout: check.timeoutSeconds * NS_PER_SECOND,
+    Retries: check.retries,
+    StartPeriod: check.startPeriodSeconds * NS_PER_SECOND,
   };
 }

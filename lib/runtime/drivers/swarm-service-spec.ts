@@ -4,9 +4,8 @@
  * Docker secrets are bound here, to the ids of the secrets the driver created from the runtime's values.
  */
 import { SwarmSecretRef, SwarmService } from '../../render/swarm-service';
+import { NS_PER_SECOND, engineHealthcheck } from './docker-container-spec';
 
-/** Docker counts durations in nanoseconds. */
-const NS_PER_SECOND = 1_000_000_000;
 
 /** A Docker secret as a service references it. */
 export interface BoundSecret {
@@ -37,13 +36,7 @@ export function serviceSpec(service: SwarmService, secrets: readonly BoundSecret
         Env: Object.keys(env).sort().map((key) => `${key}=${env[key]}`),
         Labels: { ...service.containerLabels },
         Mounts: service.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
-        Healthcheck: {
-          Test: [...service.healthcheck.test],
-          Interval: service.healthcheck.intervalSeconds * NS_PER_SECOND,
-          Timeout: service.healthcheck.timeoutSeconds * NS_PER_SECOND,
-          Retries: service.healthcheck.retries,
-          StartPeriod: service.healthcheck.startPeriodSeconds * NS_PER_SECOND,
-        },
+        Healthcheck: engineHealthcheck(service.healthcheck),
         Secrets: secrets.map((s) => ({ SecretID: s.secretId, SecretName: s.secretName, File: { Name: s.ref.fileName, UID: s.ref.uid, GID: s.ref.gid, Mode: s.ref.mode } })),
         StopGracePeriod: service.stopGracePeriodSeconds * NS_PER_SECOND,
       },
