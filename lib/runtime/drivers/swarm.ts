@@ -112,7 +112,8 @@ export class SwarmDriver implements Driver {
 
   async runTask(spec: WorkloadSpec, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<string> {
     const rendered = this.render(spec);
-    const secrets = await this.bindSecrets(spec, rendered);
+    const createdSecrets = new Set<string>();
+    const secrets = await this.bindSecrets(spec, rendered, createdSecrets);
     const task = `${command.slice(1, 2).join('')} for ${spec.name}`;
     const name = `${spec.name}-task-${randomBytes(4).toString('hex')}`;
     // The workload's task without its ports, health check, reservations and livestack labels (observe() must not see
@@ -150,10 +151,8 @@ export class SwarmDriver implements Driver {
     } finally {
       await service.remove().catch(() => undefined);
       // A job after its workload was deleted (recordings finalized from their files) created the workload's
-      // secrets again: they go with the job (no-op while the workload's service still uses them).
-      if (!(await this.inspect(spec.name).catch(() => undefined))) {
-        for (const secret of secrets) await this.docker.getSecret(secret.secretId).remove().catch(() => undefined);
-      }
+      // secrets again: those it created go with it. (Before a workload is created, its secrets exist already.)
+      for (const secret of secrets.filter((b) => createdSecrets.has(b.secretId))) await this.docker.getSecret(secret.secretId).remove().catch(() => undefined);
     }
   }
 
@@ -211,30 +210,33 @@ export class SwarmDriver implements Driver {
   }
 
   /** The Docker secrets of a workload, created from the runtime's `TF_VAR_*` values when missing. */
-  private async bindSecrets(spec: WorkloadSpec, rendered: SwarmService): Promise<BoundSecret[]> {
+  /** Binds the workload's secrets; the ids of those it had to create are added to `created`. */
+  private async bindSecrets(spec: WorkloadSpec, rendered: SwarmService, created = new Set<string>()): Promise<BoundSecret[]> {
     const values = resolveSecretEnv(spec, this.env);
     const bound: BoundSecret[] = [];
     for (const ref of rendered.secrets) {
       const secretName = swarmSecretName(spec.account, ref.variable, secretFingerprint(values[ref.env]));
-      bound.push({ ref, secretName, secretId: await this.ensureSecret(secretName, values[ref.env], spec.account) });
+      bound.push({ ref, secretName, secretId: await this.ensureSecret(secretName, values[ref.env], spec.account, created) });
     }
     return bound;
   }
 
-  private async ensureSecret(name: string, value: string, account: string): Promise<string> {
+  private async ensureSecret(name: string, value: string, account: string, created: Set<string>): Promise<string> {
     const existing = await this.docker.listSecrets({ filters: { name: [name] } }) as unknown as { ID: string; Spec?: { Name?: string } }[];
     const found = existing.find((s) => s.Spec?.Name === name);
     if (found) return found.ID;
     try {
-      const created = await this.docker.createSecret({
+      const made = await this.docker.createSecret({
         Name: name,
         Labels: { [LABELS.managedBy]: 'livestack', [LABELS.account]: account },
         Data: Buffer.from(value, 'utf8').toString('base64'),
       }) as unknown as { id?: string; ID?: string };
-      return created.id ?? created.ID ?? '';
+      const id = made.id ?? made.ID ?? '';
+      created.add(id);
+      return id;
     } catch (error) {
       // Created meanwhile by a concurrent create of another workload of the account.
-      if (engineStatus(error) === 409) return this.ensureSecret(name, value, account);
+      if (engineStatus(error) === 409) return this.ensureSecret(name, value, account, created);
       // The engine's message never contains the value; ours names the secret, not what it holds.
       throw new Error(`creating Docker secret ${name}: ${engineMessage(error)}`);
     }
