@@ -126,6 +126,17 @@ wait_daemon() {
   fail "node$id: dockerd did not answer on $(node_socket "$id") within 30 s (log above: $(node_log "$id"))"
 }
 
+# A swarm control call, retried for up to 20 s: a manager that comes back may force an election (its term
+# moved on while it was cut off), and calls made meanwhile fail with "node lost leader status".
+control_call() {
+  local try
+  for try in $(seq 1 40); do
+    "$@" 2>/dev/null && return 0
+    sleep 0.5
+  done
+  "$@"
+}
+
 swarm_state() { ndocker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
 
 # Waits until node 1 answers for the swarm's control plane: a restarted manager needs a raft leader first
@@ -150,9 +161,9 @@ else
   for id in $(node_ids); do [ "$id" = 1 ] || start_daemon "$id"; done
 fi
 wait_control
-ndocker 1 swarm update --dispatcher-heartbeat "$rig_heartbeat" >/dev/null
-token=$(ndocker 1 swarm join-token -q manager)
-members=$(ndocker 1 node ls -q)
+control_call ndocker 1 swarm update --dispatcher-heartbeat "$rig_heartbeat" >/dev/null
+token=$(control_call ndocker 1 swarm join-token -q manager)
+members=$(control_call ndocker 1 node ls -q)
 
 for id in $(node_ids); do [ "$id" = 1 ] || start_daemon "$id"; done
 for id in $(node_ids); do
@@ -172,9 +183,9 @@ live=()
 for id in $(node_ids); do
   node_id=$(ndocker "$id" info --format '{{.Swarm.NodeID}}')
   live+=("$node_id")
-  ndocker 1 node update --label-add "livestack.rig.node=node$id" "$node_id" >/dev/null
+  control_call ndocker 1 node update --label-add "livestack.rig.node=node$id" "$node_id" >/dev/null
 done
-for listed in $(ndocker 1 node ls --format '{{.ID}}'); do
+for listed in $(control_call ndocker 1 node ls --format '{{.ID}}'); do
   case " ${live[*]} " in *" $listed "*) ;; *) ndocker 1 node demote "$listed" >/dev/null 2>&1 || true
      ndocker 1 node rm --force "$listed" >/dev/null 2>&1 || true ;; esac
 done
