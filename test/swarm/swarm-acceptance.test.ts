@@ -222,9 +222,10 @@ function engineView(spec: any): unknown { // eslint-disable-line @typescript-esl
 const RIG_SETTINGS = { heartbeat: '1s' } as const;
 /**
  * Budget for the rig to come up once the runtime image exists: with an image the rig has not seen, ~1.2 GB
- * is saved and loaded into three daemons (93-116 s measured on the shared 2-core machine; ~26 s cached).
+ * is saved and loaded into three daemons (93-116 s measured on the shared 2-core machine; ~26 s cached;
+ * 161 s in a CI run beside the host lane's suites).
  */
-const UP_BUDGET_S = 150;
+const UP_BUDGET_S = 240;
 /** Set once examples/scaled is applied, cleared once it is destroyed: what afterAll must still remove. */
 let applied = false;
 const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -558,8 +559,12 @@ describe('examples/scaled on a three-host swarm', () => {
 
     expectExit(await cli(['apply', '--app', app, '--wait', '120']), 0);
     expectExit(await cli(['plan', '--app', app]), 0);
-    // The encoder pushes to the moved ingest: the health status shows says so.
-    const health = await studioHealth();
+    // The encoder pushes to the moved ingest: the health status says so. Status reports an ingest's
+    // health as of the last reconcile pass (a job reads it at most every 10 s), so it may take a pass.
+    const health = await eventually('status to show the studio publisher connected', async () => {
+      const h = await studioHealth();
+      return h.json?.publisherConnected === true ? h : undefined;
+    }, 60_000, 2_000);
     expect(health.json).toMatchObject({ channel: 'studio', publisherConnected: true });
     expect(health.line).toMatch(/publisher connected \(RTMP\)/);
   });
