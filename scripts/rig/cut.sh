@@ -29,3 +29,4 @@ case "$mode" in
     ;;
   *) fail "unknown mode $mode (expected --link or --power)" ;;
 esac
+restore_host_bridge
