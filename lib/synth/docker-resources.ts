@@ -14,7 +14,7 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { LABELS } from '../contract/labels';
 import { WorkloadSpec } from '../contract/workload-spec';
 import { Manifest } from '../model/manifest';
-import { DockerContainer, dockerContainer } from '../render/docker-container';
+import { ContainerHealthcheck, DockerContainer, dockerContainer } from '../render/docker-container';
 import { packageRoot } from '../util/package-root';
 
 /** Terraform-friendly logical id from a workload or resource name. */
@@ -85,13 +85,7 @@ function workloadContainer(scope: Construct, container: DockerContainer, resourc
       ? { hostPath: m.hostPath, containerPath: m.target, readOnly: m.readOnly }
       : { volumeName: resources.volumeName, containerPath: m.target, readOnly: m.readOnly })),
     networksAdvanced: [{ name: resources.networkName, aliases: [...container.aliases] }],
-    healthcheck: {
-      test: [...container.healthcheck.test],
-      interval: `${container.healthcheck.intervalSeconds}s`,
-      timeout: `${container.healthcheck.timeoutSeconds}s`,
-      retries: container.healthcheck.retries,
-      startPeriod: `${container.healthcheck.startPeriodSeconds}s`,
-    },
+    healthcheck: terraformHealthcheck(container.healthcheck),
     labels: Object.entries(container.labels).map(([label, value]) => ({ label, value })),
     restart: container.restart,
     mustRun: true,
@@ -111,4 +105,15 @@ export function terraformEnv(container: DockerContainer): string[] {
   const plain = Object.entries(container.env).map(([k, v]) => `${k}=${v}`);
   const secret = Object.entries(container.secretEnv).map(([k, variable]) => `${k}=\${var.${variable}}`);
   return [...plain, ...secret].sort();
+}
+
+/** A rendered health check in the Docker provider's form (docker_container and docker_service alike). */
+export function terraformHealthcheck(check: ContainerHealthcheck): { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string } {
+  return {
+    test: [...check.test],
+    interval: `${check.intervalSeconds}s`,
+    timeout: `${check.timeoutSeconds}s`,
+    retries: check.retries,
+    startPeriod: `${check.startPeriodSeconds}s`,
+  };
 }

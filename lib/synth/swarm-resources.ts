@@ -12,7 +12,7 @@ import { LABELS } from '../contract/labels';
 import { WorkloadSpec } from '../contract/workload-spec';
 import { AccountManifest } from '../model/manifest';
 import { SwarmService, swarmService } from '../render/swarm-service';
-import { logicalId } from './docker-resources';
+import { logicalId, terraformHealthcheck } from './docker-resources';
 
 /**
  * The Docker secret name of a variable as Terraform computes it: the same name the driver gives it
@@ -63,13 +63,7 @@ function workloadService(scope: Construct, service: SwarmService, secrets: Reado
         env: { ...service.env },
         labels: labels(service.containerLabels),
         mounts: service.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target, readOnly: m.readOnly })),
-        healthcheck: {
-          test: [...service.healthcheck.test],
-          interval: `${service.healthcheck.intervalSeconds}s`,
-          timeout: `${service.healthcheck.timeoutSeconds}s`,
-          retries: service.healthcheck.retries,
-          startPeriod: `${service.healthcheck.startPeriodSeconds}s`,
-        },
+        healthcheck: terraformHealthcheck(service.healthcheck),
         secrets: service.secrets.map((ref) => ({
           secretId: secrets.get(ref.variable)!.id,
           secretName: secrets.get(ref.variable)!.name,

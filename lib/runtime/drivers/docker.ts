@@ -25,7 +25,7 @@ import { ensureImage } from './docker-image';
 import { containerCreateOptions } from './docker-container-spec';
 import { resolveSecretEnv } from './secret-env';
 import { dockerContainer, storageVolumeOf } from '../../render/docker-container';
-import { demuxLogs } from './docker-logs';
+import { demuxLogs, workloadLogs } from './docker-logs';
 import { DEFAULT_TASK_TIMEOUT_MS, TaskFailedError } from './task-output';
 import { writeControlFile } from './control-file';
 import { observedFromInspect } from './docker-observe';
@@ -135,16 +135,11 @@ export class DockerDriver implements Driver {
   }
 
   async logs(name: string, lines = 200): Promise<string> {
-    let body: Buffer;
-    try {
-      body = (await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    } catch (error) {
-      if (engineStatus(error) !== 404) throw new Error(`logs of ${name}: ${engineMessage(error)}`);
-      const known = (await this.observe()).map((w) => w.name);
-      throw new Error(`no docker workload named ${name} on ${this.connection.address}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-    }
-    const text = demuxLogs(Buffer.isBuffer(body) ? body : Buffer.from(body));
-    return text.endsWith('\n') ? text.slice(0, -1) : text;
+    return workloadLogs({
+      name, kind: 'docker', address: this.connection.address,
+      fetch: () => this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: lines, follow: false }),
+      known: async () => (await this.observe()).map((w) => w.name),
+    });
   }
 
   async storageDir(account: string): Promise<string> {

@@ -19,7 +19,7 @@ import { NotASwarmWorkloadError, SwarmService, secretFingerprint, swarmSecretNam
 import { TerminalError } from '../errors';
 import { Driver, DriverContext, ObservedWorkload, WorkloadPhase } from './driver';
 import { DockerConnection, connectDocker, engineAnswers, engineMessage, engineStatus } from './docker-client';
-import { demuxLogs } from './docker-logs';
+import { demuxLogs, workloadLogs } from './docker-logs';
 import { resolveSecretEnv } from './secret-env';
 import { BoundSecret, EngineServiceSpec, serviceSpec } from './swarm-service-spec';
 import { DEFAULT_TASK_TIMEOUT_MS, TaskFailedError } from './task-output';
@@ -170,16 +170,11 @@ export class SwarmDriver implements Driver {
   }
 
   async logs(name: string, lines = 200): Promise<string> {
-    let body: Buffer;
-    try {
-      body = await this.docker.getService(name).logs({ stdout: true, stderr: true, tail: lines, follow: false }) as unknown as Buffer;
-    } catch (error) {
-      if (engineStatus(error) !== 404) throw new Error(`logs of ${name}: ${engineMessage(error)}`);
-      const known = (await this.observe()).map((w) => w.name);
-      throw new Error(`no swarm workload named ${name} on ${this.connection.address}${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-    }
-    const text = demuxLogs(Buffer.isBuffer(body) ? body : Buffer.from(body));
-    return text.endsWith('\n') ? text.slice(0, -1) : text;
+    return workloadLogs({
+      name, kind: 'swarm', address: this.connection.address,
+      fetch: () => this.docker.getService(name).logs({ stdout: true, stderr: true, tail: lines, follow: false }),
+      known: async () => (await this.observe()).map((w) => w.name),
+    });
   }
 
   /**
