@@ -114,20 +114,3 @@ kill_node() {
   echo "$pids" | wc -w
 }
 
-# The host's default Docker bridge. In CI runs the host's docker0 was gone after the swarm suite (cause
-# not found yet: see the README's limitations), and the host's Docker then started no container on its
-# default network. up records its address; down, cut and restore put the bridge back if it went, and
-# say so loudly.
-host_bridge_record="$rig_run/host-docker0"
-remember_host_bridge() {
-  [ -s "$host_bridge_record" ] && return 0
-  ip -o -4 addr show dev docker0 2>/dev/null | awk '{ print $4; exit }' >"$host_bridge_record" || true
-}
-restore_host_bridge() {
-  local address
-  address=$(cat "$host_bridge_record" 2>/dev/null || true)
-  [ -n "$address" ] || return 0
-  ip link show docker0 >/dev/null 2>&1 && return 0
-  say "warning: the host's docker0 bridge is gone (it had $address when the rig came up): recreating it"
-  ip link add docker0 type bridge && ip addr add "$address" dev docker0 && ip link set docker0 up
-}

@@ -29,4 +29,3 @@ case "$mode" in
     ;;
   *) fail "unknown mode $mode (expected --link or --power)" ;;
 esac
-restore_host_bridge

@@ -76,8 +76,6 @@ while iptables -C FORWARD -i "$rig_bridge" -o "$rig_bridge" -j ACCEPT 2>/dev/nul
   iptables -D FORWARD -i "$rig_bridge" -o "$rig_bridge" -j ACCEPT
 done
 
-restore_host_bridge
-
 # 6. Files: data roots, exec roots, sockets, pid files, the shared directory.
 if [ -d "$rig_root" ]; then
   if [ "$keep_cache" = 1 ]; then

@@ -33,8 +33,6 @@ for image in $images; do
 done
 
 mkdir -p "$rig_run" "$rig_root" "$rig_logs" "$rig_images_cache"
-remember_host_bridge
-restore_host_bridge
 # The shared directory: world-writable with the sticky bit, as /tmp, since workloads run as their own users.
 mkdir -p "$rig_shared" && chmod 1777 "$rig_shared"
 [ -f "$rig_root/daemon.json" ] || echo '{}' >"$rig_root/daemon.json"
@@ -248,7 +246,6 @@ for _ in $(seq 1 120); do
 done
 [ "$ready" = "$rig_nodes" ] || { ndocker 1 node ls >&2; fail "only $ready of $rig_nodes nodes are Ready"; }
 say "up: $rig_nodes nodes Ready; shared directory $rig_shared"
-restore_host_bridge >&2
 # stdout, for scripts/rig/swarm-rig.ts and anyone scripting the rig: one line per node, then the shared directory.
 for id in $(node_ids); do
   echo "node$id $(node_address "$id") unix://$(node_socket "$id")"

@@ -28,6 +28,7 @@ describe('the Docker engine restarted under a running stack', () => {
 
   beforeAll(async () => {
     const image = await prepareDocker();
+    expect(hostBridgeExists()).toBe(true);
     engine = await startPrivateDockerd();
     engine.loadImage(image);
     manifest = await dockerTestManifest(image);
@@ -63,7 +64,10 @@ describe('the Docker engine restarted under a running stack', () => {
     const restartedAt = Date.now();
     await engine!.restart();
 
-    // THEN playback works again (the encoder reconnects as OBS would), and the time it took is printed
+    // THEN the shared engine's bridge is untouched (a private dockerd with `--bridge none` deleted it, and every later `docker build` failed)
+    expect(hostBridgeExists()).toBe(true);
+
+    // AND playback works again (the encoder reconnects as OBS would), and the time it took is printed
     const playing = await eventually('new segments served through the origin after the restart', async () => {
       if (encoder!.process.exitCode !== null || encoder!.process.signalCode !== null) encoder = push();
       const response = await fetch(playlistUrl, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
@@ -88,3 +92,8 @@ describe('the Docker engine restarted under a running stack', () => {
     expect(decoded.frames).toBeGreaterThan(recorded.length * 10);
   });
 });
+
+/** The shared engine's default bridge, which its builds and `docker run` attach to. */
+function hostBridgeExists(): boolean {
+  return fs.existsSync('/sys/class/net/docker0');
+}

@@ -1,7 +1,13 @@
 /**
  * A Docker engine of a test's own: dockerd with its own data root, exec root (and so its own managed
- * containerd), socket, pid file and config, no default bridge, no iptables rules and its own address
- * pool, so restarting or breaking it never touches the machine's shared engine or its networking.
+ * containerd), socket, pid file and config, its own default bridge and no iptables rules, so restarting
+ * or breaking it never touches the machine's shared engine or its networking.
+ *
+ * It runs in the host's network namespace, where dockerd 20.10 deletes the interface named docker0 (the
+ * shared engine's bridge; every later `docker build` there then fails with "could not find bridge
+ * docker0") in two cases, both avoided here: on every start with `--bridge none`, and on a restart with
+ * `--default-address-pool` (clearing its stale default network). So it gets a bridge of its own and
+ * takes its networks' subnets from Docker's default pools, which skip the routes the host already has.
  * Published ports work through docker-proxy on the host. Images come from the shared engine
  * (`docker save | docker load`: no registry here).
  */
@@ -9,6 +15,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as crypto from 'node:crypto';
 import Docker from 'dockerode';
 
 export interface PrivateDockerd {
@@ -25,13 +32,14 @@ export interface PrivateDockerd {
 
 export async function startPrivateDockerd(): Promise<PrivateDockerd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-dockerd-'));
+  const bridge = createBridge();
   const socket = path.join(dir, 'docker.sock');
   const host = `unix://${socket}`;
   fs.writeFileSync(path.join(dir, 'daemon.json'), '{}\n');
   const args = [
     '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'docker.pid'),
     '--config-file', path.join(dir, 'daemon.json'), '-H', host,
-    '--bridge', 'none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--default-address-pool', 'base=10.213.0.0/16,size=24',
+    '--bridge', bridge, '--iptables=false', '--ip6tables=false', '--ip-masq=false',
   ];
   const log = path.join(dir, 'dockerd.log');
   const docker = new Docker({ socketPath: socket });
@@ -94,6 +102,28 @@ export async function startPrivateDockerd(): Promise<PrivateDockerd> {
         }
       }
       fs.rmSync(dir, { recursive: true, force: true });
+      deleteBridge(bridge);
     },
   };
+}
+
+/**
+ * The private engine's default bridge. dockerd creates only a bridge named docker0 itself; one of
+ * another name must exist before it starts, with the address it hands out from.
+ */
+function createBridge(): string {
+  const name = `lspd${crypto.randomBytes(4).toString('hex')}`;
+  const subnet = 1 + crypto.randomInt(250);
+  execFileSync('ip', ['link', 'add', name, 'type', 'bridge']);
+  execFileSync('ip', ['addr', 'add', `10.214.${subnet}.1/24`, 'dev', name]);
+  execFileSync('ip', ['link', 'set', name, 'up']);
+  return name;
+}
+
+function deleteBridge(name: string): void {
+  try {
+    execFileSync('ip', ['link', 'delete', name], { stdio: 'ignore' });
+  } catch {
+    // Already gone.
+  }
 }
