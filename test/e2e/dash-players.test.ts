@@ -19,6 +19,8 @@ import { Encoder, ingestManifest, pushUntilRecording, readDescriptor, readPlayli
 import { describe as describeState, longestStallMs, openPlayer, Player, PlayerKind, PLAYER_NAMES, PlayerPage, PlayerState, startPlayerPage } from './support/player-page';
 
 const SEGMENT = 4;
+/** The live MPD's minimumUpdatePeriod: half a segment (lib/dataplane/origin/dash-render.ts). */
+const MPD_REFRESH_SECONDS = SEGMENT / 2;
 const KEY = `key-${randomBytes(12).toString('hex')}`;
 const LIVE_ASSET = 'news-live';
 const VOD_ASSET = 'news-vod';
@@ -169,6 +171,7 @@ test('dash.js and Shaka each resume within two target durations of the encoder\'
     const before = await Promise.all(players.map((p) => medianLatency(p, 5)));
     const periods = async () => ((await (await fetch(source('dashjs'))).text()).match(/<Period /g) ?? []).length;
     const periodsBefore = await periods();
+    expect(await (await fetch(source('dashjs'))).text()).toContain(`minimumUpdatePeriod="PT${MPD_REFRESH_SECONDS.toFixed(3)}S"`);
 
     // WHEN the encoder goes away for 15 s and publishes again
     await dropEncoder();
@@ -202,7 +205,12 @@ test('dash.js and Shaka each resume within two target durations of the encoder\'
     for (const [i, t] of tabs.entries()) {
       if (t.label !== 'dashjs' && t.label !== 'shaka') continue;
       expect({ player: t.label, resumedAfter: resumed[i] - available <= 2 * SEGMENT * 1000 }).toEqual({ player: t.label, resumedAfter: true });
-      expect({ player: t.label, noFurtherBehind: after[i] <= before[i] + 1 }).toEqual({ player: t.label, noFurtherBehind: true });
+      // "No further behind" within the MPD's refresh period: a player learns of the new Period at its
+      // next MPD fetch, somewhere in the 2 s after the media is there, and plays on from where that
+      // put it, so two joins differ by up to a refresh (Shaka: 4.5 s before, 6.4 s after, under load).
+      // The failure this guards against is dash.js with its defaults: about 20 s further behind.
+      expect({ player: t.label, noFurtherBehind: after[i] <= before[i] + MPD_REFRESH_SECONDS + 1, before: before[i], after: after[i] })
+        .toEqual({ player: t.label, noFurtherBehind: true, before: before[i], after: after[i] });
       expect((await players[i].state()).errors).toEqual([]);
     }
   } finally {
