@@ -144,17 +144,20 @@ export class Supervisor {
     let failures = 0;
     let healthySince: number | undefined;
     while (!exited && !this.stopping) {
-      const healthy = await probe(record.healthCheck.httpUrl, record.healthCheck.timeoutSeconds * 1000);
+      const { healthy, detail } = await probe(record.healthCheck.httpUrl, record.healthCheck.timeoutSeconds * 1000);
       if (exited || this.stopping) break;
       if (healthy) {
         failures = 0;
+        // Logged once per start: with the restart line below, the log tells a workload that never came
+        // up from one that came up and then stopped answering.
+        if (healthySince === undefined) appendLog(this.dir, `healthy ${((Date.now() - startedMs) / 1000).toFixed(1)} s after start`);
         healthySince ??= Date.now();
         if (this.phase !== 'running') this.report('running');
       } else if (Date.now() - startedMs >= record.healthCheck.startPeriodSeconds * 1000 || healthySince !== undefined) {
         failures += 1;
         if (failures >= record.healthCheck.retries) {
-          this.report('unhealthy', `health check ${record.healthCheck.httpUrl} failed ${failures} times; restarting`);
-          appendLog(this.dir, `health check failed ${failures} times; restarting the workload`);
+          this.report('unhealthy', `health check ${record.healthCheck.httpUrl} failed ${failures} times (last: ${detail}); restarting`);
+          appendLog(this.dir, `health check failed ${failures} times (last: ${detail}); restarting the workload`);
           await this.stopChild();
           break;
         }
@@ -232,14 +235,22 @@ export class Supervisor {
   }
 }
 
+/** What one health probe saw: healthy or not, and in words what it got (for the log and status). */
+interface ProbeResult {
+  readonly healthy: boolean;
+  /** "answered 200", "answered 503", "no answer within 3000 ms", "connect ECONNREFUSED 127.0.0.1:9000"... */
+  readonly detail: string;
+}
+
 /** GET the health URL on a fresh connection (no keep-alive pool that would outlive the supervisor). */
-function probe(url: string, timeoutMs: number): Promise<boolean> {
+function probe(url: string, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const request = http.get(url, { agent: false, timeout: timeoutMs }, (response) => {
       response.resume();
-      resolve((response.statusCode ?? 500) >= 200 && (response.statusCode ?? 500) < 300);
+      const status = response.statusCode ?? 500;
+      resolve({ healthy: status >= 200 && status < 300, detail: `answered ${status}` });
     });
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', () => resolve(false));
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error) => resolve({ healthy: false, detail: error.message }));
   });
 }

@@ -163,6 +163,29 @@ describe('LocalDriver', () => {
     fs.rmSync(bare.stateDir, { recursive: true, force: true });
   });
 
+  test('a workload that stops answering its health check is restarted, and its log says it had been healthy and how the check failed', async () => {
+    // GIVEN the origin, recreated with a fast health check, running and healthy
+    const quick: WorkloadSpec = { ...origin, healthCheck: { ...origin.healthCheck, intervalSeconds: 1, timeoutSeconds: 1, startPeriodSeconds: 1, retries: 2 } };
+    await driver.delete(origin.name);
+    await driver.create(quick);
+    const port = new URL(quick.healthCheck.httpUrl).port;
+    const before = (await eventually('the origin to answer', () => info(quick))).pid as number;
+    await eventually('the origin reported healthy', async () => ((await driver.observe()).find((w) => w.name === quick.name)?.phase === 'running' ? true : undefined));
+
+    // WHEN its process wedges: up, but answering nothing
+    await fetch(`http://127.0.0.1:${port}/hang`, { signal: AbortSignal.timeout(1000) });
+
+    // THEN the supervisor replaces it
+    const after = await eventually('a new origin process', async () => {
+      const now = await info(quick);
+      return now && now.pid !== before ? now : undefined;
+    }, 20_000, 200);
+    expect(after.pid).not.toBe(before);
+    // AND the log tells "came up, then stopped answering" from "never came up", with what the probe got
+    const log = await driver.logs(quick.name);
+    expect(log).toMatch(/healthy \d+\.\d s after start\n(.*\n)*.*health check failed 2 times \(last: no answer within 1000 ms\); restarting the workload/);
+  });
+
   test('delete stops every process and frees the ports', async () => {
     // GIVEN the running workloads and their pids
     const pids = specs.flatMap((s) => Object.values(driver.processes(s.name)));
