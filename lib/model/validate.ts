@@ -37,9 +37,31 @@ function allowedFrom(issue: z.core.$ZodIssue): string {
       return bound(issue.origin, issue.maximum, issue.inclusive ?? true, 'at most', 'less than');
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return allowedByUnion(issue);
     default:
       return issue.message;
   }
+}
+
+/**
+ * What a union allows, from what each of its branches said (zod's own text is "Invalid input"): its
+ * values when every branch is one literal ("one of 16, 24, 32"), a discriminated union's tags when none
+ * matched, else each branch's terms joined by "or".
+ * A union given its own message keeps it.
+ */
+function allowedByUnion(issue: z.core.$ZodIssueInvalidUnion): string {
+  // A discriminated union whose tag matched no branch lists its tags.
+  const options = (issue as { options?: unknown }).options;
+  if (issue.errors.length === 0 && Array.isArray(options)) return `one of ${options.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (!issue.message.startsWith('Invalid input') || issue.errors.length === 0) return issue.message;
+  const single = issue.errors.map((branch) => (branch.length === 1 && branch[0].path.length === 0 ? branch[0] : undefined));
+  if (single.every((i) => i?.code === 'invalid_value')) {
+    const values = single.flatMap((i) => (i as z.core.$ZodIssueInvalidValue).values);
+    return `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  const terms = single.map((i) => (i ? allowedFrom(i) : 'an object of another shape'));
+  return [...new Set(terms)].join(', or ');
 }
 
 function bound(origin: string, limit: number | bigint, inclusive: boolean, inclusiveWord: string, exclusiveWord: string): string {

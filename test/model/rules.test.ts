@@ -105,4 +105,18 @@ describe('the rules over a manifest from disk', () => {
     (broken.accounts[0].channels[0] as { port: unknown }).port = 'rtmp';
     expect(() => loadManifest(JSON.stringify(broken), 'm.json')).toThrow(/m\.json: accounts\.0\.channels\.0\.port: received "rtmp"/);
   });
+
+  test('a union field says what it allows, not zod\'s "Invalid input": an SRT channel from before keyLength replaced minKeyLength', () => {
+    const old = valid();
+    const channel = old.accounts[0].channels[0] as unknown as Record<string, unknown>;
+    channel.protocols = ['rtmp', 'srt'];
+    channel.srt = { port: 9000, minKeyLength: 16, latencyMs: 120 };
+    expect(() => loadManifest(JSON.stringify(old), 'm.json')).toThrow(/m\.json: accounts\.0\.channels\.0\.srt\.keyLength: received nothing \(undefined\); allowed: one of 16, 24, 32/);
+    channel.srt = { port: 9000, keyLength: 20, latencyMs: 120 };
+    expect(() => loadManifest(JSON.stringify(old), 'm.json')).toThrow(/srt\.keyLength: received 20; allowed: one of 16, 24, 32/);
+    // AND a tagged union whose tag matches no kind lists the kinds
+    const tagged = valid();
+    (tagged.accounts[0].channels[0].encoding as { type: string }).type = 'ladder';
+    expect(() => loadManifest(JSON.stringify(tagged), 'm.json')).toThrow(/channels\.0\.encoding\.type: received "ladder"; allowed: one of "passthrough", "standard"/);
+  });
 });
