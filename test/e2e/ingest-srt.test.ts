@@ -105,8 +105,11 @@ describe('SRT through a lossy path (2% of datagrams lost, 50 ms added, each way)
   it('records every rendition of the ladder with no segment missing (every loss recovered within the channel\'s 1-s latency), and every variant decodes through the locator', async () => {
     const relay = await startLossyRelay({ targetPort: channelOf(manifest, 'news').srt!.port, dropRate: 0.02, delayMs: 50, seed: 7 });
     try {
-      // WHEN a live encoder pushes 12 s through the relay
-      const encoder = startEncoder(srtUrl(manifest, 'news', KEY, { port: relay.port }), { seconds: PUSH_SECONDS });
+      // WHEN a live encoder pushes 12 s through the relay, waiting on close until what it sent is
+      // acknowledged (SRTO_LINGER; live mode's default is 0: a sender that closes at once never resends
+      // what was lost in its last round trip, which the receiver then counts as dropped and no receiver
+      // latency can recover: one packet, once in CI, with the suite alone on the machine)
+      const encoder = startEncoder(srtUrl(manifest, 'news', KEY, { port: relay.port, lingerSeconds: 2 }), { seconds: PUSH_SECONDS });
       // THEN health shows an SRT publisher whose link lost packets (and got them again), 100 ms away
       const health = await eventually('SRT link health with losses', () => {
         const h = readHealth(storage, 'news');
