@@ -84,6 +84,20 @@ async function observed(): Promise<ObservedJson[]> {
 }
 const studioIngest = async () => (await observed()).find((w) => w.name === 'ls-broadcast-ingest-studio');
 
+/**
+ * As an encoder does: when its push has ended (the ingest it pushed to was moved or restarted), push
+ * again, to where the studio ingest runs now. Says so, with what ffmpeg printed when it ended.
+ */
+async function keepStudioPushed(why: string): Promise<void> {
+  if (pushes.some((p) => p.running())) return;
+  const ended = pushes.map((p) => p.stderr().trim()).filter(Boolean).join('; ');
+  for (const push of pushes.splice(0)) await push.stop();
+  const address = (await studioIngest())?.addresses?.[0];
+  if (!address) return;
+  process.stdout.write(`${why}: the push had ended (${ended || 'no error printed'}); pushing again to ${address}\n`);
+  pushes.push(startLivePush(stream, `rtmp://${address}:3936/live/${STREAM_KEY}`));
+}
+
 async function get(url: string, timeoutMs = 3_000): Promise<{ status: number; body: Buffer }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
@@ -540,13 +554,7 @@ describe('examples/scaled on a three-host swarm', () => {
   test('drift: a service removed and an origin scaled outside livestack are repaired by the next apply', async () => {
     const app = writeApp(2);
     // The encoder still pushes to the studio ingest (again, if its push ended since: an encoder retries).
-    if (!pushes.some((p) => p.running())) {
-      const ended = pushes.map((p) => p.stderr().trim()).filter(Boolean).join('; ');
-      for (const push of pushes.splice(0)) await push.stop();
-      const address = (await studioIngest())!.addresses![0];
-      process.stdout.write(`drift: the push had ended (${ended || 'no error printed'}); pushing again to ${address}\n`);
-      pushes.push(startLivePush(stream, `rtmp://${address}:3936/live/${STREAM_KEY}`));
-    }
+    await keepStudioPushed('drift');
     await control.docker.getService('ls-broadcast-keys').remove();
     const origin = control.docker.getService('ls-broadcast-origin-main');
     const info = await origin.inspect();
@@ -561,10 +569,16 @@ describe('examples/scaled on a three-host swarm', () => {
     expectExit(await cli(['plan', '--app', app]), 0);
     // The encoder pushes to the moved ingest: the health status says so. Status reports an ingest's
     // health as of the last reconcile pass (a job reads it at most every 10 s), so it may take a pass.
+    // (The encoder keeps pushing meanwhile, again if the apply moved or restarted the ingest.)
+    let last: Awaited<ReturnType<typeof studioHealth>> | undefined;
     const health = await eventually('status to show the studio publisher connected', async () => {
-      const h = await studioHealth();
-      return h.json?.publisherConnected === true ? h : undefined;
-    }, 60_000, 2_000);
+      await keepStudioPushed('drift, after the apply');
+      last = await studioHealth();
+      return last.json?.publisherConnected === true ? last : undefined;
+    }, 90_000, 2_000).catch((error: Error) => {
+      const push = pushes.map((p) => `${p.running() ? 'running' : 'ended'} (${p.stderr().trim().slice(-300) || 'nothing printed'})`).join('; ');
+      throw new Error(`${error.message}; last status line: ${last?.line || '(none)'}; health ${JSON.stringify(last?.json)}; push: ${push || 'none'}`);
+    });
     expect(health.json).toMatchObject({ channel: 'studio', publisherConnected: true });
     expect(health.line).toMatch(/publisher connected \(RTMP\)/);
   });
