@@ -94,8 +94,20 @@ async function keepStudioPushed(why: string): Promise<void> {
   for (const push of pushes.splice(0)) await push.stop();
   const address = (await studioIngest())?.addresses?.[0];
   if (!address) return;
-  process.stdout.write(`${why}: the push had ended (${ended || 'no error printed'}); pushing again to ${address}\n`);
+  process.stdout.write(`${why}: the push had ended (${ended || 'no error printed'}); pushing again to ${address}\n${await studioTaskHistory()}`);
   pushes.push(startLivePush(stream, `rtmp://${address}:3936/live/${STREAM_KEY}`));
+}
+
+/** The studio ingest's tasks, oldest first: where each ran, what became of it and why (why an ingest moved). */
+async function studioTaskHistory(): Promise<string> {
+  type Task = { NodeID?: string; DesiredState?: string; CreatedAt?: string; Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string } };
+  const [tasks, nodes] = await Promise.all([
+    control.docker.listTasks({ filters: { service: ['ls-broadcast-ingest-studio'] } }) as Promise<Task[]>,
+    control.docker.listNodes(),
+  ]).catch(() => [[], []] as [Task[], { ID?: string; Status?: { Addr?: string } }[]]);
+  const addressOf = (id?: string) => nodes.find((n) => n.ID === id)?.Status?.Addr ?? id ?? '?';
+  return [...tasks].sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '')).map((t) => `  studio ingest task on ${addressOf(t.NodeID)}: created ${t.CreatedAt}, ${t.Status?.State} at ${t.Status?.Timestamp} `
+    + `(desired ${t.DesiredState}; ${t.Status?.Message ?? ''}${t.Status?.Err ? `; ${t.Status.Err}` : ''})\n`).join('');
 }
 
 async function get(url: string, timeoutMs = 3_000): Promise<{ status: number; body: Buffer }> {
