@@ -36,7 +36,7 @@ function allowedFrom(issue: z.core.$ZodIssue): string {
     case 'too_big':
       return bound(issue.origin, issue.maximum, issue.inclusive ?? true, 'at most', 'less than');
     case 'invalid_value':
-      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return oneOf(issue.values);
     case 'invalid_union':
       return allowedByUnion(issue);
     default:
@@ -53,15 +53,18 @@ function allowedFrom(issue: z.core.$ZodIssue): string {
 function allowedByUnion(issue: z.core.$ZodIssueInvalidUnion): string {
   // A discriminated union whose tag matched no branch lists its tags.
   const options = (issue as { options?: unknown }).options;
-  if (issue.errors.length === 0 && Array.isArray(options)) return `one of ${options.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.errors.length === 0 && Array.isArray(options)) return oneOf(options);
   if (!issue.message.startsWith('Invalid input') || issue.errors.length === 0) return issue.message;
   const single = issue.errors.map((branch) => (branch.length === 1 && branch[0].path.length === 0 ? branch[0] : undefined));
   if (single.every((i) => i?.code === 'invalid_value')) {
-    const values = single.flatMap((i) => (i as z.core.$ZodIssueInvalidValue).values);
-    return `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+    return oneOf(single.flatMap((i) => (i as z.core.$ZodIssueInvalidValue).values));
   }
   const terms = single.map((i) => (i ? allowedFrom(i) : 'an object of another shape'));
   return [...new Set(terms)].join(', or ');
+}
+
+function oneOf(values: readonly unknown[]): string {
+  return `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
 }
 
 function bound(origin: string, limit: number | bigint, inclusive: boolean, inclusiveWord: string, exclusiveWord: string): string {

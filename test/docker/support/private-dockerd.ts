@@ -72,7 +72,12 @@ export async function startPrivateDockerd(): Promise<PrivateDockerd> {
     clearTimeout(killer);
   };
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    deleteBridge(bridge);
+    throw error;
+  }
   return {
     host,
     docker,
